@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs dependencies (npm ci), makes sure the local
+# services can be started (redis-server from apt, FerretDB built once into a cache outside the
+# repo unless MONGO_URL or a mongod is given), then type-checks, lints and runs every test tier.
+# The services themselves are started and stopped by the test setup (test/global-setup.ts).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+# Prefer the project's Node 24 (devDependency "node") for every step.
+export PATH="$PWD/node_modules/.bin:$PATH"
+echo "test: node $(node --version)"
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test: installing redis-server with apt..."
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
+fi
+if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1; then
+  bash scripts/ensure-ferretdb.sh >/dev/null
+fi
+npm run --silent typecheck
+npm run --silent lint
+npm run --silent build
+npx vitest run "$@"
+echo "test: finished in $(( $(date +%s) - start ))s"

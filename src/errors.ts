@@ -1,0 +1,202 @@
+/**
+ * The one registry of Sluice errors.
+ *
+ * Every error Sluice throws on purpose is a {@link SluiceError} with a stable `code`
+ * (`SLUICE_ERR_*`), the HTTP status the service answers with, and whether retrying the same
+ * call later can succeed. Lua scripts fail with `redis.error_reply('SLUICE_ERR_<NAME> detail')`;
+ * {@link fromScriptError} turns those replies into the typed errors below, so the codes cannot drift.
+ *
+ * @packageDocumentation
+ */
+
+/** Every error code, with its HTTP status and whether a retry of the same call may succeed. */
+export const ErrorCodes = {
+  SLUICE_ERR_VALIDATION: { httpStatus: 400, retryable: false },
+  SLUICE_ERR_CORRUPT_EVENT: { httpStatus: 500, retryable: false },
+  SLUICE_ERR_JOB_NOT_FOUND: { httpStatus: 404, retryable: false },
+  SLUICE_ERR_PAYLOAD_NOT_FOUND: { httpStatus: 404, retryable: false },
+  SLUICE_ERR_PAYLOAD_STORE_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  SLUICE_ERR_REDIS_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  SLUICE_ERR_STALE_ATTEMPT: { httpStatus: 409, retryable: false },
+  SLUICE_ERR_INVALID_STATE: { httpStatus: 409, retryable: false },
+  SLUICE_ERR_CLOSED: { httpStatus: 503, retryable: false },
+  SLUICE_ERR_SERVICE_START: { httpStatus: 500, retryable: false },
+  SLUICE_ERR_SCRIPT: { httpStatus: 500, retryable: false },
+} as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
+
+/** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Options common to every Sluice error. */
+export interface SluiceErrorOptions {
+  /** The lower-level error this one wraps. */
+  cause?: unknown;
+  /** Structured context (field names, ids); never secrets. */
+  details?: Record<string, unknown>;
+}
+
+/** Base class of every error Sluice throws on purpose. */
+export class SluiceError extends Error {
+  /** Stable machine-readable code, `SLUICE_ERR_*`. */
+  readonly code: ErrorCode;
+  /** HTTP status the service answers with for this error. */
+  readonly httpStatus: number;
+  /** True when the same call may succeed later (the service answers 503 with Retry-After). */
+  readonly retryable: boolean;
+  /** Structured context for logs and API error bodies. */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = ErrorCodes[code].httpStatus;
+    this.retryable = ErrorCodes[code].retryable;
+    this.details = options.details ?? {};
+  }
+}
+
+/** An argument, request field or configuration value is not acceptable. Nothing was changed. */
+export class ValidationError extends SluiceError {
+  /** The path of the offending field, e.g. `queue` or `jobs[3].priority`. */
+  readonly field: string;
+  constructor(field: string, message: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_VALIDATION', `${field}: ${message}`, {
+      ...options,
+      details: { field, ...options.details },
+    });
+    this.field = field;
+  }
+}
+
+/** A stream entry read back from Redis is not a valid Sluice event. */
+export class CorruptEventError extends SluiceError {
+  /** The stream entry id of the bad entry. */
+  readonly entryId: string;
+  constructor(entryId: string, reason: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_CORRUPT_EVENT', `stream entry ${entryId} is not a valid Sluice event: ${reason}`, {
+      ...options,
+      details: { entryId, reason, ...options.details },
+    });
+    this.entryId = entryId;
+  }
+}
+
+/** No job with that id exists in the queue's read model. */
+export class JobNotFoundError extends SluiceError {
+  constructor(queue: string, jobId: string) {
+    super('SLUICE_ERR_JOB_NOT_FOUND', `job ${jobId} not found in queue ${queue}`, {
+      details: { queue, jobId },
+    });
+  }
+}
+
+/** A payload reference points at a document the payload store does not hold. */
+export class PayloadNotFoundError extends SluiceError {
+  constructor(collection: string, id: string) {
+    super('SLUICE_ERR_PAYLOAD_NOT_FOUND', `payload ${id} not found in collection ${collection}`, {
+      details: { collection, id },
+    });
+  }
+}
+
+/**
+ * The payload store (MongoDB) could not be reached after the configured retries.
+ * Nothing was reported as stored; the call may be repeated later.
+ */
+export class PayloadStoreUnavailableError extends SluiceError {
+  constructor(operation: string, attempts: number, cause: unknown) {
+    super(
+      'SLUICE_ERR_PAYLOAD_STORE_UNAVAILABLE',
+      `payload store unavailable: ${operation} failed after ${attempts} attempt(s): ${describe(cause)}; ` +
+        'check MONGO_URL and that MongoDB is up, then retry',
+      { cause, details: { operation, attempts } },
+    );
+  }
+}
+
+/** Redis could not be reached; the call may be repeated later. */
+export class RedisUnavailableError extends SluiceError {
+  constructor(operation: string, cause: unknown) {
+    super('SLUICE_ERR_REDIS_UNAVAILABLE', `Redis unavailable during ${operation}: ${describe(cause)}`, {
+      cause,
+      details: { operation },
+    });
+  }
+}
+
+/**
+ * An outcome was reported with an attempt token that no longer owns the job: the lease
+ * expired and the job was reclaimed, cancelled or finished since. Nothing was changed.
+ */
+export class StaleAttemptError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_STALE_ATTEMPT', message, options);
+  }
+}
+
+/** The job is not in a state that allows the requested operation (e.g. retrying a completed job). */
+export class InvalidStateError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_INVALID_STATE', message, options);
+  }
+}
+
+/** The object (queue, worker, store, log) was closed; create a new one. */
+export class ClosedError extends SluiceError {
+  constructor(what: string) {
+    super('SLUICE_ERR_CLOSED', `${what} is closed`);
+  }
+}
+
+/** A local service (redis-server, FerretDB, mongod) could not be started. */
+export class ServiceStartError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_SERVICE_START', message, options);
+  }
+}
+
+/** True when `error` is a {@link SluiceError}, optionally with the given code. */
+export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
+  return error instanceof SluiceError && (code === undefined || error.code === code);
+}
+
+const scriptErrorPattern = /(SLUICE_ERR_[A-Z_]+)\s*(.*)$/s;
+
+/**
+ * Maps an error raised by a Sluice Lua script (`redis.error_reply('SLUICE_ERR_X detail')`) to
+ * its typed error. Errors that carry no Sluice code are returned unchanged.
+ */
+export function fromScriptError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const match = scriptErrorPattern.exec(error.message);
+  if (!match) return error;
+  const code = match[1] as string;
+  const detail = (match[2] ?? '').trim();
+  switch (code) {
+    case 'SLUICE_ERR_STALE_ATTEMPT':
+      return new StaleAttemptError(detail || 'stale attempt token', { cause: error });
+    case 'SLUICE_ERR_INVALID_STATE':
+      return new InvalidStateError(detail || 'invalid state', { cause: error });
+    case 'SLUICE_ERR_JOB_NOT_FOUND': {
+      const [queue = '?', jobId = '?'] = detail.split(' ');
+      return new JobNotFoundError(queue, jobId);
+    }
+    case 'SLUICE_ERR_VALIDATION': {
+      const space = detail.indexOf(' ');
+      return space < 0
+        ? new ValidationError('argument', detail, { cause: error })
+        : new ValidationError(detail.slice(0, space), detail.slice(space + 1), { cause: error });
+    }
+    default:
+      return new SluiceError(code in ErrorCodes ? (code as ErrorCode) : 'SLUICE_ERR_SCRIPT', detail || code, {
+        cause: error,
+      });
+  }
+}
+
+/** A short, secret-free description of an unknown thrown value. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

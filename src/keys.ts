@@ -1,0 +1,179 @@
+/**
+ * The one module that owns every Redis key name.
+ *
+ * Every key of a queue starts with `sluice:{<queue>}:`. The `{<queue>}` hash tag puts a whole
+ * queue in one Redis Cluster slot, so every Lua script touches one slot. Nothing else in the code
+ * base concatenates key strings: scripts receive every key through KEYS.
+ *
+ * Queue names and job ids are validated here, at the boundary, before any key is built.
+ *
+ * @packageDocumentation
+ */
+import { ValidationError } from './errors.js';
+
+/** The prefix of every Sluice key. */
+export const KEY_PREFIX = 'sluice';
+
+/** Longest accepted queue name. */
+export const MAX_QUEUE_NAME_LENGTH = 100;
+/** Longest accepted job id. */
+export const MAX_JOB_ID_LENGTH = 200;
+
+/** Number of priority lanes; lane 0 is the lowest priority, lane `PRIORITY_LEVELS - 1` the highest. */
+export const PRIORITY_LEVELS = 5;
+
+/** Job states of the life cycle. */
+export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled'] as const;
+/** A job state. */
+export type JobState = (typeof JOB_STATES)[number];
+
+const queueNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+// Job ids may contain ':' (e.g. `invoice:2024:17`); key parsing splits on the first delimiter only.
+const jobIdPattern = /^[A-Za-z0-9._:@/+=-]+$/;
+
+/** A validated queue name (letters, digits, `.`, `_`, `-`; starts with a letter or digit). */
+export type QueueName = string & { readonly __brand: 'QueueName' };
+/** A validated job id (letters, digits and `._:@/+=-`). */
+export type JobId = string & { readonly __brand: 'JobId' };
+
+/**
+ * Validates a queue name and returns it branded.
+ * @throws {@link ValidationError} naming `field` when the name is empty, too long or has other characters.
+ */
+export function toQueueName(value: unknown, field = 'queue'): QueueName {
+  if (typeof value !== 'string') throw new ValidationError(field, `must be a string, got ${typeName(value)}`);
+  if (value.length === 0) throw new ValidationError(field, 'must not be empty');
+  if (value.length > MAX_QUEUE_NAME_LENGTH) {
+    throw new ValidationError(field, `must be at most ${MAX_QUEUE_NAME_LENGTH} characters, got ${value.length}`);
+  }
+  if (!queueNamePattern.test(value)) {
+    throw new ValidationError(
+      field,
+      `${JSON.stringify(clip(value))} may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit`,
+    );
+  }
+  return value as QueueName;
+}
+
+/**
+ * Validates a job id and returns it branded.
+ * @throws {@link ValidationError} naming `field` when the id is empty, too long or has other characters.
+ */
+export function toJobId(value: unknown, field = 'jobId'): JobId {
+  if (typeof value !== 'string') throw new ValidationError(field, `must be a string, got ${typeName(value)}`);
+  if (value.length === 0) throw new ValidationError(field, 'must not be empty');
+  if (value.length > MAX_JOB_ID_LENGTH) {
+    throw new ValidationError(field, `must be at most ${MAX_JOB_ID_LENGTH} characters, got ${value.length}`);
+  }
+  if (!jobIdPattern.test(value)) {
+    throw new ValidationError(
+      field,
+      `${JSON.stringify(clip(value))} may contain only letters, digits and the characters ._:@/+=-`,
+    );
+  }
+  return value as JobId;
+}
+
+/** Validates a priority lane number. */
+export function toLane(value: unknown, field = 'priority'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= PRIORITY_LEVELS) {
+    throw new ValidationError(field, `must be an integer from 0 to ${PRIORITY_LEVELS - 1}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** `sluice:{<queue>}:` — the prefix every key of the queue shares. */
+export type QueuePrefix<Q extends string = string> = `${typeof KEY_PREFIX}:{${Q}}:`;
+
+/** The prefix of every key of `queue`. */
+export function queuePrefix(queue: QueueName): QueuePrefix {
+  return `${KEY_PREFIX}:{${queue}}:`;
+}
+
+/** STREAM — the event log: every job transition, append-only, trimmed only below the archived point. */
+export function eventsKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}events`;
+}
+
+/** STREAM — dispatch stream of one priority lane, consumer group {@link CONSUMER_GROUP}. */
+export function laneKey(queue: QueueName, lane: number): string {
+  return `${queuePrefix(queue)}lane:${toLane(lane, 'lane')}`;
+}
+
+/** Every lane key of the queue, highest priority first (the order workers read them in). */
+export function laneKeys(queue: QueueName): string[] {
+  const keys: string[] = [];
+  for (let lane = PRIORITY_LEVELS - 1; lane >= 0; lane--) keys.push(laneKey(queue, lane));
+  return keys;
+}
+
+/** ZSET — job id → due time in ms (delays, retry backoff, schedules). */
+export function delayedKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}delayed`;
+}
+
+/** HASH — projection: the job's current state. */
+export function jobKey(queue: QueueName, jobId: JobId): `${QueuePrefix}job:${string}` {
+  return `${queuePrefix(queue)}job:${jobId}`;
+}
+
+/** ZSET — projection: job ids in one state, scored by the time they entered it (ms). */
+export function stateKey(queue: QueueName, state: JobState): string {
+  return `${queuePrefix(queue)}state:${state}`;
+}
+
+/** ZSET — projection: waiting job ids scored by (priority, arrival). */
+export function priorityKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}priority`;
+}
+
+/** HASH — projection: number of jobs per state, plus totals per event type. */
+export function countsKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}counts`;
+}
+
+/** HASH — queue configuration and the pause flag. */
+export function metaKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}meta`;
+}
+
+/** ZSET — worker id → last time (ms) the worker was seen alive. */
+export function workersKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}workers`;
+}
+
+/** SET — every queue name that has been published to (global key, no hash tag: never used inside a script). */
+export const QUEUES_KEY = `${KEY_PREFIX}:queues`;
+
+/** Name of the consumer group on every lane stream. */
+export const CONSUMER_GROUP = 'workers';
+
+/**
+ * Parses a job key back into its queue and job id. Splits on the first `}:job:` only, so job
+ * ids that contain `:` survive the round trip.
+ * @returns `undefined` when `key` is not a Sluice job key.
+ */
+export function fromJobKey(key: string): { queue: QueueName; jobId: JobId } | undefined {
+  const open = `${KEY_PREFIX}:{`;
+  if (!key.startsWith(open)) return undefined;
+  const close = key.indexOf('}:job:', open.length);
+  if (close < 0) return undefined;
+  try {
+    return {
+      queue: toQueueName(key.slice(open.length, close)),
+      jobId: toJobId(key.slice(close + '}:job:'.length)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function clip(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
+}

@@ -1,0 +1,151 @@
+/**
+ * A MongoDB wire-protocol server for tests and the quick start, chosen in this order:
+ * 1. `MONGO_URL` when set: an external server, used as is (cannot be killed by tests);
+ * 2. a `mongod` on PATH, started privately on a free port;
+ * 3. FerretDB v1.24.2 with its SQLite backend, built once through the Go module proxy by
+ *    `scripts/ensure-ferretdb.sh` into a cache folder outside the repository.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServiceStartError } from '../errors.js';
+import { freePort, ManagedProcess, waitForPort } from './process.js';
+import { which } from './redis-server.js';
+
+/** Which kind of server a {@link MongoServer} is. */
+export type MongoServerKind = 'external' | 'mongod' | 'ferretdb';
+
+/** Options of {@link MongoServer.start}. */
+export interface MongoServerOptions {
+  /**
+   * Use this URL instead of starting a server.
+   * @default process.env.MONGO_URL
+   */
+  url?: string;
+  /** Force a kind of local server (ignores `MONGO_URL`). */
+  kind?: 'mongod' | 'ferretdb';
+  /**
+   * How long to wait for the port to open.
+   * @default 30000
+   */
+  startTimeoutMs?: number;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Builds FerretDB once (cached) and returns the binary path. Prints progress on stderr. */
+export function ensureFerretDbBinary(): string {
+  const script = join(packageRoot, 'scripts', 'ensure-ferretdb.sh');
+  try {
+    return execFileSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] }).toString('utf8').trim();
+  } catch (error) {
+    throw new ServiceStartError('could not build FerretDB (see the output above); or set MONGO_URL', { cause: error });
+  }
+}
+
+/** A MongoDB wire-protocol server: external, or a private process that tests can kill and restart. */
+export class MongoServer {
+  private process: ManagedProcess | undefined;
+
+  private constructor(
+    /** What serves the protocol. */
+    readonly kind: MongoServerKind,
+    /** Connection URL (no database in the path). */
+    readonly url: string,
+    readonly port: number | undefined,
+    private readonly command: { binary: string; args: string[]; dir: string } | undefined,
+    private readonly startTimeoutMs: number,
+  ) {
+    if (command) this.process = new ManagedProcess(`${kind}:${port}`, command.binary, command.args, { cwd: command.dir });
+  }
+
+  /** Process id of a private server. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** True when this is a private process that {@link MongoServer.kill} and {@link MongoServer.restart} can act on. */
+  get controllable(): boolean {
+    return this.command !== undefined;
+  }
+
+  /** Picks and starts a server as described in the module comment. */
+  static async start(options: MongoServerOptions = {}): Promise<MongoServer> {
+    const timeout = options.startTimeoutMs ?? 30_000;
+    const url = options.kind ? undefined : (options.url ?? process.env.MONGO_URL);
+    if (url) return new MongoServer('external', url, undefined, undefined, timeout);
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-mongo-'));
+    const mongod = options.kind === 'ferretdb' ? undefined : which('mongod');
+    let server: MongoServer;
+    if (mongod) {
+      const args = ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'];
+      server = new MongoServer('mongod', `mongodb://127.0.0.1:${port}`, port, { binary: mongod, args, dir }, timeout);
+    } else {
+      const binary = ensureFerretDbBinary();
+      const args = [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dir}/`,
+        `--listen-addr=127.0.0.1:${port}`,
+        `--state-dir=${dir}`,
+        '--telemetry=disable',
+        '--debug-addr=-',
+        '--log-level=WARN',
+      ];
+      server = new MongoServer('ferretdb', `mongodb://127.0.0.1:${port}`, port, { binary, args, dir }, timeout);
+    }
+    await server.waitReady();
+    return server;
+  }
+
+  private async waitReady(): Promise<void> {
+    if (!this.process || this.port === undefined) return;
+    try {
+      await waitForPort(this.port, this.startTimeoutMs, this.process.child);
+    } catch (error) {
+      throw new ServiceStartError(`${this.kind} on port ${this.port} did not start: ${this.process.recentOutput}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private requireControl(action: string): ManagedProcess {
+    if (!this.process) throw new ServiceStartError(`cannot ${action} an external MongoDB (MONGO_URL)`);
+    return this.process;
+  }
+
+  /** SIGKILL the private server. */
+  async kill(): Promise<void> {
+    await this.requireControl('kill').stop('SIGKILL');
+  }
+
+  /** SIGSTOP the private server. */
+  pause(): void {
+    this.requireControl('pause').signal('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link MongoServer.pause}. */
+  resume(): void {
+    this.requireControl('resume').signal('SIGCONT');
+  }
+
+  /** Starts the private server again on the same port and data directory. */
+  async restart(): Promise<void> {
+    const current = this.requireControl('restart');
+    const command = this.command;
+    if (!command) return;
+    if (current.running) await current.stop('SIGKILL');
+    this.process = new ManagedProcess(`${this.kind}:${this.port}`, command.binary, command.args, { cwd: command.dir });
+    await this.waitReady();
+  }
+
+  /** Stops a private server and removes its data; does nothing for an external one. */
+  async stop(): Promise<void> {
+    if (!this.process || !this.command) return;
+    this.process.signal('SIGCONT');
+    await this.process.stop('SIGTERM');
+    rmSync(this.command.dir, { recursive: true, force: true });
+  }
+}

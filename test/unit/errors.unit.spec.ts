@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ErrorCodes,
+  fromScriptError,
+  InvalidStateError,
+  JobNotFoundError,
+  SluiceError,
+  StaleAttemptError,
+  ValidationError,
+} from '../../src/errors.js';
+
+describe('error registry', () => {
+  it('maps script replies to typed errors with their code and status', () => {
+    const stale = fromScriptError(new Error('SLUICE_ERR_STALE_ATTEMPT job 7 was reclaimed'));
+    expect(stale).toBeInstanceOf(StaleAttemptError);
+    expect((stale as SluiceError).httpStatus).toBe(409);
+    expect((stale as SluiceError).message).toBe('job 7 was reclaimed');
+
+    const missing = fromScriptError(new Error('ERR Error running script: SLUICE_ERR_JOB_NOT_FOUND q1 job:9'));
+    expect(missing).toBeInstanceOf(JobNotFoundError);
+    expect((missing as SluiceError).message).toBe('job job:9 not found in queue q1');
+
+    expect(fromScriptError(new Error('SLUICE_ERR_INVALID_STATE job is completed'))).toBeInstanceOf(InvalidStateError);
+    const invalid = fromScriptError(new Error('SLUICE_ERR_VALIDATION priority must be 0..4'));
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect((invalid as ValidationError).field).toBe('priority');
+  });
+
+  it('leaves foreign errors alone', () => {
+    const plain = new Error('WRONGTYPE Operation against a key');
+    expect(fromScriptError(plain)).toBe(plain);
+  });
+
+  it('sets name from the concrete class and keeps the cause', () => {
+    const cause = new Error('inner');
+    const error = new InvalidStateError('nope', { cause });
+    expect(error.name).toBe('InvalidStateError');
+    expect(error.cause).toBe(cause);
+    expect(error.retryable).toBe(ErrorCodes.SLUICE_ERR_INVALID_STATE.retryable);
+  });
+});
