@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { generateLua } from './scripts/gen-lua.js';
+
+// The Lua loader module is generated (gitignored); make sure it matches the .lua sources.
+generateLua();
 
 // Two tiers: unit (no I/O) and int (real Redis and a MongoDB wire-protocol server, started once
 // per run by test/global-setup.ts and shared through `provide`; each test isolates itself with a

@@ -16,6 +16,7 @@ export const ErrorCodes = {
   SLUICE_ERR_JOB_NOT_FOUND: { httpStatus: 404, retryable: false },
   SLUICE_ERR_PAYLOAD_NOT_FOUND: { httpStatus: 404, retryable: false },
   SLUICE_ERR_PAYLOAD_STORE_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  SLUICE_ERR_PAYLOAD_CONFLICT: { httpStatus: 409, retryable: false },
   SLUICE_ERR_REDIS_UNAVAILABLE: { httpStatus: 503, retryable: true },
   SLUICE_ERR_STALE_ATTEMPT: { httpStatus: 409, retryable: false },
   SLUICE_ERR_INVALID_STATE: { httpStatus: 409, retryable: false },
@@ -115,6 +116,18 @@ export class PayloadStoreUnavailableError extends SluiceError {
   }
 }
 
+/**
+ * A payload id already holds different content (another hash), or a reference's hash does not
+ * match the stored payload. Payload ids are write-once: store changed content under a new id.
+ */
+export class PayloadConflictError extends SluiceError {
+  constructor(collection: string, id: string, reason: string) {
+    super('SLUICE_ERR_PAYLOAD_CONFLICT', `payload ${id} in collection ${collection}: ${reason}`, {
+      details: { collection, id, reason },
+    });
+  }
+}
+
 /** Redis could not be reached; the call may be repeated later. */
 export class RedisUnavailableError extends SluiceError {
   constructor(operation: string, cause: unknown) {
@@ -153,6 +166,28 @@ export class ClosedError extends SluiceError {
 export class ServiceStartError extends SluiceError {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super('SLUICE_ERR_SERVICE_START', message, options);
+  }
+}
+
+/**
+ * Throw this from a handler to fail the job without further attempts: it is dead-lettered
+ * right away with reason `unrecoverable`.
+ */
+export class UnrecoverableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/** The reason a handler's AbortSignal fires. */
+export class JobAbortedError extends Error {
+  /** Why: the per-job timeout passed, the lease was lost (reclaimed or cancelled), or the worker is shutting down. */
+  readonly reason: 'timeout' | 'lease-lost' | 'shutdown';
+  constructor(reason: 'timeout' | 'lease-lost' | 'shutdown', message: string) {
+    super(message);
+    this.name = 'JobAbortedError';
+    this.reason = reason;
   }
 }
 

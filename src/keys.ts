@@ -142,6 +142,34 @@ export function workersKey(queue: QueueName): string {
   return `${queuePrefix(queue)}workers`;
 }
 
+/** Prefix of every job hash of the queue; scripts that discover job ids build job keys from it. */
+export function jobKeyPrefix(queue: QueueName): `${QueuePrefix}job:` {
+  return `${queuePrefix(queue)}job:`;
+}
+
+/**
+ * The fixed KEYS block every Sluice Lua script receives (see src/events/lua/includes/keys.lua):
+ * events, meta, counts, priority, delayed, job prefix, workers, lanes 0..4, then one state
+ * index per state in {@link JOB_STATES} order.
+ */
+export function scriptKeys(queue: QueueName): string[] {
+  const keys = [
+    eventsKey(queue),
+    metaKey(queue),
+    countsKey(queue),
+    priorityKey(queue),
+    delayedKey(queue),
+    jobKeyPrefix(queue),
+    workersKey(queue),
+  ];
+  for (let lane = 0; lane < PRIORITY_LEVELS; lane++) keys.push(laneKey(queue, lane));
+  for (const state of JOB_STATES) keys.push(stateKey(queue, state));
+  return keys;
+}
+
+/** Number of keys in {@link scriptKeys}. */
+export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length;
+
 /** SET — every queue name that has been published to (global key, no hash tag: never used inside a script). */
 export const QUEUES_KEY = `${KEY_PREFIX}:queues`;
 

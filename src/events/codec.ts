@@ -304,11 +304,12 @@ const dataDecoders: Decoders = {
     return defined({ attempt: c.integer('data.attempt', d.attempt, 1), error: decodeError(c, d.error), retryAt, final });
   },
   'timed-out': (c, d) => {
-    c.only('data', d, ['attempt', 'worker', 'idleMs']);
+    c.only('data', d, ['attempt', 'worker', 'idleMs', 'reason']);
     return defined({
       attempt: c.integer('data.attempt', d.attempt, 1),
       worker: c.optionalString('data.worker', d.worker, 200),
       idleMs: c.integer('data.idleMs', d.idleMs),
+      reason: d.reason === undefined ? undefined : c.oneOf('data.reason', d.reason, ['released'] as const),
     });
   },
   lost: (c, d) => {
@@ -318,7 +319,7 @@ const dataDecoders: Decoders = {
   'dead-lettered': (c, d) => {
     c.only('data', d, ['reason', 'attempt']);
     return {
-      reason: c.oneOf('data.reason', d.reason, ['attempts-exhausted', 'lost', 'timed-out'] as const),
+      reason: c.oneOf('data.reason', d.reason, ['attempts-exhausted', 'unrecoverable', 'lost', 'timed-out'] as const),
       attempt: c.integer('data.attempt', d.attempt),
     };
   },

@@ -115,10 +115,20 @@ export interface EventDataMap {
     /** True when no attempt is left (a `dead-lettered` event follows). */
     readonly final: boolean;
   };
-  'timed-out': { readonly attempt: number; readonly worker?: string; readonly idleMs: number };
+  'timed-out': {
+    readonly attempt: number;
+    readonly worker?: string;
+    /** Least idle time of the entry when it was taken (the lease); 0 when released. */
+    readonly idleMs: number;
+    /**
+     * `released` when the worker gave the job back on shutdown (the attempt does not count);
+     * absent when the lease expired.
+     */
+    readonly reason?: 'released';
+  };
   lost: { readonly entryId: string; readonly reason: string };
   'dead-lettered': {
-    readonly reason: 'attempts-exhausted' | 'lost' | 'timed-out';
+    readonly reason: 'attempts-exhausted' | 'unrecoverable' | 'lost' | 'timed-out';
     readonly attempt: number;
   };
   retried: { readonly fromState: string; readonly by?: string };

@@ -1,0 +1,553 @@
+/**
+ * `Worker`: runs a handler for the jobs of one queue.
+ *
+ * One loop claims jobs (a Lua script reads the lanes through the consumer group, highest lane
+ * first, and appends `claimed`), fetches their payloads in one query, and runs up to
+ * `concurrency` handlers. When no lane has work it blocks on all lanes at once with XREAD on a
+ * dedicated connection. Outcomes run one script each (completions are group-committed: while
+ * one batch is in flight the next accumulates). Three timers keep the queue healthy: the
+ * heartbeat (lease extension), the reaper (timeout requeue) and the promoter (delayed jobs).
+ *
+ * @packageDocumentation
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
+import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
+import { runScript } from '../events/scripts.js';
+import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
+import { backoffDelay } from '../jobs.js';
+import { laneKeys, toQueueName, type QueueName } from '../keys.js';
+import type { PayloadStore } from '../payloads/store.js';
+import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
+import { PeriodicTask } from './periodic.js';
+
+/** A claimed job as the handler sees it. */
+export interface ActiveJob<P = unknown> {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  /** The payload, fetched from the payload store (undefined when the job has none). */
+  readonly payload: P;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** W3C traceparent of the job. */
+  readonly traceparent: string;
+  /** When the job was published (ms). */
+  readonly createdAt: number;
+  /** Fires on per-job timeout, lost lease (reclaimed or cancelled) and forced shutdown. */
+  readonly signal: AbortSignal;
+  /** Records progress (any JSON value) as a `progress` event. */
+  progress(value: JsonValue): Promise<void>;
+}
+
+/** The function that does a job's work. Its return value is stored as the job's result. */
+export type Handler<P = unknown, R = unknown> = (job: ActiveJob<P>) => Promise<R> | R;
+
+/** Custom backoff: the delay in ms before the next attempt. */
+export type BackoffFunction = (attempt: number, error: unknown, job: ActiveJob) => number;
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions {
+  /** Redis URL or an ioredis connection the caller keeps ownership of. */
+  connection: RedisConnection;
+  /** Payload store to fetch payloads from and store results in. */
+  payloads?: PayloadStore;
+  /**
+   * Handlers running at once.
+   * @default 10
+   */
+  concurrency?: number;
+  /**
+   * Visibility timeout: an attempt whose worker has not sent a heartbeat for this long is
+   * taken back by a reaper and re-dispatched (or dead-lettered when attempts are spent).
+   * @default 30000
+   */
+  leaseMs?: number;
+  /**
+   * Heartbeat period; must be well below `leaseMs`.
+   * @default leaseMs / 3
+   */
+  heartbeatMs?: number;
+  /**
+   * Mean period of the reaper; each run is jittered by ±25 %.
+   * @default leaseMs / 2
+   */
+  reapIntervalMs?: number;
+  /**
+   * Longest sleep of the promoter (it wakes earlier when the next delayed job is due).
+   * @default 1000
+   */
+  promoteIntervalMs?: number;
+  /**
+   * How long one blocking read waits for new work before polling again.
+   * @default 2000
+   */
+  blockMs?: number;
+  /**
+   * Most jobs claimed per read.
+   * @default concurrency
+   */
+  batchSize?: number;
+  /** Backoff for jobs published with `backoff: {type: 'custom'}`. */
+  backoff?: BackoffFunction;
+  /**
+   * How long {@link Worker.close} waits for running handlers before giving their jobs back.
+   * @default 10000
+   */
+  graceMs?: number;
+  /** Worker id (consumer name). @default `<host>:<pid>:<random>` */
+  id?: string;
+  /** @default the system clock */
+  clock?: Clock;
+  /** Source of randomness in [0, 1) for jitter. @default Math.random */
+  random?: () => number;
+  /**
+   * Start fetching in the constructor.
+   * @default true
+   */
+  autorun?: boolean;
+}
+
+interface Claimed {
+  id: string;
+  token: string;
+  attempt: number;
+  maxAttempts: number;
+  name: string;
+  payload: PayloadRef | undefined;
+  timeoutMs: number | undefined;
+  backoff: BackoffSpec;
+  traceparent: string;
+  createdAt: number;
+}
+
+interface Running {
+  token: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+interface PendingCompletion {
+  job: Claimed;
+  result: PayloadRef | undefined;
+  durationMs: number;
+  resolve: (completed: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Events a {@link Worker} emits. */
+export interface WorkerEvents {
+  completed: [job: ActiveJob, result: unknown];
+  failed: [job: ActiveJob, error: unknown, willRetry: boolean];
+  /** An outcome was refused because the attempt no longer owned its job. */
+  stale: [jobId: string];
+  /** A background error (Redis or payload store trouble); the worker keeps going. */
+  error: [error: unknown];
+  closed: [];
+}
+
+const CLAIM_FIELDS = 10;
+
+/**
+ * Runs `handler` for the jobs of queue `queue`. Starts immediately unless `autorun: false`
+ * (then call {@link Worker.run}). Call {@link Worker.close} to stop gracefully.
+ */
+export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents> {
+  /** The queue served. */
+  readonly queue: QueueName;
+  /** This worker's id: its consumer name in the lanes' group and its name in `claimed` events. */
+  readonly id: string;
+  private readonly redis: Redis;
+  private readonly owned: boolean;
+  private blocker: Redis | undefined;
+  private readonly identityJson: string;
+  private readonly options: Required<
+    Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
+  >;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly running = new Map<string, Running>();
+  private readonly completions: PendingCompletion[] = [];
+  private flushing: Promise<void> | undefined;
+  private slotWaiters: (() => void)[] = [];
+  private loopDone: Promise<void> | undefined;
+  private stopping = false;
+  private closing: Promise<void> | undefined;
+  private readonly tasks: PeriodicTask[];
+
+  constructor(
+    queue: string,
+    private readonly handler: Handler<P, R>,
+    private readonly workerOptions: WorkerOptions,
+  ) {
+    super();
+    this.queue = toQueueName(queue);
+    if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
+    const positive = (field: keyof WorkerOptions, value: number, max = Number.MAX_SAFE_INTEGER): number => {
+      if (!Number.isInteger(value) || value < 1 || value > max) throw new ValidationError(field, `must be an integer from 1 to ${max}, got ${value}`);
+      return value;
+    };
+    const concurrency = positive('concurrency', workerOptions.concurrency ?? 10, 10_000);
+    const leaseMs = positive('leaseMs', workerOptions.leaseMs ?? 30_000);
+    const heartbeatMs = positive('heartbeatMs', workerOptions.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)));
+    if (heartbeatMs >= leaseMs) throw new ValidationError('heartbeatMs', `must be below leaseMs (${leaseMs}), got ${heartbeatMs}`);
+    this.options = {
+      concurrency,
+      leaseMs,
+      heartbeatMs,
+      reapIntervalMs: positive('reapIntervalMs', workerOptions.reapIntervalMs ?? Math.max(1, Math.floor(leaseMs / 2))),
+      promoteIntervalMs: positive('promoteIntervalMs', workerOptions.promoteIntervalMs ?? 1000),
+      blockMs: positive('blockMs', workerOptions.blockMs ?? 2000),
+      batchSize: positive('batchSize', workerOptions.batchSize ?? concurrency, 10_000),
+      graceMs: workerOptions.graceMs ?? 10_000,
+    };
+    this.clock = workerOptions.clock ?? systemClock;
+    this.random = workerOptions.random ?? Math.random;
+    this.id = workerOptions.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
+    const { redis, owned } = openRedis(workerOptions.connection);
+    this.redis = redis;
+    this.owned = owned;
+    this.tasks = [
+      new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
+      new PeriodicTask(
+        () => this.reap(),
+        () => Math.round(this.options.reapIntervalMs * (0.75 + this.random() * 0.5)),
+        (e) => this.report(e),
+      ),
+      new PeriodicTask(() => this.promote(), (next) => next ?? this.options.promoteIntervalMs, (e) => this.report(e)),
+    ];
+    if (workerOptions.autorun !== false) void this.run();
+  }
+
+  /** Number of handlers running now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /** Starts fetching (only needed with `autorun: false`). Resolves once the worker is ready. */
+  async run(): Promise<void> {
+    if (this.loopDone || this.stopping) return;
+    this.loopDone = this.loop();
+    for (const task of this.tasks) task.start();
+  }
+
+  private report(error: unknown): void {
+    if (this.stopping && isConnectionClosed(error)) return;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else console.error(`sluice worker ${this.id} (queue ${this.queue}):`, describe(error));
+  }
+
+  private async loop(): Promise<void> {
+    let ready = false;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        if (!ready) {
+          await ensureGroups(this.redis, this.queue);
+          ready = true;
+        }
+        const free = this.options.concurrency - this.running.size;
+        if (free <= 0) {
+          await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+          continue;
+        }
+        const reply = (await runScript(this.redis, 'claim', this.queue, this.clock.now(), [
+          this.id,
+          Math.min(free, this.options.batchSize),
+          this.identityJson,
+        ])) as (string | number)[];
+        failures = 0;
+        if (reply[0] === 'paused') {
+          await this.pause(Math.min(1000, this.options.blockMs));
+        } else if (reply[0] === 'empty') {
+          await this.waitForWork(reply.slice(1).map(String));
+        } else {
+          await this.start(parseClaims(reply));
+        }
+      } catch (error) {
+        if (this.stopping) break;
+        if (error instanceof Error && error.message.includes('NOGROUP')) ready = false;
+        this.report(error);
+        failures++;
+        await this.pause(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.slotWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Blocks on every lane until an entry newer than `lastIds` (lane 0..4) arrives or blockMs passes. */
+  private async waitForWork(lastIds: string[]): Promise<void> {
+    this.blocker ??= this.redis.duplicate({ connectionName: `sluice:worker:${this.id}:block` });
+    const lanes = laneKeys(this.queue); // highest lane first; lastIds are lane 0..4
+    const ids = lanes.map((_, i) => lastIds[lanes.length - 1 - i] ?? '0-0');
+    try {
+      await this.blocker.xread('COUNT', 1, 'BLOCK', this.options.blockMs, 'STREAMS', ...lanes, ...ids);
+    } catch (error) {
+      if (!this.stopping) throw error;
+    }
+  }
+
+  private async start(jobs: Claimed[]): Promise<void> {
+    let payloads = new Map<string, unknown>();
+    const refs = jobs.map((job) => job.payload).filter((ref): ref is PayloadRef => ref !== undefined);
+    if (refs.length > 0) {
+      try {
+        if (!this.workerOptions.payloads) throw new ValidationError('payloads', 'jobs carry payloads but the worker has no payload store');
+        payloads = await this.workerOptions.payloads.getMany(this.queue, refs);
+      } catch (error) {
+        // Give the jobs back without counting the attempt, then let the loop back off.
+        await this.release(jobs.map((job) => [job.id, job.token]));
+        throw error;
+      }
+    }
+    for (const job of jobs) {
+      const controller = new AbortController();
+      const entry: Running = { token: job.token, controller, done: Promise.resolve() };
+      this.running.set(job.id, entry);
+      entry.done = this.execute(job, job.payload ? payloads.get(job.payload.id) : undefined, controller).finally(() => {
+        if (this.running.get(job.id) === entry) this.running.delete(job.id);
+        this.wake();
+      });
+    }
+  }
+
+  private activeJob(job: Claimed, payload: unknown, signal: AbortSignal): ActiveJob<P> {
+    return {
+      id: job.id,
+      queue: this.queue,
+      name: job.name,
+      payload: payload as P,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      traceparent: job.traceparent,
+      createdAt: job.createdAt,
+      signal,
+      progress: async (value: JsonValue) => {
+        const text = JSON.stringify(value);
+        if (text === undefined) throw new ValidationError('progress', 'must be a JSON value');
+        await runScript(this.redis, 'progress', this.queue, this.clock.now(), [job.id, job.token, text]);
+      },
+    };
+  }
+
+  private async execute(job: Claimed, payload: unknown, controller: AbortController): Promise<void> {
+    const active = this.activeJob(job, payload, controller.signal);
+    const started = this.clock.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      let result: R;
+      const run = Promise.resolve().then(() => this.handler(active));
+      if (job.timeoutMs !== undefined) {
+        const timeoutMs = job.timeoutMs;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new JobAbortedError('timeout', `job ${job.id} timed out after ${timeoutMs} ms`);
+            controller.abort(error);
+            reject(error);
+          }, timeoutMs);
+        });
+        run.catch(() => undefined); // a late rejection after the timeout is not unhandled
+        result = await Promise.race([run, timeout]);
+      } else {
+        result = await run;
+      }
+      clearTimeout(timer);
+      let ref: PayloadRef | undefined;
+      if (result !== undefined && this.workerOptions.payloads) {
+        [ref] = await this.workerOptions.payloads.put(this.queue, [{ value: result }]);
+      }
+      const completed = await this.complete(job, ref, this.clock.now() - started);
+      if (completed) this.emit('completed', active, result);
+      else this.emit('stale', job.id);
+    } catch (error) {
+      clearTimeout(timer);
+      await this.fail(job, active, error);
+    }
+  }
+
+  private complete(job: Claimed, result: PayloadRef | undefined, durationMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, result, durationMs, resolve, reject });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Group commit: completes everything queued, one script call per batch, until the queue is empty. */
+  private async flush(): Promise<void> {
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, 500);
+      const args: (string | number)[] = [batch.length];
+      for (const c of batch) args.push(c.job.id, c.job.token, c.result ? JSON.stringify(c.result) : '', c.durationMs);
+      try {
+        const flags = (await runScript(this.redis, 'complete', this.queue, this.clock.now(), args)) as number[];
+        batch.forEach((c, i) => c.resolve(flags[i] === 1));
+      } catch (error) {
+        for (const c of batch) c.reject(error);
+      }
+    }
+  }
+
+  private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | undefined {
+    if (error instanceof UnrecoverableError || job.attempt >= job.maxAttempts) return undefined;
+    let delay: number;
+    if (job.backoff.type === 'custom') {
+      if (!this.workerOptions.backoff) {
+        this.report(new ValidationError('backoff', `job ${job.id} asks for custom backoff but the worker has no backoff function; retrying without delay`));
+        delay = 0;
+      } else {
+        delay = this.workerOptions.backoff(job.attempt, error, active);
+        if (!Number.isFinite(delay) || delay < 0) delay = 0;
+      }
+    } else {
+      delay = backoffDelay(job.backoff, job.attempt, this.random());
+    }
+    return this.clock.now() + Math.round(delay);
+  }
+
+  private async fail(job: Claimed, active: ActiveJob, error: unknown): Promise<void> {
+    const retryAt = this.retryAt(job, active, error);
+    try {
+      const outcome = await runScript(this.redis, 'fail', this.queue, this.clock.now(), [
+        job.id,
+        job.token,
+        JSON.stringify(recordError(error)),
+        retryAt ?? '',
+      ]);
+      this.emit('failed', active, error, outcome === 'retry');
+    } catch (outcomeError) {
+      if (isSluiceError(outcomeError, 'SLUICE_ERR_STALE_ATTEMPT')) this.emit('stale', job.id);
+      else this.report(outcomeError);
+    }
+  }
+
+  private async heartbeat(): Promise<undefined> {
+    const pairs: string[] = [];
+    for (const [jobId, entry] of this.running) pairs.push(jobId, entry.token);
+    const lost = (await runScript(this.redis, 'extendLeases', this.queue, this.clock.now(), [
+      this.id,
+      pairs.length / 2,
+      ...pairs,
+    ])) as string[];
+    for (const jobId of lost) {
+      const entry = this.running.get(jobId);
+      if (entry && !entry.controller.signal.aborted) {
+        entry.controller.abort(new JobAbortedError('lease-lost', `job ${jobId} no longer belongs to this attempt (cancelled or reclaimed)`));
+      }
+    }
+    return undefined;
+  }
+
+  private async reap(): Promise<undefined> {
+    await runScript(this.redis, 'reap', this.queue, this.clock.now(), [this.id, this.options.leaseMs, 100]);
+    return undefined;
+  }
+
+  /** Promotes due delayed jobs; returns how long to sleep before the next run. */
+  private async promote(): Promise<number> {
+    const limit = 1000;
+    const [promoted, nextDue] = (await runScript(this.redis, 'promote', this.queue, this.clock.now(), [limit])) as [number, number];
+    if (promoted >= limit) return 0;
+    if (nextDue < 0) return this.options.promoteIntervalMs;
+    return Math.max(0, Math.min(this.options.promoteIntervalMs, nextDue - this.clock.now()));
+  }
+
+  private async release(pairs: [string, string][]): Promise<void> {
+    if (pairs.length === 0) return;
+    await runScript(this.redis, 'release', this.queue, this.clock.now(), [this.id, pairs.length, ...pairs.flat()]);
+  }
+
+  /**
+   * Stops gracefully: no new jobs are fetched; running handlers get `graceMs` to finish; the
+   * jobs of those still running are then given back for immediate redelivery (the attempt does
+   * not count) and their AbortSignals fire. Closes the connections the worker created.
+   */
+  close(graceMs = this.options.graceMs): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.blocker?.disconnect();
+    this.wake();
+    await this.loopDone;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), grace]);
+    clearTimeout(timer);
+    const unfinished = [...this.running.entries()];
+    try {
+      await this.release(unfinished.map(([jobId, r]) => [jobId, r.token]));
+    } catch (error) {
+      this.report(error);
+    }
+    for (const [jobId, r] of unfinished) {
+      r.controller.abort(new JobAbortedError('shutdown', `worker ${this.id} shut down before job ${jobId} finished; it was given back`));
+    }
+    for (const task of this.tasks) await task.stop();
+    await this.flushing;
+    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+    this.emit('closed');
+  }
+}
+
+function parseClaims(reply: (string | number)[]): Claimed[] {
+  const jobs: Claimed[] = [];
+  for (let i = 1; i + CLAIM_FIELDS - 1 < reply.length; i += CLAIM_FIELDS) {
+    const f = (k: number): string => String(reply[i + k]);
+    jobs.push({
+      id: f(0),
+      token: f(1),
+      attempt: Number(f(2)),
+      maxAttempts: Number(f(3)),
+      name: f(4),
+      payload: f(5) === '' ? undefined : (JSON.parse(f(5)) as PayloadRef),
+      timeoutMs: f(6) === '' ? undefined : Number(f(6)),
+      backoff: JSON.parse(f(7)) as BackoffSpec,
+      traceparent: f(8),
+      createdAt: Number(f(9)),
+    });
+  }
+  return jobs;
+}
+
+/** The error as a `failed` event records it. */
+export function recordError(error: unknown): RecordedError {
+  if (error instanceof Error) {
+    const recorded: { name: string; message: string; stack?: string } = {
+      name: error.name.slice(0, 200),
+      message: error.message.slice(0, 10_000),
+    };
+    if (error.stack) recorded.stack = error.stack.slice(0, 20_000);
+    return recorded;
+  }
+  return { name: 'Error', message: String(error).slice(0, 10_000) };
+}
+
+function isConnectionClosed(error: unknown): boolean {
+  return error instanceof Error && /Connection is closed|connection closed/i.test(error.message);
+}

@@ -1,0 +1,29 @@
+--[[
+  Cancels a waiting, delayed or active job: appends `cancelled`. A delayed job leaves the
+  delayed set; an active job's lane entry is acknowledged and deleted, so its worker's late
+  outcome is refused and its next heartbeat aborts the handler. A waiting job's lane entry is
+  left as a stale hint that claim discards.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  job id
+    ARGV[4]  reason, or ''
+  Output: the state the job was cancelled from.
+  Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (already finished).
+  Events: cancelled
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local jobId = ARGV[3]
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority', 'traceparent')
+local state = job[1]
+if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
+if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' then
+  return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is ' .. state .. ' and cannot be cancelled')
+end
+if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
+if state == 'active' and job[2] and job[2] ~= '' then dropEntry(K, tonumber(job[3]), job[2]) end
+local data = { fromState = state }
+if ARGV[4] ~= '' then data.reason = ARGV[4] end
+appendEvent(K, jobId, 'cancelled', data, job[4])
+return state

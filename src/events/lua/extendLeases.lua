@@ -1,0 +1,28 @@
+--[[
+  Heartbeat: resets the idle time of this worker's pending entries (XCLAIM ... JUSTID, which
+  does not count a delivery) for every attempt that still owns its job, and marks the worker
+  alive. Attempts that no longer own their job (cancelled, reclaimed) are reported so the
+  worker aborts their handlers.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  consumer name (worker id)
+    ARGV[4]  number of attempts N, then N pairs: jobId, token
+  Output: array of the job ids whose attempt no longer owns the job.
+  Events: none
+]]
+--- @include "includes/keys"
+local K = sluiceKeys()
+local consumer = ARGV[3]
+local n = tonumber(ARGV[4])
+redis.call('ZADD', K.workers, K.now, consumer)
+local lost = {}
+for i = 1, n do
+  local jobId, token = ARGV[3 + i * 2], ARGV[4 + i * 2]
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority')
+  if job[1] == 'active' and job[2] == token then
+    redis.call('XCLAIM', K.lanes[tonumber(job[3])], 'workers', consumer, 0, token, 'JUSTID')
+  else
+    lost[#lost + 1] = jobId
+  end
+end
+return lost

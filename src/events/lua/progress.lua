@@ -1,0 +1,23 @@
+--[[
+  Records progress of an active attempt: appends `progress` with the caller's JSON value.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  job id
+    ARGV[4]  attempt token
+    ARGV[5]  progress as JSON
+  Output: 1
+  Errors: SLUICE_ERR_STALE_ATTEMPT when the token no longer owns the job (nothing changed).
+  Events: progress
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local jobId, token = ARGV[3], ARGV[4]
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'traceparent')
+if job[1] ~= 'active' or job[2] ~= token then
+  return redis.error_reply('SLUICE_ERR_STALE_ATTEMPT attempt ' .. token .. ' of job ' .. jobId .. ' no longer owns it')
+end
+local attempt = tonumber(job[3])
+local data = { attempt = attempt, progress = cjson.decode(ARGV[5]) }
+appendEvent(K, jobId, 'progress', data, job[4], '{"attempt":' .. attempt .. ',"progress":' .. ARGV[5] .. '}')
+return 1

@@ -1,0 +1,69 @@
+--[[
+  Timeout requeue. Takes lane entries idle longer than the lease (their worker died or hung)
+  with XAUTOCLAIM, appends `timed-out` and re-dispatches the job with a fresh lane entry, or
+  dead-letters it when its attempts are spent. Entries that XAUTOCLAIM reports as deleted
+  while pending become an explicit `lost` outcome followed by `dead-lettered`, never a silent
+  drop. Safe to run from many workers at once: an entry is claimed by one caller only, and a
+  job is touched only while its token matches the entry.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  consumer name of the reaper
+    ARGV[4]  lease (min idle time) in ms
+    ARGV[5]  most entries to take per lane
+  Output: { requeued, deadLettered, lost, staleEntries }
+  Events: timed-out, dead-lettered, lost
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local consumer, lease, count = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local requeued, dead, lostCount, stale = 0, 0, 0, 0
+local deleted = {}
+local anyDeleted = false
+for lane = 0, 4 do
+  local reply = redis.call('XAUTOCLAIM', K.lanes[lane], 'workers', consumer, lease, '0-0', 'COUNT', count)
+  for _, entry in ipairs(reply[2]) do
+    local entryId, fields = entry[1], entry[2]
+    -- A claimed entry can come back as nil fields on some versions when it was deleted.
+    local jobId = fields and fields[2]
+    local job = jobId and redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt',
+      'maxAttempts', 'worker', 'traceparent') or {}
+    if job[1] == 'active' and job[2] == entryId then
+      local attempt, maxAttempts = tonumber(job[3]), tonumber(job[4])
+      local data = { attempt = attempt, idleMs = lease }
+      if job[5] then data.worker = job[5] end
+      appendEvent(K, jobId, 'timed-out', data, job[6])
+      dropEntry(K, lane, entryId)
+      if attempt >= maxAttempts then
+        appendEvent(K, jobId, 'dead-lettered', { reason = 'timed-out', attempt = attempt }, job[6])
+        dead = dead + 1
+      else
+        redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+        requeued = requeued + 1
+      end
+    else
+      dropEntry(K, lane, entryId)
+      stale = stale + 1
+    end
+  end
+  if reply[3] then
+    for _, entryId in ipairs(reply[3]) do
+      deleted[entryId] = true
+      anyDeleted = true
+    end
+  end
+end
+if anyDeleted then
+  -- Find the active jobs whose attempt token is a deleted entry. Rare, and the active set is
+  -- bounded by the workers' concurrency.
+  for _, jobId in ipairs(redis.call('ZRANGE', K.states.active, 0, -1)) do
+    local job = redis.call('HMGET', K.jobPrefix .. jobId, 'token', 'attempt', 'traceparent')
+    if job[1] and deleted[job[1]] then
+      appendEvent(K, jobId, 'lost', { entryId = job[1],
+        reason = 'lane entry ' .. job[1] .. ' was deleted while pending' }, job[3])
+      appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) }, job[3])
+      lostCount = lostCount + 1
+    end
+  end
+end
+return { requeued, dead, lostCount, stale }

@@ -1,0 +1,30 @@
+--[[
+  Gives jobs back on worker shutdown for immediate redelivery: for every attempt that still owns
+  its job, appends `timed-out` with reason `released` (the attempt does not count), deletes the
+  attempt's lane entry and adds a fresh one.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  worker id
+    ARGV[4]  number of attempts N, then N pairs: jobId, token
+  Output: number of jobs released.
+  Events: timed-out
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local worker = ARGV[3]
+local n = tonumber(ARGV[4])
+local released = 0
+for i = 1, n do
+  local jobId, token = ARGV[3 + i * 2], ARGV[4 + i * 2]
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent')
+  if job[1] == 'active' and job[2] == token then
+    local lane = tonumber(job[4])
+    appendEvent(K, jobId, 'timed-out', { attempt = tonumber(job[3]), worker = worker, idleMs = 0,
+      reason = 'released' }, job[5])
+    dropEntry(K, lane, token)
+    redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+    released = released + 1
+  end
+end
+return released

@@ -1,0 +1,24 @@
+--[[
+  Removes a job that is not active from the read models: appends `removed` (the fold deletes
+  the job hash and its index entries). Its events stay in the log.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  job id
+    ARGV[4]  reason: 'manual' or 'retention'
+  Output: the state the job was removed from.
+  Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (active: cancel it first).
+  Events: removed
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local jobId = ARGV[3]
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'traceparent')
+local state = job[1]
+if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
+if state == 'active' then
+  return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is active; cancel it before removing it')
+end
+if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
+appendEvent(K, jobId, 'removed', { fromState = state, reason = ARGV[4] }, job[2])
+return state

@@ -1,0 +1,286 @@
+/**
+ * Job options (validated at the library boundary), the job read model as callers see it, and
+ * backoff arithmetic.
+ *
+ * @packageDocumentation
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CorruptEventError, ValidationError } from './errors.js';
+import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from './events/types.js';
+import { JOB_STATES, PRIORITY_LEVELS, toJobId, type JobId, type JobState } from './keys.js';
+
+/** Default priority lane when a job gives none: the middle one. */
+export const DEFAULT_PRIORITY = Math.floor(PRIORITY_LEVELS / 2);
+/** Default number of attempts (1 first run + 2 retries). */
+export const DEFAULT_ATTEMPTS = 3;
+/** Default backoff: exponential from 1 s, capped at 1 h, with 20 % jitter. */
+export const DEFAULT_BACKOFF: BackoffSpec = { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0.2 };
+
+/** Options of one published job. */
+export interface JobOptions {
+  /**
+   * Job id. Publishing an id that exists already creates nothing and reports a duplicate.
+   * @default a random UUID
+   */
+  jobId?: string;
+  /**
+   * Priority lane from 0 (lowest) to {@link PRIORITY_LEVELS}-1 (highest). Higher lanes are
+   * always served first; jobs of one lane run in publish order.
+   * @default 2
+   */
+  priority?: number;
+  /** Run no earlier than this many ms from now. */
+  delayMs?: number;
+  /** Run no earlier than this time (Date or ms since the epoch). Exclusive with `delayMs`. */
+  runAt?: Date | number;
+  /**
+   * Attempts in total, first run included (1 = never retry).
+   * @default 3
+   */
+  attempts?: number;
+  /**
+   * Backoff between attempts; `custom` asks the worker's `backoff` function.
+   * @default exponential from 1000 ms, max 1 h, jitter 0.2
+   */
+  backoff?: BackoffSpec;
+  /** Per-attempt timeout in ms: the handler's AbortSignal fires and the attempt fails. */
+  timeoutMs?: number;
+  /** W3C traceparent the job's events carry. @default a new random trace */
+  traceparent?: string;
+}
+
+/** A job to publish. */
+export interface NewJob<P = unknown> {
+  /** Job name / type, e.g. `send-email`. */
+  name: string;
+  /** Payload: any JSON value, or binary (Uint8Array / Buffer). Stored in the payload store. */
+  payload?: P;
+  /** Options. */
+  opts?: JobOptions;
+}
+
+/** Validated, normalised form of a {@link NewJob}. */
+export interface PreparedJob {
+  id: JobId;
+  name: string;
+  priority: number;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+  timeoutMs: number | undefined;
+  runAt: number | undefined;
+  traceparent: string;
+  hasPayload: boolean;
+  payload: unknown;
+}
+
+const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A fresh W3C traceparent with random trace and span ids, sampled. */
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+function integerIn(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Validates a backoff spec. */
+export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec {
+  if (typeof value !== 'object' || value === null) throw new ValidationError(field, 'must be an object');
+  const spec = value as Record<string, unknown>;
+  const allowed: Record<string, string[]> = {
+    fixed: ['type', 'delayMs'],
+    exponential: ['type', 'delayMs', 'maxDelayMs', 'jitter'],
+    custom: ['type'],
+  };
+  const keys = allowed[String(spec.type)];
+  if (!keys) throw new ValidationError(`${field}.type`, `must be fixed, exponential or custom, got ${JSON.stringify(spec.type)}`);
+  for (const key of Object.keys(spec)) {
+    if (!keys.includes(key)) throw new ValidationError(`${field}.${key}`, `is not an option of ${String(spec.type)} backoff`);
+  }
+  const day = 86_400_000 * 365;
+  if (spec.type === 'fixed') return { type: 'fixed', delayMs: integerIn(`${field}.delayMs`, spec.delayMs, 0, day) };
+  if (spec.type === 'custom') return { type: 'custom' };
+  const result: { type: 'exponential'; delayMs: number; maxDelayMs?: number; jitter?: number } = {
+    type: 'exponential',
+    delayMs: integerIn(`${field}.delayMs`, spec.delayMs, 0, day),
+  };
+  if (spec.maxDelayMs !== undefined) result.maxDelayMs = integerIn(`${field}.maxDelayMs`, spec.maxDelayMs, 0, day);
+  if (spec.jitter !== undefined) {
+    if (typeof spec.jitter !== 'number' || !(spec.jitter >= 0 && spec.jitter <= 1)) {
+      throw new ValidationError(`${field}.jitter`, `must be a number from 0 to 1, got ${JSON.stringify(spec.jitter)}`);
+    }
+    result.jitter = spec.jitter;
+  }
+  return result;
+}
+
+const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent'];
+
+/** Validates a job to publish and fills in defaults. `field` prefixes error paths (e.g. `jobs[3]`). */
+export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {}, field = 'job'): PreparedJob {
+  if (typeof job !== 'object' || job === null) throw new ValidationError(field, 'must be an object');
+  if (typeof job.name !== 'string' || job.name.length === 0 || job.name.length > 200) {
+    throw new ValidationError(`${field}.name`, 'must be a string of 1 to 200 characters');
+  }
+  const opts = job.opts ?? {};
+  if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${field}.opts`, 'must be an object');
+  for (const key of Object.keys(opts)) {
+    if (!jobOptionKeys.includes(key)) throw new ValidationError(`${field}.opts.${key}`, 'is not a job option');
+  }
+  const id = opts.jobId === undefined ? (randomUUID() as JobId) : toJobId(opts.jobId, `${field}.opts.jobId`);
+  const priority = integerIn(`${field}.opts.priority`, opts.priority ?? defaults.priority ?? DEFAULT_PRIORITY, 0, PRIORITY_LEVELS - 1);
+  const maxAttempts = integerIn(`${field}.opts.attempts`, opts.attempts ?? defaults.attempts ?? DEFAULT_ATTEMPTS, 1, 1000);
+  const backoff = validateBackoff(opts.backoff ?? defaults.backoff ?? DEFAULT_BACKOFF, `${field}.opts.backoff`);
+  const timeoutMs =
+    opts.timeoutMs === undefined
+      ? defaults.timeoutMs
+      : integerIn(`${field}.opts.timeoutMs`, opts.timeoutMs, 1, 86_400_000 * 7);
+  if (opts.delayMs !== undefined && opts.runAt !== undefined) {
+    throw new ValidationError(`${field}.opts.runAt`, 'give either delayMs or runAt, not both');
+  }
+  let runAt: number | undefined;
+  if (opts.delayMs !== undefined) runAt = now + integerIn(`${field}.opts.delayMs`, opts.delayMs, 0, 86_400_000 * 3650);
+  if (opts.runAt !== undefined) {
+    const at = opts.runAt instanceof Date ? opts.runAt.getTime() : opts.runAt;
+    runAt = integerIn(`${field}.opts.runAt`, at, 0, 8_640_000_000_000_000);
+  }
+  if (runAt !== undefined && runAt <= now) runAt = undefined;
+  const traceparent = opts.traceparent ?? newTraceparent();
+  if (typeof traceparent !== 'string' || !traceparentPattern.test(traceparent)) {
+    throw new ValidationError(`${field}.opts.traceparent`, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+  }
+  return {
+    id,
+    name: job.name,
+    priority,
+    maxAttempts,
+    backoff,
+    timeoutMs,
+    runAt,
+    traceparent,
+    hasPayload: job.payload !== undefined,
+    payload: job.payload,
+  };
+}
+
+/** Queue-wide defaults for job options. */
+export interface JobDefaults {
+  /** @default 2 */
+  priority?: number;
+  /** @default 3 */
+  attempts?: number;
+  /** @default exponential from 1000 ms, max 1 h, jitter 0.2 */
+  backoff?: BackoffSpec;
+  /** @default none */
+  timeoutMs?: number;
+}
+
+/**
+ * Delay before attempt `attempt + 1` after attempt `attempt` failed, for built-in policies.
+ * `random` is in [0, 1). Exponential: `delayMs * 2^(attempt-1)`, capped at `maxDelayMs`, then
+ * reduced by up to `jitter` of itself.
+ */
+export function backoffDelay(spec: BackoffSpec, attempt: number, random: number): number {
+  switch (spec.type) {
+    case 'fixed':
+      return spec.delayMs;
+    case 'exponential': {
+      const raw = spec.delayMs * 2 ** Math.max(0, attempt - 1);
+      const capped = Math.min(raw, spec.maxDelayMs ?? Number.MAX_SAFE_INTEGER);
+      return Math.round(capped * (1 - (spec.jitter ?? 0) * random));
+    }
+    case 'custom':
+      throw new ValidationError('backoff', 'custom backoff needs the worker option `backoff`');
+  }
+}
+
+/** A job as the read model holds it. */
+export interface Job {
+  id: string;
+  queue: string;
+  name: string;
+  state: JobState;
+  priority: number;
+  /** Attempts started so far. */
+  attempt: number;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+  timeoutMs?: number;
+  payload?: PayloadRef;
+  result?: PayloadRef;
+  traceparent?: string;
+  createdAt: number;
+  updatedAt: number;
+  runAt?: number;
+  claimedAt?: number;
+  finishedAt?: number;
+  failedAt?: number;
+  worker?: string;
+  lastError?: RecordedError;
+  progress?: JsonValue;
+  deadReason?: string;
+  cancelReason?: string;
+  /** Number of events appended for this job. */
+  seq: number;
+}
+
+function num(hash: Record<string, string>, field: string): number | undefined {
+  const text = hash[field];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function json<T>(hash: Record<string, string>, field: string, where: string): T | undefined {
+  const text = hash[field];
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new CorruptEventError(where, `job field ${field} is not JSON`, { cause: error });
+  }
+}
+
+/** Turns a job hash (HGETALL) into a {@link Job}; `undefined` for an empty hash. */
+export function parseJobHash(queue: string, hash: Record<string, string>): Job | undefined {
+  if (hash.state === undefined || hash.id === undefined) return undefined;
+  const where = `job ${hash.id}`;
+  const state = hash.state as JobState;
+  if (!(JOB_STATES as readonly string[]).includes(state)) throw new CorruptEventError(where, `unknown state ${hash.state}`);
+  const job: Job = {
+    id: hash.id,
+    queue,
+    name: hash.name ?? '',
+    state,
+    priority: num(hash, 'priority') ?? DEFAULT_PRIORITY,
+    attempt: num(hash, 'attempt') ?? 0,
+    maxAttempts: num(hash, 'maxAttempts') ?? 1,
+    backoff: json<BackoffSpec>(hash, 'backoff', where) ?? DEFAULT_BACKOFF,
+    createdAt: num(hash, 'createdAt') ?? 0,
+    updatedAt: num(hash, 'updatedAt') ?? 0,
+    seq: num(hash, 'seq') ?? 0,
+  };
+  const optional = {
+    timeoutMs: num(hash, 'timeoutMs'),
+    payload: json<PayloadRef>(hash, 'payload', where),
+    result: json<PayloadRef>(hash, 'result', where),
+    traceparent: hash.traceparent,
+    runAt: num(hash, 'runAt'),
+    claimedAt: num(hash, 'claimedAt'),
+    finishedAt: num(hash, 'finishedAt'),
+    failedAt: num(hash, 'failedAt'),
+    worker: hash.worker || undefined,
+    lastError: json<RecordedError>(hash, 'lastError', where),
+    progress: json<JsonValue>(hash, 'progress', where),
+    deadReason: hash.deadReason,
+    cancelReason: hash.cancelReason,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (job as unknown as Record<string, unknown>)[key] = value;
+  }
+  return job;
+}

@@ -1,0 +1,346 @@
+/**
+ * `Queue`: the producer and admin side of one Sluice queue — publish, inspect, retry, cancel,
+ * remove, pause and resume. Every state change runs one Lua script that appends the job's
+ * event and updates dispatch state and projections together.
+ *
+ * @packageDocumentation
+ */
+import { Redis } from 'ioredis';
+import { systemClock, type Clock } from './clock.js';
+import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
+import { decodeEvent } from './events/codec.js';
+import { runScript } from './events/scripts.js';
+import type { PayloadRef, StoredJobEvent } from './events/types.js';
+import { parseJobHash, prepareJob, type Job, type JobDefaults, type NewJob } from './jobs.js';
+import {
+  CONSUMER_GROUP,
+  countsKey,
+  eventsKey,
+  JOB_STATES,
+  jobKey,
+  laneKeys,
+  metaKey,
+  QUEUES_KEY,
+  stateKey,
+  toJobId,
+  toQueueName,
+  workersKey,
+  type JobState,
+  type QueueName,
+} from './keys.js';
+import type { PayloadStore } from './payloads/store.js';
+
+/** How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes. */
+export type RedisConnection = string | Redis;
+
+/** Options of {@link Queue}. */
+export interface QueueOptions {
+  /** Redis URL (`redis://`, `rediss://`) or an ioredis connection the caller keeps ownership of. */
+  connection: RedisConnection;
+  /** Where payloads and results live. Required to publish jobs that carry a payload. */
+  payloads?: PayloadStore;
+  /** Defaults for job options. */
+  defaults?: JobDefaults;
+  /** @default the system clock */
+  clock?: Clock;
+}
+
+/** What {@link Queue.publish} reports for one job. */
+export interface PublishResult {
+  /** The job id (given or generated). */
+  id: string;
+  /** False when a job with this id existed already: nothing was changed. */
+  created: boolean;
+}
+
+/** Jobs per state plus totals. */
+export interface QueueStats {
+  queue: string;
+  paused: boolean;
+  counts: Record<JobState, number>;
+  /** Events appended per type since the queue was created. */
+  events: Record<string, number>;
+}
+
+/** One page of {@link Queue.list}. */
+export interface JobPage {
+  jobs: Job[];
+  /** Pass back to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** A worker seen on the queue. */
+export interface WorkerInfo {
+  id: string;
+  lastSeen: number;
+}
+
+/** Creates an ioredis client with Sluice's defaults, or returns the caller's. */
+export function openRedis(connection: RedisConnection): { redis: Redis; owned: boolean } {
+  if (typeof connection !== 'string') return { redis: connection, owned: false };
+  return { redis: new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true }), owned: true };
+}
+
+/** Creates the consumer group on every lane (idempotent). */
+export async function ensureGroups(redis: Redis, queue: QueueName): Promise<void> {
+  await Promise.all(
+    laneKeys(queue).map(async (lane) => {
+      try {
+        await redis.xgroup('CREATE', lane, CONSUMER_GROUP, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
+      }
+    }),
+  );
+}
+
+/** The producer and admin handle of one queue. Create one per queue and reuse it. */
+export class Queue {
+  /** The validated queue name. */
+  readonly name: QueueName;
+  /** The Redis connection (owned when created from a URL). */
+  readonly redis: Redis;
+  private readonly owned: boolean;
+  private readonly payloads: PayloadStore | undefined;
+  private readonly defaults: JobDefaults;
+  private readonly clock: Clock;
+  private ready: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(name: string, options: QueueOptions) {
+    this.name = toQueueName(name);
+    const { redis, owned } = openRedis(options.connection);
+    this.redis = redis;
+    this.owned = owned;
+    this.payloads = options.payloads;
+    this.defaults = options.defaults ?? {};
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private async init(): Promise<void> {
+    if (this.closed) throw new ClosedError(`queue ${this.name}`);
+    this.ready ??= (async () => {
+      await ensureGroups(this.redis, this.name);
+      await this.redis.sadd(QUEUES_KEY, this.name);
+    })();
+    try {
+      await this.ready;
+    } catch (error) {
+      this.ready = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Publishes one job. Its payload is stored first; then one script appends `created` and
+   * puts the job in its lane (or the delayed set).
+   */
+  async publish<P>(name: string, payload?: P, opts?: NewJob['opts']): Promise<PublishResult> {
+    const [result] = await this.publishMany([{ name, payload, ...(opts === undefined ? {} : { opts }) }]);
+    return result as PublishResult;
+  }
+
+  /**
+   * Publishes many jobs: payloads in one insertMany, then one script call for the batch.
+   * Ids given twice in one batch are rejected; an id that exists already is reported with
+   * `created: false` and its new payload is deleted again.
+   * @throws {@link ValidationError} for a bad job (nothing is published),
+   *   `PayloadStoreUnavailableError` when payloads cannot be stored (nothing is published).
+   */
+  async publishMany(jobs: readonly NewJob[]): Promise<PublishResult[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'must be an array');
+    if (jobs.length === 0) return [];
+    if (jobs.length > 10_000) throw new ValidationError('jobs', `at most 10000 jobs per call, got ${jobs.length}`);
+    await this.init();
+    const now = this.clock.now();
+    const prepared = jobs.map((job, i) => prepareJob(job, now, this.defaults, `jobs[${i}]`));
+    const seen = new Set<string>();
+    for (const [i, job] of prepared.entries()) {
+      if (seen.has(job.id)) throw new ValidationError(`jobs[${i}].opts.jobId`, `id ${job.id} appears twice in the batch`);
+      seen.add(job.id);
+    }
+    const withPayload = prepared.filter((job) => job.hasPayload);
+    const refs = new Map<string, PayloadRef>();
+    if (withPayload.length > 0) {
+      if (!this.payloads) throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
+      const stored = await this.payloads.put(
+        this.name,
+        withPayload.map((job) => ({ value: job.payload })),
+      );
+      withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
+    }
+    const args: (string | number)[] = [prepared.length];
+    for (const job of prepared) {
+      const ref = refs.get(job.id);
+      args.push(
+        job.id,
+        job.name,
+        job.priority,
+        job.maxAttempts,
+        JSON.stringify(job.backoff),
+        job.timeoutMs ?? '',
+        ref ? JSON.stringify(ref) : '',
+        job.runAt ?? '',
+        job.traceparent,
+      );
+    }
+    let reply: unknown;
+    try {
+      reply = await runScript(this.redis, 'publish', this.name, now, args);
+    } catch (error) {
+      // Nothing was published: drop the payloads again (the orphan sweep catches what this misses).
+      if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
+      throw error;
+    }
+    const flags = reply as number[];
+    const duplicates = prepared.filter((job, i) => flags[i] === 0 && refs.has(job.id));
+    if (duplicates.length > 0) {
+      await this.payloads
+        ?.delete(this.name, duplicates.map((job) => (refs.get(job.id) as PayloadRef).id))
+        .catch(() => undefined);
+    }
+    return prepared.map((job, i) => ({ id: job.id, created: flags[i] === 1 }));
+  }
+
+  /** The job's read model, or `undefined` when no such job exists. */
+  async get(jobId: string): Promise<Job | undefined> {
+    const id = toJobId(jobId);
+    const hash = await this.redis.hgetall(jobKey(this.name, id));
+    return parseJobHash(this.name, hash);
+  }
+
+  /** Like {@link Queue.get} but throws {@link JobNotFoundError}. */
+  async getOrThrow(jobId: string): Promise<Job> {
+    const job = await this.get(jobId);
+    if (!job) throw new JobNotFoundError(this.name, jobId);
+    return job;
+  }
+
+  /** The job's payload, read from the payload store. */
+  async getPayload(job: Job): Promise<unknown> {
+    return this.readRef(job.payload);
+  }
+
+  /** The job's result, read from the payload store. */
+  async getResult(job: Job): Promise<unknown> {
+    return this.readRef(job.result);
+  }
+
+  private async readRef(ref: PayloadRef | undefined): Promise<unknown> {
+    if (!ref) return undefined;
+    if (!this.payloads) throw new ValidationError('payloads', 'this queue has no payload store');
+    return this.payloads.get(this.name, ref);
+  }
+
+  /**
+   * Jobs in one state, oldest first (by the time they entered it), a page at a time.
+   * @param cursor - from the previous page's `nextCursor`.
+   */
+  async list(state: JobState, options: { cursor?: string; limit?: number } = {}): Promise<JobPage> {
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      throw new ValidationError('state', `must be one of ${JOB_STATES.join(', ')}`);
+    }
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
+    const offset = options.cursor === undefined ? 0 : Number(options.cursor);
+    if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
+    const ids = await this.redis.zrange(stateKey(this.name, state), String(offset), String(offset + limit));
+    const page = ids.slice(0, limit);
+    const pipeline = this.redis.pipeline();
+    for (const id of page) pipeline.hgetall(jobKey(this.name, toJobId(id)));
+    const replies = (await pipeline.exec()) ?? [];
+    const jobs: Job[] = [];
+    for (const [error, hash] of replies) {
+      if (error) throw error;
+      const job = parseJobHash(this.name, hash as Record<string, string>);
+      if (job) jobs.push(job);
+    }
+    return ids.length > limit ? { jobs, nextCursor: String(offset + limit) } : { jobs };
+  }
+
+  /**
+   * Every event of one job, in order, from the live event log.
+   * Reads the whole stream; the archive-backed history of the audit module scales further.
+   */
+  async history(jobId: string): Promise<StoredJobEvent[]> {
+    const id = toJobId(jobId);
+    const events: StoredJobEvent[] = [];
+    let start = '-';
+    for (;;) {
+      const batch = await this.redis.xrange(eventsKey(this.name), start, '+', 'COUNT', 1000);
+      for (const [entryId, fields] of batch) {
+        const event = decodeEvent(entryId, fields);
+        if (event.metadata.jobId === id) events.push(event);
+      }
+      if (batch.length < 1000) return events;
+      start = `(${(batch[batch.length - 1] as [string, string[]])[0]}`;
+    }
+  }
+
+  /** Cancels a waiting, delayed or active job. @returns the state it was cancelled from. */
+  async cancel(jobId: string, reason = ''): Promise<JobState> {
+    const id = toJobId(jobId);
+    if (typeof reason !== 'string' || reason.length > 1000) throw new ValidationError('reason', 'must be a string of at most 1000 characters');
+    return (await runScript(this.redis, 'cancel', this.name, this.clock.now(), [id, reason])) as JobState;
+  }
+
+  /** Puts a failed, dead or cancelled job back in its lane with a fresh attempt count. */
+  async retry(jobId: string, by = ''): Promise<JobState> {
+    const id = toJobId(jobId);
+    await this.init();
+    return (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
+  }
+
+  /** Removes a job that is not active from the read models; its events stay in the log. */
+  async remove(jobId: string): Promise<JobState> {
+    const id = toJobId(jobId);
+    return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, 'manual'])) as JobState;
+  }
+
+  /** Workers stop taking new jobs from this queue; running jobs finish. */
+  async pause(): Promise<void> {
+    await this.redis.hset(metaKey(this.name), 'paused', '1');
+  }
+
+  /** Undoes {@link Queue.pause}. */
+  async resume(): Promise<void> {
+    await this.redis.hdel(metaKey(this.name), 'paused');
+  }
+
+  /** True when the queue is paused. */
+  async isPaused(): Promise<boolean> {
+    return (await this.redis.hget(metaKey(this.name), 'paused')) === '1';
+  }
+
+  /** Jobs per state and events per type. */
+  async stats(): Promise<QueueStats> {
+    const [counts, paused] = await Promise.all([this.redis.hgetall(countsKey(this.name)), this.isPaused()]);
+    const states = Object.fromEntries(JOB_STATES.map((s) => [s, Number(counts[s] ?? 0)])) as Record<JobState, number>;
+    const events: Record<string, number> = {};
+    for (const [field, value] of Object.entries(counts)) {
+      if (field.startsWith('events:')) events[field.slice('events:'.length)] = Number(value);
+    }
+    return { queue: this.name, paused, counts: states, events };
+  }
+
+  /** Workers seen on this queue within `withinMs`, most recent first. */
+  async workers(withinMs = 60_000): Promise<WorkerInfo[]> {
+    const since = this.clock.now() - withinMs;
+    const reply = await this.redis.zrevrangebyscore(workersKey(this.name), '+inf', String(since), 'WITHSCORES');
+    const out: WorkerInfo[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push({ id: reply[i] as string, lastSeen: Number(reply[i + 1]) });
+    return out;
+  }
+
+  /** Refuses unknown job ids early with a typed error. */
+  async assertExists(jobId: string): Promise<void> {
+    if (!(await this.get(jobId))) throw new JobNotFoundError(this.name, jobId);
+  }
+
+  /** Closes the Redis connection when the queue created it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
