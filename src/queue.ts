@@ -148,7 +148,8 @@ export class Queue {
    *   `PayloadStoreUnavailableError` when payloads cannot be stored (nothing is published).
    */
   async publishMany(jobs: readonly NewJob[]): Promise<PublishResult[]> {
-    if (!Array.isArray(jobs)) throw new ValidationError('jobs', 'must be an array');
+    const input: unknown = jobs;
+    if (!Array.isArray(input)) throw new ValidationError('jobs', 'must be an array');
     if (jobs.length === 0) return [];
     if (jobs.length > 10_000) throw new ValidationError('jobs', `at most 10000 jobs per call, got ${jobs.length}`);
     await this.init();

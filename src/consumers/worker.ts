@@ -221,7 +221,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       ),
       new PeriodicTask(() => this.promote(), (next) => next ?? this.options.promoteIntervalMs, (e) => this.report(e)),
     ];
-    if (workerOptions.autorun !== false) void this.run();
+    if (workerOptions.autorun !== false) this.run();
   }
 
   /** Number of handlers running now. */
@@ -229,8 +229,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     return this.running.size;
   }
 
-  /** Starts fetching (only needed with `autorun: false`). Resolves once the worker is ready. */
-  async run(): Promise<void> {
+  /** Starts fetching (only needed with `autorun: false`); does nothing when already running. */
+  run(): void {
     if (this.loopDone || this.stopping) return;
     this.loopDone = this.loop();
     for (const task of this.tasks) task.start();
