@@ -11,7 +11,8 @@ import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
 import { decodeEvent } from './events/codec.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
-import { parseJobHash, prepareJob, type Job, type JobDefaults, type NewJob } from './jobs.js';
+import { prepareJob, type JobDefaults, type NewJob } from './jobs.js';
+import { parseJobHash, type Job } from './projections/job.js';
 import {
   CONSUMER_GROUP,
   countsKey,
@@ -78,7 +79,10 @@ export interface WorkerInfo {
 /** Creates an ioredis client with Sluice's defaults, or returns the caller's. */
 export function openRedis(connection: RedisConnection): { redis: Redis; owned: boolean } {
   if (typeof connection !== 'string') return { redis: connection, owned: false };
-  return { redis: new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true }), owned: true };
+  const redis = new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true });
+  // Connection errors surface on the commands that fail; ioredis reconnects on its own.
+  redis.on('error', () => undefined);
+  return { redis, owned: true };
 }
 
 /** Creates the consumer group on every lane (idempotent). */

@@ -297,7 +297,10 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
 
   /** Blocks on every lane until an entry newer than `lastIds` (lane 0..4) arrives or blockMs passes. */
   private async waitForWork(lastIds: string[]): Promise<void> {
-    this.blocker ??= this.redis.duplicate({ connectionName: `sluice:worker:${this.id}:block` });
+    if (!this.blocker) {
+      this.blocker = this.redis.duplicate({ connectionName: `sluice:worker:${this.id}:block` });
+      this.blocker.on('error', () => undefined); // reported through the failing XREAD
+    }
     const lanes = laneKeys(this.queue); // highest lane first; lastIds are lane 0..4
     const ids = lanes.map((_, i) => lastIds[lanes.length - 1 - i] ?? '0-0');
     try {

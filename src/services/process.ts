@@ -49,6 +49,18 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const live = new Set<ManagedProcess>();
+process.once('exit', () => {
+  for (const managed of live) {
+    try {
+      managed.child.kill('SIGCONT');
+      managed.child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** A spawned server process with its recent output kept for error messages. */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -65,7 +77,11 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a Ctrl-C in the terminal reaches only our process, which then stops
+      // the servers in order (workers first). The exit hook below kills them if we die first.
+      detached: true,
     });
+    live.add(this);
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-4000);
     };
@@ -75,6 +91,7 @@ export class ManagedProcess {
       if (this.child.exitCode !== null || this.child.signalCode !== null) resolve();
       else this.child.once('exit', () => resolve());
     });
+    void this.exited.then(() => live.delete(this));
     this.child.once('error', (error) => {
       this.output += `\n${error.message}`;
     });

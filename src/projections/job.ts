@@ -1,0 +1,97 @@
+/**
+ * The job read model: the job hash the projection fold (src/events/lua/includes/project.lua)
+ * maintains, turned into a typed {@link Job}.
+ *
+ * @packageDocumentation
+ */
+import { CorruptEventError } from '../errors.js';
+import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
+import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs.js';
+import { JOB_STATES, type JobState } from '../keys.js';
+
+/** A job as the read model holds it. */
+export interface Job {
+  id: string;
+  queue: string;
+  name: string;
+  state: JobState;
+  priority: number;
+  /** Attempts started so far. */
+  attempt: number;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+  timeoutMs?: number;
+  payload?: PayloadRef;
+  result?: PayloadRef;
+  traceparent?: string;
+  createdAt: number;
+  updatedAt: number;
+  runAt?: number;
+  claimedAt?: number;
+  finishedAt?: number;
+  failedAt?: number;
+  worker?: string;
+  lastError?: RecordedError;
+  progress?: JsonValue;
+  deadReason?: string;
+  cancelReason?: string;
+  /** Number of events appended for this job. */
+  seq: number;
+}
+
+function num(hash: Record<string, string>, field: string): number | undefined {
+  const text = hash[field];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function json<T>(hash: Record<string, string>, field: string, where: string): T | undefined {
+  const text = hash[field];
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new CorruptEventError(where, `job field ${field} is not JSON`, { cause: error });
+  }
+}
+
+/** Turns a job hash (HGETALL) into a {@link Job}; `undefined` for an empty hash. */
+export function parseJobHash(queue: string, hash: Record<string, string>): Job | undefined {
+  if (hash.state === undefined || hash.id === undefined) return undefined;
+  const where = `job ${hash.id}`;
+  const state = hash.state as JobState;
+  if (!(JOB_STATES as readonly string[]).includes(state)) throw new CorruptEventError(where, `unknown state ${hash.state}`);
+  const job: Job = {
+    id: hash.id,
+    queue,
+    name: hash.name ?? '',
+    state,
+    priority: num(hash, 'priority') ?? DEFAULT_PRIORITY,
+    attempt: num(hash, 'attempt') ?? 0,
+    maxAttempts: num(hash, 'maxAttempts') ?? 1,
+    backoff: json<BackoffSpec>(hash, 'backoff', where) ?? DEFAULT_BACKOFF,
+    createdAt: num(hash, 'createdAt') ?? 0,
+    updatedAt: num(hash, 'updatedAt') ?? 0,
+    seq: num(hash, 'seq') ?? 0,
+  };
+  const optional = {
+    timeoutMs: num(hash, 'timeoutMs'),
+    payload: json<PayloadRef>(hash, 'payload', where),
+    result: json<PayloadRef>(hash, 'result', where),
+    traceparent: hash.traceparent,
+    runAt: num(hash, 'runAt'),
+    claimedAt: num(hash, 'claimedAt'),
+    finishedAt: num(hash, 'finishedAt'),
+    failedAt: num(hash, 'failedAt'),
+    worker: hash.worker || undefined,
+    lastError: json<RecordedError>(hash, 'lastError', where),
+    progress: json<JsonValue>(hash, 'progress', where),
+    deadReason: hash.deadReason,
+    cancelReason: hash.cancelReason,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (job as unknown as Record<string, unknown>)[key] = value;
+  }
+  return job;
+}
