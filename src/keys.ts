@@ -167,6 +167,34 @@ export function scriptKeys(queue: QueueName): string[] {
   return keys;
 }
 
+/**
+ * The fixed KEYS block pointed at the shadow read model that `rebuild` and `verify` replay the
+ * log into: the projection keys (counts, priority, job hashes, state indexes) live under
+ * `sluice:{<queue>}:shadow:`; the log, meta, delayed set, workers and lanes are the live ones
+ * (the fold never writes them).
+ */
+export function shadowScriptKeys(queue: QueueName): string[] {
+  const shadow = `${queuePrefix(queue)}shadow:`;
+  const keys = scriptKeys(queue);
+  keys[2] = `${shadow}counts`;
+  keys[3] = `${shadow}priority`;
+  keys[5] = `${shadow}job:`;
+  JOB_STATES.forEach((state, i) => {
+    keys[7 + PRIORITY_LEVELS + i] = `${shadow}state:${state}`;
+  });
+  return keys;
+}
+
+/** Prefix of every shadow read-model key (see {@link shadowScriptKeys}). */
+export function shadowPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}shadow:`;
+}
+
+/** STRING — lock held while a rebuild or verify uses the shadow read model. */
+export function shadowLockKey(queue: QueueName): string {
+  return `${shadowPrefix(queue)}lock`;
+}
+
 /** Number of keys in {@link scriptKeys}. */
 export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length;
 

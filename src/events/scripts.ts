@@ -19,12 +19,29 @@ function commandName(name: ScriptName): string {
   return `sluice_${name}_${SCRIPT_VERSION}`;
 }
 
+/** Scripts that take a second fixed KEYS block (the shadow read model) after the live one. */
+const TWO_BLOCKS: ReadonlySet<ScriptName> = new Set<ScriptName>(['swapProjection', 'verifyProjection']);
+
+const keyCache = new Map<string, string[]>();
+
+/** The queue's fixed KEYS block, cached (queues are few and long-lived). */
+function keysOf(queue: QueueName): string[] {
+  let keys = keyCache.get(queue);
+  if (!keys) {
+    keys = scriptKeys(queue);
+    if (keyCache.size > 10_000) keyCache.clear();
+    keyCache.set(queue, keys);
+  }
+  return keys;
+}
+
 /** Defines every Sluice script on `redis` (idempotent). */
 export function registerScripts(redis: Redis): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = commandName(name);
     if (command in redis) continue;
-    redis.defineCommand(command, { numberOfKeys: SCRIPT_KEY_COUNT, lua: SCRIPTS[name] });
+    const numberOfKeys = TWO_BLOCKS.has(name) ? 2 * SCRIPT_KEY_COUNT : SCRIPT_KEY_COUNT;
+    redis.defineCommand(command, { numberOfKeys, lua: SCRIPTS[name] });
   }
 }
 
@@ -39,13 +56,14 @@ export async function runScript(
   queue: QueueName,
   now: number,
   args: readonly (string | number)[],
+  keys: readonly string[] = keysOf(queue),
 ): Promise<unknown> {
   registerScripts(redis);
   // ioredis adds defined commands as instance methods that its types cannot know about.
   const command = (redis as unknown as Record<string, ScriptCommand>)[commandName(name)];
   if (!command) throw new Error(`script ${name} is not registered`);
   try {
-    return await command.call(redis, ...scriptKeys(queue), now, queue, ...args);
+    return await command.call(redis, ...keys, now, queue, ...args);
   } catch (error) {
     throw fromScriptError(error);
   }

@@ -11,6 +11,25 @@
     meta  the event metadata table: time, seq, traceparent
   Output: none. Events: none (the caller appended the event).
 ]]
+-- JSON with object keys sorted, so the same value always encodes to the same text (cjson's
+-- key order depends on table history, which inline and replayed folds do not share).
+local function canonicalJson(v)
+  if type(v) ~= 'table' then return cjson.encode(v) end
+  local n = #v
+  if n > 0 or next(v) == nil then
+    if n == 0 then return '{}' end
+    local parts = {}
+    for i = 1, n do parts[i] = canonicalJson(v[i]) end
+    return '[' .. table.concat(parts, ',') .. ']'
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = cjson.encode(tostring(k)) .. ':' .. canonicalJson(v[k]) end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
 -- Waiting jobs sort by lane (higher first), then arrival. Scores stay below 2^53.
 local function priorityScore(priority, time)
   return (4 - priority) * 10000000000000 + time
@@ -47,9 +66,9 @@ local function applyEvent(K, jobId, etype, d, meta)
   redis.call('HSET', jkey, 'seq', meta.seq, 'updatedAt', t)
   if etype == 'created' then
     redis.call('HSET', jkey, 'id', jobId, 'name', d.name, 'priority', d.priority,
-      'maxAttempts', d.maxAttempts, 'attempt', 0, 'backoff', cjson.encode(d.backoff), 'createdAt', t)
+      'maxAttempts', d.maxAttempts, 'attempt', 0, 'backoff', canonicalJson(d.backoff), 'createdAt', t)
     if d.timeoutMs then redis.call('HSET', jkey, 'timeoutMs', d.timeoutMs) end
-    if d.payload then redis.call('HSET', jkey, 'payload', cjson.encode(d.payload)) end
+    if d.payload then redis.call('HSET', jkey, 'payload', canonicalJson(d.payload)) end
     if meta.traceparent then redis.call('HSET', jkey, 'traceparent', meta.traceparent) end
     if d.dedupeKey then redis.call('HSET', jkey, 'dedupeKey', d.dedupeKey) end
     moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
@@ -63,25 +82,25 @@ local function applyEvent(K, jobId, etype, d, meta)
     redis.call('HSET', jkey, 'attempt', d.attempt, 'token', d.token, 'worker', d.worker.id, 'claimedAt', t)
     moveState(K, jobId, jkey, state, 'active', t, priority)
   elseif etype == 'progress' then
-    redis.call('HSET', jkey, 'progress', cjson.encode(d.progress))
+    redis.call('HSET', jkey, 'progress', canonicalJson(d.progress))
   elseif etype == 'completed' then
     redis.call('HSET', jkey, 'token', '', 'finishedAt', t)
-    if d.result then redis.call('HSET', jkey, 'result', cjson.encode(d.result)) end
+    if d.result then redis.call('HSET', jkey, 'result', canonicalJson(d.result)) end
     moveState(K, jobId, jkey, state, 'completed', t, priority)
   elseif etype == 'failed' then
-    redis.call('HSET', jkey, 'token', '', 'lastError', cjson.encode(d.error), 'failedAt', t)
+    redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson(d.error), 'failedAt', t)
     moveState(K, jobId, jkey, state, 'failed', t, priority)
   elseif etype == 'timed-out' then
     if d.reason == 'released' then
       -- Given back on shutdown: the attempt does not count.
       redis.call('HSET', jkey, 'token', '', 'attempt', d.attempt - 1)
     else
-      redis.call('HSET', jkey, 'token', '', 'lastError', cjson.encode({ name = 'LeaseExpired',
+      redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson({ name = 'LeaseExpired',
         message = 'lease of ' .. d.idleMs .. ' ms expired without a heartbeat' }))
     end
     moveState(K, jobId, jkey, state, 'waiting', t, priority)
   elseif etype == 'lost' then
-    redis.call('HSET', jkey, 'token', '', 'lastError', cjson.encode({ name = 'EntryLost', message = d.reason }))
+    redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson({ name = 'EntryLost', message = d.reason }))
   elseif etype == 'dead-lettered' then
     redis.call('HSET', jkey, 'token', '', 'deadReason', d.reason, 'finishedAt', t)
     moveState(K, jobId, jkey, state, 'dead', t, priority)

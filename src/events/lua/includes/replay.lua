@@ -1,0 +1,44 @@
+--[[
+  Helpers for scripts that take two fixed KEYS blocks: the live read model (KEYS[1..19]) and
+  the shadow one (KEYS[20..38]).
+
+  shadowKeys()            the K table of the second block
+  catchUp(S, afterId)     folds every log entry after afterId into S; returns how many
+  jobIds(K)               every job id in K's state indexes
+  Output: none. Events: none.
+]]
+--- @include "includes/project"
+local function shadowKeys()
+  local saved = {}
+  for i = 1, 19 do saved[i] = KEYS[i]; KEYS[i] = KEYS[19 + i] end
+  local S = sluiceKeys()
+  for i = 1, 19 do KEYS[i] = saved[i] end
+  return S
+end
+
+local function catchUp(S, afterId)
+  local applied = 0
+  local start = '(' .. afterId
+  if afterId == '0-0' or afterId == '' then start = '-' end
+  while true do
+    local batch = redis.call('XRANGE', S.events, start, '+', 'COUNT', 1000)
+    for _, entry in ipairs(batch) do
+      local f = entry[2]
+      local fields = {}
+      for j = 1, #f, 2 do fields[f[j]] = f[j + 1] end
+      local meta = cjson.decode(fields.meta)
+      applyEvent(S, meta.jobId, fields.type, cjson.decode(fields.data), meta)
+      applied = applied + 1
+      start = '(' .. entry[1]
+    end
+    if #batch < 1000 then return applied end
+  end
+end
+
+local function jobIds(K)
+  local ids = {}
+  for _, key in pairs(K.states) do
+    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do ids[#ids + 1] = id end
+  end
+  return ids
+end

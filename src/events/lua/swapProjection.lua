@@ -1,0 +1,28 @@
+--[[
+  Last step of rebuild: folds the log entries appended since the replay's last id into the
+  shadow read model, then swaps it in for the live one, atomically. Publishing and workers may
+  run during the rebuild: nothing they append can fall between the replay and the swap.
+
+  Input: KEYS[1..19] the live fixed block, KEYS[20..38] the shadow block (see applyEvents.lua),
+    ARGV[1..2] as usual, then
+    ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
+  Output: { eventsCaughtUp, jobs }
+  Events: none
+]]
+--- @include "includes/keys"
+--- @include "includes/replay"
+local K = sluiceKeys()
+local S = shadowKeys()
+local caught = catchUp(S, ARGV[3])
+for _, id in ipairs(jobIds(K)) do redis.call('DEL', K.jobPrefix .. id) end
+local shadowIds = jobIds(S)
+for _, id in ipairs(shadowIds) do
+  redis.call('RENAME', S.jobPrefix .. id, K.jobPrefix .. id)
+end
+local function swap(from, to)
+  if redis.call('EXISTS', from) == 1 then redis.call('RENAME', from, to) else redis.call('DEL', to) end
+end
+swap(S.counts, K.counts)
+swap(S.priority, K.priority)
+for state, key in pairs(S.states) do swap(key, K.states[state]) end
+return { caught, #shadowIds }

@@ -1,0 +1,59 @@
+--[[
+  Last step of verify: folds the log entries appended since the replay's last id into the
+  shadow read model, then compares it with the live read model, atomically, and reports every
+  difference (at most ARGV[4]). The shadow keys are left for the caller to delete.
+
+  Input: KEYS[1..19] the live fixed block, KEYS[20..38] the shadow block (see applyEvents.lua),
+    ARGV[1..2] as usual, then
+    ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
+    ARGV[4]  most differences to report
+  Output: { eventsCaughtUp, jobsCompared, difference... } where each difference is a string
+    `<where> live=<value> rebuilt=<value>`
+  Events: none
+]]
+--- @include "includes/keys"
+--- @include "includes/replay"
+local K = sluiceKeys()
+local S = shadowKeys()
+local caught = catchUp(S, ARGV[3])
+local limit = tonumber(ARGV[4])
+local diffs = {}
+local function diff(where, live, rebuilt)
+  if #diffs < limit then
+    diffs[#diffs + 1] = where .. ' live=' .. tostring(live) .. ' rebuilt=' .. tostring(rebuilt)
+  end
+end
+local function toMap(flat)
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  return m
+end
+local function compareMaps(where, live, rebuilt)
+  for k, v in pairs(live) do
+    if rebuilt[k] ~= v then diff(where .. ' ' .. k, v, rebuilt[k] or '(none)') end
+  end
+  for k, v in pairs(rebuilt) do
+    if live[k] == nil then diff(where .. ' ' .. k, '(none)', v) end
+  end
+end
+compareMaps('counts', toMap(redis.call('HGETALL', K.counts)), toMap(redis.call('HGETALL', S.counts)))
+compareMaps('priority', toMap(redis.call('ZRANGE', K.priority, 0, -1, 'WITHSCORES')),
+  toMap(redis.call('ZRANGE', S.priority, 0, -1, 'WITHSCORES')))
+for state, key in pairs(K.states) do
+  compareMaps('state:' .. state, toMap(redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')),
+    toMap(redis.call('ZRANGE', S.states[state], 0, -1, 'WITHSCORES')))
+end
+local seen = {}
+local compared = 0
+local function compareJob(id)
+  if seen[id] then return end
+  seen[id] = true
+  compared = compared + 1
+  compareMaps('job ' .. id, toMap(redis.call('HGETALL', K.jobPrefix .. id)),
+    toMap(redis.call('HGETALL', S.jobPrefix .. id)))
+end
+for _, id in ipairs(jobIds(K)) do compareJob(id) end
+for _, id in ipairs(jobIds(S)) do compareJob(id) end
+local out = { caught, compared }
+for _, d in ipairs(diffs) do out[#out + 1] = d end
+return out

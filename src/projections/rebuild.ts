@@ -1,0 +1,191 @@
+/**
+ * Rebuild and verify the read models from the event log.
+ *
+ * Both replay the history — archived events first when an archive is given, then the live
+ * stream — through the one projection fold (src/events/lua/includes/project.lua) into shadow
+ * keys (`sluice:{<queue>}:shadow:*`). The last step runs in one script, so events appended
+ * meanwhile by publishers and workers are folded in too: `rebuild` then swaps the shadow read
+ * model in; `verify` compares it with the live one and reports every difference.
+ *
+ * @packageDocumentation
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../clock.js';
+import { InvalidStateError } from '../errors.js';
+import { decodeEvent } from '../events/codec.js';
+import { runScript } from '../events/scripts.js';
+import { eventsKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
+
+/** One event as replay needs it: its stream id and the raw `type`, `data` and `meta` fields. */
+export interface RawEvent {
+  id: string;
+  type: string;
+  data: string;
+  meta: string;
+}
+
+/**
+ * Events older than the live stream (the archive), oldest first. Replay reads them, then the
+ * live stream from the first entry after the last one they yielded.
+ */
+export type HistorySource = () => AsyncIterable<RawEvent[]>;
+
+/** Options of {@link rebuild} and {@link verify}. */
+export interface ReplayOptions {
+  /** Archived history to replay before the live stream. @default none (the stream holds everything) */
+  history?: HistorySource;
+  /**
+   * Events folded per script call.
+   * @default 500
+   */
+  batchSize?: number;
+  /** Called after each batch with the number of events replayed so far. */
+  onProgress?: (replayed: number) => void;
+  /** @default the system clock */
+  clock?: Clock;
+}
+
+/** What {@link rebuild} did. */
+export interface RebuildReport {
+  /** Events replayed before the final step. */
+  replayed: number;
+  /** Events appended during the replay and folded in by the final step. */
+  caughtUp: number;
+  /** Jobs in the rebuilt read model. */
+  jobs: number;
+}
+
+/** What {@link verify} found. */
+export interface VerifyReport {
+  replayed: number;
+  caughtUp: number;
+  /** Jobs compared (live and rebuilt together). */
+  jobsCompared: number;
+  /** Every difference, `<where> live=<value> rebuilt=<value>`, at most `maxDifferences`. */
+  differences: string[];
+  /** True when the live read model equals the replay. */
+  clean: boolean;
+}
+
+const LOCK_TTL_MS = 10 * 60_000;
+
+async function withShadow<T>(redis: Redis, queue: QueueName, work: () => Promise<T>): Promise<T> {
+  const lock = shadowLockKey(queue);
+  const token = randomUUID();
+  const ok = await redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX');
+  if (ok !== 'OK') {
+    throw new InvalidStateError(`a rebuild or verify of queue ${queue} is already running (lock ${lock}); wait for it to finish`);
+  }
+  try {
+    await dropShadow(redis, queue, lock);
+    return await work();
+  } finally {
+    await dropShadow(redis, queue, lock);
+    if ((await redis.get(lock)) === token) await redis.del(lock);
+  }
+}
+
+/** Deletes the shadow read model (every `sluice:{<queue>}:shadow:*` key but the lock). */
+async function dropShadow(redis: Redis, queue: QueueName, lock: string): Promise<void> {
+  const pattern = `${shadowPrefix(queue).replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    const doomed = keys.filter((k) => k !== lock);
+    if (doomed.length > 0) await redis.unlink(...doomed);
+  } while (cursor !== '0');
+}
+
+/** Folds the whole history into the shadow read model; returns the last id applied. */
+async function replay(redis: Redis, queue: QueueName, options: ReplayOptions): Promise<{ lastId: string; replayed: number }> {
+  const clock = options.clock ?? systemClock;
+  const batchSize = options.batchSize ?? 500;
+  const keys = shadowScriptKeys(queue);
+  let replayed = 0;
+  let lastId = '0-0';
+  const apply = async (events: RawEvent[]): Promise<void> => {
+    for (let i = 0; i < events.length; i += batchSize) {
+      const batch = events.slice(i, i + batchSize);
+      const args: (string | number)[] = [batch.length];
+      for (const e of batch) args.push(e.type, e.data, e.meta);
+      await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
+      replayed += batch.length;
+      lastId = (batch[batch.length - 1] as RawEvent).id;
+      options.onProgress?.(replayed);
+    }
+  };
+  if (options.history) {
+    for await (const events of options.history()) await apply(events);
+  }
+  let start = lastId === '0-0' ? '-' : `(${lastId}`;
+  for (;;) {
+    const entries = await redis.xrange(eventsKey(queue), start, '+', 'COUNT', batchSize);
+    const events = entries.map(([id, fields]) => {
+      decodeEvent(id, fields); // validates: a corrupt entry stops the replay with a CorruptEventError naming it
+      const map = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+      return { id, type: map.get('type') ?? '', data: map.get('data') ?? '', meta: map.get('meta') ?? '' };
+    });
+    await apply(events);
+    if (entries.length < batchSize) return { lastId, replayed };
+    start = `(${lastId}`;
+  }
+}
+
+/**
+ * Rebuilds the queue's read models from its history and swaps them in atomically. Safe while
+ * publishers and workers run: events they append during the replay are folded in by the final,
+ * atomic step.
+ * @throws {@link InvalidStateError} when another rebuild or verify of the queue is running;
+ *   `CorruptEventError` when the log holds an entry that is not a valid event (nothing is swapped).
+ */
+export async function rebuild(redis: Redis, queueName: string, options: ReplayOptions = {}): Promise<RebuildReport> {
+  const queue = toQueueName(queueName);
+  return withShadow(redis, queue, async () => {
+    const { lastId, replayed } = await replay(redis, queue, options);
+    const [caughtUp, jobs] = (await runScript(redis, 'swapProjection', queue, (options.clock ?? systemClock).now(), [lastId], [
+      ...scriptKeys(queue),
+      ...shadowScriptKeys(queue),
+    ])) as [number, number];
+    return { replayed, caughtUp, jobs };
+  });
+}
+
+/**
+ * Replays the queue's history into a shadow read model and reports every difference with the
+ * live one. Safe while publishers and workers run.
+ */
+export async function verify(
+  redis: Redis,
+  queueName: string,
+  options: ReplayOptions & {
+    /**
+     * Most differences reported.
+     * @default 100
+     */
+    maxDifferences?: number;
+  } = {},
+): Promise<VerifyReport> {
+  const queue = toQueueName(queueName);
+  return withShadow(redis, queue, async () => {
+    const { lastId, replayed } = await replay(redis, queue, options);
+    const reply = (await runScript(
+      redis,
+      'verifyProjection',
+      queue,
+      (options.clock ?? systemClock).now(),
+      [lastId, options.maxDifferences ?? 100],
+      [...scriptKeys(queue), ...shadowScriptKeys(queue)],
+    )) as (number | string)[];
+    const differences = reply.slice(2).map(String);
+    return {
+      replayed,
+      caughtUp: Number(reply[0]),
+      jobsCompared: Number(reply[1]),
+      differences,
+      clean: differences.length === 0,
+    };
+  });
+}
