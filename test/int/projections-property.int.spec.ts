@@ -1,0 +1,175 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { isSluiceError } from '../../src/errors.js';
+import { runScript } from '../../src/events/scripts.js';
+import { toQueueName } from '../../src/keys.js';
+import { rebuild, verify } from '../../src/projections/rebuild.js';
+import { ensureGroups, Queue } from '../../src/queue.js';
+import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
+import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
+
+type Op =
+  | { op: 'publish'; count: number; delayMs: number; priority: number; attempts: number }
+  | { op: 'claim'; count: number }
+  | { op: 'complete'; pick: number }
+  | { op: 'fail'; pick: number; retry: boolean }
+  | { op: 'cancel'; pick: number }
+  | { op: 'retry'; pick: number }
+  | { op: 'remove'; pick: number }
+  | { op: 'progress'; pick: number }
+  | { op: 'timeout' }
+  | { op: 'release'; pick: number }
+  | { op: 'promote'; advanceMs: number };
+
+// Weighted so that sequences reach deep states: jobs must be published and claimed before
+// anything else can happen to them.
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('publish' as const),
+      count: fc.integer({ min: 1, max: 4 }),
+      delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 })),
+      priority: fc.integer({ min: 0, max: 4 }),
+      attempts: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), count: fc.integer({ min: 1, max: 5 }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('complete' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('fail' as const), pick: fc.nat(), retry: fc.boolean() }) },
+  fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('retry' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('progress' as const), pick: fc.nat() }),
+  fc.constant({ op: 'timeout' as const }),
+  fc.record({ op: fc.constant('release' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('promote' as const), advanceMs: fc.integer({ min: 0, max: 6000 }) }),
+);
+
+let redis: Redis;
+beforeAll(() => {
+  redis = testRedis();
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+/** Runs a script and swallows the refusals a random sequence is expected to meet. */
+async function attempt(work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isSluiceError(error, 'SLUICE_ERR_STALE_ATTEMPT') || isSluiceError(error, 'SLUICE_ERR_INVALID_STATE') || isSluiceError(error, 'SLUICE_ERR_JOB_NOT_FOUND')) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+describe('the projection is a fold of the log', () => {
+  const totals = { completed: 0, failed: 0, 'timed-out': 0, cancelled: 0 };
+  it('random publish / claim / complete / fail / retry / cancel / remove / timeout / promote sequences verify clean and rebuild exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }), async (ops) => {
+        const name = testQueueName();
+        const queue = toQueueName(name);
+        let now = 1_800_000_000_000;
+        const clock = { now: () => now };
+        const q = new Queue(name, { connection: redis, clock });
+        const jobs: string[] = [];
+        let active: { id: string; token: string }[] = [];
+        const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
+        try {
+          await ensureGroups(redis, queue);
+          for (const op of ops) {
+            now += 1;
+            switch (op.op) {
+              case 'publish': {
+                const results = await q.publishMany(
+                  Array.from({ length: op.count }, () => ({
+                    name: 'p',
+                    opts: { priority: op.priority, attempts: op.attempts, backoff: { type: 'fixed' as const, delayMs: 100 }, ...(op.delayMs ? { delayMs: op.delayMs } : {}) },
+                  })),
+                );
+                jobs.push(...results.map((r) => r.id));
+                break;
+              }
+              case 'claim': {
+                const reply = (await runScript(redis, 'claim', queue, now, ['w1', op.count, JSON.stringify({ id: 'w1', host: 'h', pid: 1 })])) as string[];
+                if (reply[0] === 'jobs') for (let i = 1; i < reply.length; i += 10) active.push({ id: reply[i] as string, token: reply[i + 1] as string });
+                break;
+              }
+              case 'complete': {
+                const a = pick(active, op.pick);
+                if (a) await runScript(redis, 'complete', queue, now, [1, a.id, a.token, '', 5]);
+                break;
+              }
+              case 'fail': {
+                const a = pick(active, op.pick);
+                if (a) await attempt(() => runScript(redis, 'fail', queue, now, [a.id, a.token, JSON.stringify({ name: 'Error', message: 'x' }), op.retry ? now + 100 : '']));
+                break;
+              }
+              case 'progress': {
+                const a = pick(active, op.pick);
+                if (a) await attempt(() => runScript(redis, 'progress', queue, now, [a.id, a.token, JSON.stringify({ pct: op.pick % 100, at: [1, 'two'] })]));
+                break;
+              }
+              case 'release': {
+                const a = pick(active, op.pick);
+                if (a) await runScript(redis, 'release', queue, now, ['w1', 1, a.id, a.token]);
+                break;
+              }
+              case 'cancel': {
+                const id = pick(jobs, op.pick);
+                if (id) await attempt(() => q.cancel(id, 'because'));
+                break;
+              }
+              case 'retry': {
+                const id = pick(jobs, op.pick);
+                if (id) await attempt(() => q.retry(id));
+                break;
+              }
+              case 'remove': {
+                const id = pick(jobs, op.pick);
+                if (id) await attempt(() => q.remove(id));
+                break;
+              }
+              case 'timeout':
+                await runScript(redis, 'reap', queue, now, ['reaper', 0, 100]);
+                break;
+              case 'promote':
+                now += op.advanceMs;
+                await runScript(redis, 'promote', queue, now, [1000]);
+                break;
+            }
+            // Tokens that no longer own their job are dropped from the driver's list.
+            const still: { id: string; token: string }[] = [];
+            for (const a of active) {
+              const job = await q.get(a.id);
+              if (job?.state === 'active' && (await redis.hget(`sluice:{${name}}:job:${a.id}`, 'token')) === a.token) still.push(a);
+            }
+            active = still;
+          }
+          const { events } = await q.stats();
+          totals.completed += events.completed ?? 0;
+          totals.failed += events.failed ?? 0;
+          totals['timed-out'] += events['timed-out'] ?? 0;
+          totals.cancelled += events.cancelled ?? 0;
+          const report = await verify(redis, name);
+          expect(report.differences).toEqual([]);
+          const before = await readModelSnapshot(redis, name);
+          await deleteReadModel(redis, name);
+          await rebuild(redis, name);
+          expect(await readModelSnapshot(redis, name)).toEqual(before);
+        } finally {
+          await q.close();
+          await dropQueue(redis, name);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    // The generator must reach deep states, or a passing run proves little.
+    for (const [type, count] of Object.entries(totals)) expect(count, type).toBeGreaterThan(5);
+  });
+});
