@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.js';
 import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
@@ -29,6 +30,8 @@ import {
   type JobState,
   type QueueName,
 } from './keys.js';
+import { tracePublish } from './metrics/instrumentation.js';
+import { sluiceTracer } from './metrics/tracing.js';
 import type { PayloadStore } from './payloads/store.js';
 
 /** How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes. */
@@ -44,6 +47,11 @@ export interface QueueOptions {
   defaults?: JobDefaults;
   /** @default the system clock */
   clock?: Clock;
+  /**
+   * OpenTelemetry tracer for the producer span of each publish call.
+   * @default the `sluice` tracer of the global tracer provider (a no-op until an SDK is started)
+   */
+  tracer?: Tracer;
 }
 
 /** What {@link Queue.publish} reports for one job. */
@@ -108,6 +116,7 @@ export class Queue {
   private readonly payloads: PayloadStore | undefined;
   private readonly defaults: JobDefaults;
   private readonly clock: Clock;
+  private readonly tracer: Tracer; // [observability]
   private ready: Promise<void> | undefined;
   private closed = false;
 
@@ -119,6 +128,7 @@ export class Queue {
     this.payloads = options.payloads;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
+    this.tracer = sluiceTracer(options.tracer); // [observability]
   }
 
   private async init(): Promise<void> {
@@ -148,10 +158,18 @@ export class Queue {
    * Publishes many jobs: payloads in one insertMany, then one script call for the batch.
    * Ids given twice in one batch are rejected; an id that exists already is reported with
    * `created: false` and its new payload is deleted again.
+   *
+   * Runs inside a producer span `publish <queue>`: jobs without an explicit `traceparent` carry
+   * that span's context, so their consumer spans continue the caller's trace.
    * @throws {@link ValidationError} for a bad job (nothing is published),
    *   `PayloadStoreUnavailableError` when payloads cannot be stored (nothing is published).
    */
-  async publishMany(jobs: readonly NewJob[]): Promise<PublishResult[]> {
+  publishMany(jobs: readonly NewJob[]): Promise<PublishResult[]> {
+    // [observability] producer span; the body below is unchanged.
+    return tracePublish(this.tracer, this.name, jobs, (traced) => this.publishBatch(traced));
+  }
+
+  private async publishBatch(jobs: readonly NewJob[]): Promise<PublishResult[]> {
     const input: unknown = jobs;
     if (!Array.isArray(input)) throw new ValidationError('jobs', 'must be an array');
     if (jobs.length === 0) return [];

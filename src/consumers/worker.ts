@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../clock.js';
 import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
@@ -20,6 +21,9 @@ import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { backoffDelay } from '../jobs.js';
 import { laneKeys, toQueueName, type QueueName } from '../keys.js';
+import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
+import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
+import { sluiceTracer } from '../metrics/tracing.js';
 import type { PayloadStore } from '../payloads/store.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { PeriodicTask } from './periodic.js';
@@ -110,6 +114,16 @@ export interface WorkerOptions {
    * @default true
    */
   autorun?: boolean;
+  /**
+   * Where the wait and run time histograms are recorded; `false` records none.
+   * @default defaultMetrics() (prom-client's global registry and the global meter)
+   */
+  metrics?: SluiceMetrics | false;
+  /**
+   * OpenTelemetry tracer for the consumer span of each attempt.
+   * @default the `sluice` tracer of the global tracer provider (a no-op until an SDK is started)
+   */
+  tracer?: Tracer;
 }
 
 interface Claimed {
@@ -178,6 +192,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private stopping = false;
   private closing: Promise<void> | undefined;
   private readonly tasks: PeriodicTask[];
+  private readonly telemetry: WorkerTelemetry; // [observability]
 
   constructor(
     queue: string,
@@ -209,6 +224,9 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     this.random = workerOptions.random ?? Math.random;
     this.id = workerOptions.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
+    // [observability] consumer spans and wait/run time histograms
+    const metrics = workerOptions.metrics === false ? undefined : (workerOptions.metrics ?? defaultMetrics());
+    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock);
     const { redis, owned } = openRedis(workerOptions.connection);
     this.redis = redis;
     this.owned = owned;
@@ -356,10 +374,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private async execute(job: Claimed, payload: unknown, controller: AbortController): Promise<void> {
     const active = this.activeJob(job, payload, controller.signal);
     const started = this.clock.now();
+    const attempt = this.telemetry.startAttempt(job); // [observability]
     let timer: NodeJS.Timeout | undefined;
     try {
       let result: R;
-      const run = Promise.resolve().then(() => this.handler(active));
+      const run = Promise.resolve().then(() => attempt.run(() => this.handler(active)));
       if (job.timeoutMs !== undefined) {
         const timeoutMs = job.timeoutMs;
         const timeout = new Promise<never>((_, reject) => {
@@ -380,11 +399,12 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         [ref] = await this.workerOptions.payloads.put(this.queue, [{ value: result }]);
       }
       const completed = await this.complete(job, ref, this.clock.now() - started);
+      attempt.end(completed ? 'completed' : 'stale'); // [observability]
       if (completed) this.emit('completed', active, result);
       else this.emit('stale', job.id);
     } catch (error) {
       clearTimeout(timer);
-      await this.fail(job, active, error);
+      await this.fail(job, active, error, attempt);
     }
   }
 
@@ -429,7 +449,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     return this.clock.now() + Math.round(delay);
   }
 
-  private async fail(job: Claimed, active: ActiveJob, error: unknown): Promise<void> {
+  private async fail(job: Claimed, active: ActiveJob, error: unknown, attempt: Attempt): Promise<void> {
     const retryAt = this.retryAt(job, active, error);
     try {
       const outcome = await runScript(this.redis, 'fail', this.queue, this.clock.now(), [
@@ -438,9 +458,12 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         JSON.stringify(recordError(error)),
         retryAt ?? '',
       ]);
+      attempt.end(outcome === 'retry' ? 'retried' : 'dead_lettered', error); // [observability]
       this.emit('failed', active, error, outcome === 'retry');
     } catch (outcomeError) {
-      if (isSluiceError(outcomeError, 'SLUICE_ERR_STALE_ATTEMPT')) this.emit('stale', job.id);
+      const stale = isSluiceError(outcomeError, 'SLUICE_ERR_STALE_ATTEMPT');
+      attempt.end(stale ? 'stale' : 'error', error); // [observability]
+      if (stale) this.emit('stale', job.id);
       else this.report(outcomeError);
     }
   }

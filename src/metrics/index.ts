@@ -1,0 +1,31 @@
+/**
+ * Observability: every Sluice metric (names, catalog), exported through prom-client and
+ * OpenTelemetry from one definition; scrape-time collection of the queue-wide figures; a small
+ * `/metrics` server; the OpenTelemetry SDK start-up for service entry points; and the trace
+ * helpers Queue and Worker use. See docs/METRICS.md.
+ *
+ * @packageDocumentation
+ */
+export * from './names.js';
+export { METRICS, metricDefinition, type MetricDefinition, type MetricKind } from './catalog.js';
+export {
+  QueueStatsCollector,
+  type ArchiveProgress,
+  type CollectionSnapshot,
+  type LaneSnapshot,
+  type QueueSnapshot,
+  type QueueStatsCollectorOptions,
+} from './collector.js';
+export { observe, type CollectedState, type Observation } from './values.js';
+export { SluiceMetrics, defaultMetrics, type SluiceMetricsOptions } from './sluice-metrics.js';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server.js';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export {
+  MESSAGING_SYSTEM,
+  SPAN_ATTR,
+  contextFromTraceparent,
+  formatTraceparent,
+  parseTraceparent,
+  sluiceTracer,
+} from './tracing.js';
+export { Attempt, WorkerTelemetry, tracePublish, type AttemptJob } from './instrumentation.js';
