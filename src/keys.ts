@@ -198,6 +198,14 @@ export function shadowLockKey(queue: QueueName): string {
 /** Number of keys in {@link scriptKeys}. */
 export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length;
 
+/**
+ * HASH — a user projection's durable checkpoint: `id` (last stream id folded) and `version`.
+ * The name is validated like a queue name.
+ */
+export function checkpointKey(queue: QueueName, projection: string): string {
+  return `${queuePrefix(queue)}checkpoint:${toQueueName(projection, 'projection')}`;
+}
+
 /** SET — every queue name that has been published to (global key, no hash tag: never used inside a script). */
 export const QUEUES_KEY = `${KEY_PREFIX}:queues`;
 

@@ -14,6 +14,7 @@ import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
 import { prepareJob, type JobDefaults, type NewJob } from './jobs.js';
 import { parseJobHash, type Job } from './projections/job.js';
+import { applyRetention, getRetention, setRetention, type RetentionPolicy } from './projections/retention.js';
 import {
   CONSUMER_GROUP,
   countsKey,
@@ -358,6 +359,24 @@ export class Queue {
   /** Refuses unknown job ids early with a typed error. */
   async assertExists(jobId: string): Promise<void> {
     if (!(await this.get(jobId))) throw new JobNotFoundError(this.name, jobId);
+  }
+
+  /**
+   * Sets the retention policy of finished jobs (completed, dead): limits left out return to
+   * their defaults, `null` removes a limit. Workers apply it every few seconds.
+   */
+  setRetention(policy: RetentionPolicy): Promise<void> {
+    return setRetention(this.redis, this.name, policy);
+  }
+
+  /** The effective retention policy (`null` = no limit). */
+  getRetention(): ReturnType<typeof getRetention> {
+    return getRetention(this.redis, this.name);
+  }
+
+  /** Applies the retention policy now, removing at most `limit` jobs. */
+  applyRetention(limit = 1000): Promise<{ completed: number; dead: number }> {
+    return applyRetention(this.redis, this.name, this.clock.now(), limit);
   }
 
   /** Closes the Redis connection when the queue created it. */

@@ -26,6 +26,7 @@ import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js
 import { sluiceTracer } from '../metrics/tracing.js';
 import type { PayloadStore } from '../payloads/store.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
+import { applyRetention } from '../projections/retention.js';
 import { PeriodicTask } from './periodic.js';
 
 /** A claimed job as the handler sees it. */
@@ -86,6 +87,12 @@ export interface WorkerOptions {
    * @default 1000
    */
   promoteIntervalMs?: number;
+  /**
+   * Mean period of the retention sweep (finished jobs leave the read models by the queue's
+   * retention policy); each run is jittered by ±25 %. `0` disables it in this worker.
+   * @default 5000
+   */
+  retentionIntervalMs?: number;
   /**
    * How long one blocking read waits for new work before polling again.
    * @default 2000
@@ -165,6 +172,7 @@ export interface WorkerEvents {
 }
 
 const CLAIM_FIELDS = 10;
+const RETENTION_BATCH = 1000;
 
 /**
  * Runs `handler` for the jobs of queue `queue`. Starts immediately unless `autorun: false`
@@ -230,6 +238,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const { redis, owned } = openRedis(workerOptions.connection);
     this.redis = redis;
     this.owned = owned;
+    const retentionMs = workerOptions.retentionIntervalMs ?? 5000;
+    if (!Number.isInteger(retentionMs) || retentionMs < 0) throw new ValidationError('retentionIntervalMs', `must be an integer >= 0, got ${retentionMs}`);
     this.tasks = [
       new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
       new PeriodicTask(
@@ -238,6 +248,18 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         (e) => this.report(e),
       ),
       new PeriodicTask(() => this.promote(), (next) => next ?? this.options.promoteIntervalMs, (e) => this.report(e)),
+      ...(retentionMs === 0
+        ? []
+        : [
+            new PeriodicTask(
+              async () => {
+                const { completed, dead } = await applyRetention(this.redis, this.queue, this.clock.now(), RETENTION_BATCH);
+                return completed + dead >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
+              },
+              (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
+              (e) => this.report(e),
+            ),
+          ]),
     ];
     if (workerOptions.autorun !== false) this.run();
   }

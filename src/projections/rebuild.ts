@@ -2,7 +2,7 @@
  * Rebuild and verify the read models from the event log.
  *
  * Both replay the history — archived events first when an archive is given, then the live
- * stream — through the one projection fold (src/events/lua/includes/project.lua) into shadow
+ * stream (see src/audit/replay.ts) — through the one projection fold (src/events/lua/includes/project.lua) into shadow
  * keys (`sluice:{<queue>}:shadow:*`). The last step runs in one script, so events appended
  * meanwhile by publishers and workers are folded in too: `rebuild` then swaps the shadow read
  * model in; `verify` compares it with the live one and reports every difference.
@@ -13,28 +13,16 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidStateError } from '../errors.js';
-import { decodeEvent } from '../events/codec.js';
+import { replayBatches } from '../audit/replay.js';
+import type { EventArchive } from '../audit/archive.js';
+import type { StoredJobEvent } from '../events/types.js';
 import { runScript } from '../events/scripts.js';
-import { eventsKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
-
-/** One event as replay needs it: its stream id and the raw `type`, `data` and `meta` fields. */
-export interface RawEvent {
-  id: string;
-  type: string;
-  data: string;
-  meta: string;
-}
-
-/**
- * Events older than the live stream (the archive), oldest first. Replay reads them, then the
- * live stream from the first entry after the last one they yielded.
- */
-export type HistorySource = () => AsyncIterable<RawEvent[]>;
+import { scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
-  /** Archived history to replay before the live stream. @default none (the stream holds everything) */
-  history?: HistorySource;
+  /** The event archive, when the stream has been trimmed. @default none (the stream holds everything) */
+  archive?: EventArchive;
   /**
    * Events folded per script call.
    * @default 500
@@ -98,40 +86,25 @@ async function dropShadow(redis: Redis, queue: QueueName, lock: string): Promise
   } while (cursor !== '0');
 }
 
-/** Folds the whole history into the shadow read model; returns the last id applied. */
+/** Folds the whole history (archive, then stream) into the shadow read model; returns the last id applied. */
 async function replay(redis: Redis, queue: QueueName, options: ReplayOptions): Promise<{ lastId: string; replayed: number }> {
   const clock = options.clock ?? systemClock;
-  const batchSize = options.batchSize ?? 500;
   const keys = shadowScriptKeys(queue);
   let replayed = 0;
   let lastId = '0-0';
-  const apply = async (events: RawEvent[]): Promise<void> => {
-    for (let i = 0; i < events.length; i += batchSize) {
-      const batch = events.slice(i, i + batchSize);
-      const args: (string | number)[] = [batch.length];
-      for (const e of batch) args.push(e.type, e.data, e.meta);
-      await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
-      replayed += batch.length;
-      lastId = (batch[batch.length - 1] as RawEvent).id;
-      options.onProgress?.(replayed);
-    }
-  };
-  if (options.history) {
-    for await (const events of options.history()) await apply(events);
+  const batches = replayBatches(
+    { redis, queue, ...(options.archive ? { archive: options.archive } : {}) },
+    { batchSize: options.batchSize ?? 500 },
+  );
+  for await (const batch of batches) {
+    const args: (string | number)[] = [batch.length];
+    for (const e of batch) args.push(e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
+    await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
+    replayed += batch.length;
+    lastId = (batch[batch.length - 1] as StoredJobEvent).id;
+    options.onProgress?.(replayed);
   }
-  let start = lastId === '0-0' ? '-' : `(${lastId}`;
-  for (;;) {
-    const entries = await redis.xrange(eventsKey(queue), start, '+', 'COUNT', batchSize);
-    const events = entries.map(([id, fields]) => {
-      decodeEvent(id, fields); // validates: a corrupt entry stops the replay with a CorruptEventError naming it
-      const map = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
-      return { id, type: map.get('type') ?? '', data: map.get('data') ?? '', meta: map.get('meta') ?? '' };
-    });
-    await apply(events);
-    if (entries.length < batchSize) return { lastId, replayed };
-    start = `(${lastId}`;
-  }
+  return { lastId, replayed };
 }
 
 /**

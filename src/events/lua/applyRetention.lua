@@ -1,0 +1,48 @@
+--[[
+  Retention: removes finished jobs from the read models — completed jobs and dead jobs older
+  than their age limit or beyond their count limit (oldest first) — by appending `removed`
+  (reason retention) for each. Their events stay in the log and the archive.
+
+  The policy is read from the queue's meta hash (retention:completed:maxAgeMs,
+  retention:completed:maxCount, retention:dead:maxAgeMs, retention:dead:maxCount), each falling
+  back to the default given in ARGV; -1 means no limit.
+
+  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+    ARGV[3]  most jobs to remove in this call
+    ARGV[4..7]  default completed maxAgeMs, completed maxCount, dead maxAgeMs, dead maxCount
+  Output: { removedCompleted, removedDead }
+  Events: removed
+]]
+--- @include "includes/keys"
+--- @include "includes/append"
+local K = sluiceKeys()
+local budget = tonumber(ARGV[3])
+local policy = redis.call('HMGET', K.meta, 'retention:completed:maxAgeMs', 'retention:completed:maxCount',
+  'retention:dead:maxAgeMs', 'retention:dead:maxCount')
+local function limit(i) return tonumber(policy[i] or ARGV[3 + i]) end
+
+local function sweep(state, maxAge, maxCount)
+  local removed = 0
+  local key = K.states[state]
+  local function drop(ids)
+    for _, jobId in ipairs(ids) do
+      if budget <= 0 then return end
+      local tp = redis.call('HGET', K.jobPrefix .. jobId, 'traceparent')
+      appendEvent(K, jobId, 'removed', { fromState = state, reason = 'retention' }, tp)
+      budget = budget - 1
+      removed = removed + 1
+    end
+  end
+  if maxAge >= 0 and budget > 0 then
+    drop(redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. (K.now - maxAge), 'LIMIT', 0, budget))
+  end
+  if maxCount >= 0 and budget > 0 then
+    local excess = redis.call('ZCARD', key) - maxCount
+    if excess > 0 then drop(redis.call('ZRANGE', key, 0, math.min(excess, budget) - 1)) end
+  end
+  return removed
+end
+
+local completed = sweep('completed', limit(1), limit(2))
+local dead = sweep('dead', limit(3), limit(4))
+return { completed, dead }

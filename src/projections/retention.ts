@@ -1,0 +1,93 @@
+/**
+ * Retention of finished jobs in the read models (like BullMQ's removeOnComplete/removeOnFail):
+ * completed and dead jobs leave the read models by age and by count, through `removed` events
+ * (reason `retention`). Their events stay in the log and the archive, and the payload references
+ * in those events stay auditable.
+ *
+ * @packageDocumentation
+ */
+import type { Redis } from 'ioredis';
+import { ValidationError } from '../errors.js';
+import { runScript } from '../events/scripts.js';
+import { metaKey, toQueueName } from '../keys.js';
+
+/** Limits for one finished state. `null` means no limit. */
+export interface RetentionLimits {
+  /** Remove jobs that finished longer ago than this. */
+  maxAgeMs?: number | null;
+  /** Keep at most this many (the newest). */
+  maxCount?: number | null;
+}
+
+/** A queue's retention policy. */
+export interface RetentionPolicy {
+  completed?: RetentionLimits;
+  dead?: RetentionLimits;
+}
+
+/** Defaults: completed jobs for 1 day / 10,000 jobs; dead jobs for 7 days / 100,000 jobs. */
+export const DEFAULT_RETENTION = {
+  completed: { maxAgeMs: 86_400_000, maxCount: 10_000 },
+  dead: { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 },
+} as const satisfies Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>;
+
+type Field = `retention:${'completed' | 'dead'}:${'maxAgeMs' | 'maxCount'}`;
+
+function validate(field: string, value: unknown): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(field, `must be a non-negative integer or null (no limit), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Stores a queue's policy. A limit left out returns to its default; `null` removes the limit.
+ */
+export async function setRetention(redis: Redis, queueName: string, policy: RetentionPolicy): Promise<void> {
+  const queue = toQueueName(queueName);
+  const set: string[] = [];
+  const reset: string[] = [];
+  for (const state of ['completed', 'dead'] as const) {
+    const limits = policy[state];
+    if (limits !== undefined && (typeof limits !== 'object' || limits === null)) throw new ValidationError(`retention.${state}`, 'must be an object');
+    for (const limit of ['maxAgeMs', 'maxCount'] as const) {
+      const value = validate(`retention.${state}.${limit}`, limits?.[limit]);
+      const field: Field = `retention:${state}:${limit}`;
+      if (value === undefined) reset.push(field);
+      else set.push(field, String(value ?? -1));
+    }
+  }
+  const tx = redis.multi();
+  if (reset.length > 0) tx.hdel(metaKey(queue), ...reset);
+  if (set.length > 0) tx.hset(metaKey(queue), ...set);
+  await tx.exec();
+}
+
+/** The queue's effective policy (defaults filled in; `null` = no limit). */
+export async function getRetention(redis: Redis, queueName: string): Promise<Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>> {
+  const queue = toQueueName(queueName);
+  const [ca, cc, da, dc] = await redis.hmget(metaKey(queue), 'retention:completed:maxAgeMs', 'retention:completed:maxCount', 'retention:dead:maxAgeMs', 'retention:dead:maxCount');
+  const read = (text: string | null | undefined, fallback: number): number | null => {
+    if (text === null || text === undefined) return fallback;
+    const value = Number(text);
+    return value < 0 ? null : value;
+  };
+  return {
+    completed: { maxAgeMs: read(ca, DEFAULT_RETENTION.completed.maxAgeMs), maxCount: read(cc, DEFAULT_RETENTION.completed.maxCount) },
+    dead: { maxAgeMs: read(da, DEFAULT_RETENTION.dead.maxAgeMs), maxCount: read(dc, DEFAULT_RETENTION.dead.maxCount) },
+  };
+}
+
+/** Applies the policy once, removing at most `limit` jobs. */
+export async function applyRetention(redis: Redis, queueName: string, now: number, limit = 1000): Promise<{ completed: number; dead: number }> {
+  const queue = toQueueName(queueName);
+  const [completed, dead] = (await runScript(redis, 'applyRetention', queue, now, [
+    limit,
+    DEFAULT_RETENTION.completed.maxAgeMs,
+    DEFAULT_RETENTION.completed.maxCount,
+    DEFAULT_RETENTION.dead.maxAgeMs,
+    DEFAULT_RETENTION.dead.maxCount,
+  ])) as [number, number];
+  return { completed, dead };
+}
