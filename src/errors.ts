@@ -23,6 +23,12 @@ export const ErrorCodes = {
   SLUICE_ERR_CLOSED: { httpStatus: 503, retryable: false },
   SLUICE_ERR_SERVICE_START: { httpStatus: 500, retryable: false },
   SLUICE_ERR_SCRIPT: { httpStatus: 500, retryable: false },
+  SLUICE_ERR_UNAUTHORIZED: { httpStatus: 401, retryable: false },
+  SLUICE_ERR_FORBIDDEN: { httpStatus: 403, retryable: false },
+  SLUICE_ERR_ROUTE_NOT_FOUND: { httpStatus: 404, retryable: false },
+  SLUICE_ERR_PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
+  SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false },
+  SLUICE_ERR_OVERLOADED: { httpStatus: 503, retryable: true },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */
@@ -166,6 +172,20 @@ export class ClosedError extends SluiceError {
 export class ServiceStartError extends SluiceError {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super('SLUICE_ERR_SERVICE_START', message, options);
+  }
+}
+
+/** The HTTP service got no bearer token, or one it does not know. */
+export class UnauthorizedError extends SluiceError {
+  constructor(message: string) {
+    super('SLUICE_ERR_UNAUTHORIZED', message);
+  }
+}
+
+/** The bearer token is valid but lacks the scope, or its queue patterns do not cover the queue. */
+export class ForbiddenError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('SLUICE_ERR_FORBIDDEN', message, options);
   }
 }
 
