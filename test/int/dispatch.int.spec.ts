@@ -298,6 +298,28 @@ describe('cancel, pause, close', () => {
   });
 });
 
+describe('progress', () => {
+  it('records progress as events and in the job, and refuses progress from a stale attempt', async () => {
+    const { name, queue } = setup();
+    const { id } = await queue.publish('steps', undefined);
+    let stale: Promise<unknown> | undefined;
+    worker(name, async (job) => {
+      await job.progress({ step: 1, of: 2 });
+      await job.progress({ step: 2, of: 2, note: 'done' });
+      stale = (async () => {
+        await waitFor(async () => (await queue.get(id))?.state === 'completed');
+        return job.progress({ step: 3 });
+      })();
+    });
+    await waitFor(async () => (await queue.get(id))?.state === 'completed');
+    await expect(stale).rejects.toThrow(/no longer owns it/);
+    const job = await queue.getOrThrow(id);
+    expect(job.progress).toEqual({ note: 'done', of: 2, step: 2 });
+    const events = (await allEvents(redis, name)).filter((e) => e.type === 'progress');
+    expect(events.map((e) => (e.type === 'progress' ? e.data.progress : null))).toEqual([{ step: 1, of: 2 }, { step: 2, of: 2, note: 'done' }]);
+  });
+});
+
 describe('per-job timeout', () => {
   it('aborts the handler and counts the overrun as a failure', async () => {
     const { name, queue } = setup();

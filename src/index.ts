@@ -1,0 +1,37 @@
+/**
+ * Sluice: an event-sourced job queue on Redis Streams, with payloads in MongoDB.
+ *
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './keys.js';
+export { systemClock, type Clock } from './clock.js';
+export {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF,
+  DEFAULT_PRIORITY,
+  backoffDelay,
+  newTraceparent,
+  type JobDefaults,
+  type JobOptions,
+  type NewJob,
+} from './jobs.js';
+export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
+export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
+export * from './events/index.js';
+export { type Job } from './projections/job.js';
+export { rebuild, verify, type RebuildReport, type ReplayOptions, type VerifyReport } from './projections/rebuild.js';
+export { DEFAULT_RETENTION, applyRetention, getRetention, setRetention, type RetentionLimits, type RetentionPolicy } from './projections/retention.js';
+export { ProjectionRunner, type Checkpoint, type Projection, type ProjectionRunnerOptions } from './projections/subscriber.js';
+export { Archiver, EventArchive, GENESIS_HASH, recordHash, type ArchiveRecord, type ArchiverOptions, type EventArchiveOptions } from './audit/archive.js';
+export { exportNdjson, jobHistory, replay$, replayBatches, type ReplayQuery, type ReplaySource } from './audit/replay.js';
+export { verifyAudit, type AuditReport, type VerifyAuditOptions } from './audit/verify-audit.js';
+export {
+  DEFAULT_COLLECTION_PREFIX,
+  MemoryPayloadStore,
+  MongoPayloadStore,
+  type MemoryPayloadStoreOptions,
+  type MongoPayloadStoreOptions,
+} from './payloads/index.js';
+export type { PayloadInput, PayloadStore, PayloadValue } from './payloads/store.js';
+export * from './metrics/index.js';
