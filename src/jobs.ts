@@ -47,6 +47,10 @@ export interface JobOptions {
   timeoutMs?: number;
   /** W3C traceparent the job's events carry. @default a new random trace */
   traceparent?: string;
+  /** Correlation id every event of the job carries (at most 200 printable characters). */
+  correlationId?: string;
+  /** Causation id every event of the job carries: what caused the job (at most 200 printable characters). */
+  causationId?: string;
 }
 
 /** A job to publish. */
@@ -69,6 +73,8 @@ export interface PreparedJob {
   timeoutMs: number | undefined;
   runAt: number | undefined;
   traceparent: string;
+  correlationId: string | undefined;
+  causationId: string | undefined;
   hasPayload: boolean;
   payload: unknown;
 }
@@ -118,7 +124,15 @@ export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec 
   return result;
 }
 
-const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent'];
+const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId'];
+
+function optionalId(field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ValidationError(field, 'must be 1 to 200 printable ASCII characters without spaces');
+  }
+  return value;
+}
 
 /** Validates a job to publish and fills in defaults. `field` prefixes error paths (e.g. `jobs[3]`). */
 export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {}, field = 'job'): PreparedJob {
@@ -162,6 +176,8 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     timeoutMs,
     runAt,
     traceparent,
+    correlationId: optionalId(`${field}.opts.correlationId`, opts.correlationId),
+    causationId: optionalId(`${field}.opts.causationId`, opts.causationId),
     hasPayload: job.payload !== undefined,
     payload: job.payload,
   };

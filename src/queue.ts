@@ -206,6 +206,8 @@ export class Queue {
         ref ? JSON.stringify(ref) : '',
         job.runAt ?? '',
         job.traceparent,
+        job.correlationId ?? '',
+        job.causationId ?? '',
       );
     }
     let reply: unknown;

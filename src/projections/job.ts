@@ -24,6 +24,8 @@ export interface Job {
   payload?: PayloadRef;
   result?: PayloadRef;
   traceparent?: string;
+  correlationId?: string;
+  causationId?: string;
   createdAt: number;
   updatedAt: number;
   runAt?: number;
@@ -80,6 +82,8 @@ export function parseJobHash(queue: string, hash: Record<string, string>): Job |
     payload: json<PayloadRef>(hash, 'payload', where),
     result: json<PayloadRef>(hash, 'result', where),
     traceparent: hash.traceparent,
+    correlationId: hash.correlationId,
+    causationId: hash.causationId,
     runAt: num(hash, 'runAt'),
     claimedAt: num(hash, 'claimedAt'),
     finishedAt: num(hash, 'finishedAt'),

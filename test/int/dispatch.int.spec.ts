@@ -71,6 +71,21 @@ describe('publish and complete', () => {
     expect(stats.counts.waiting + stats.counts.active).toBe(0);
   });
 
+  it('every event of a job carries its correlation and causation ids when given', async () => {
+    const { name, queue } = setup();
+    const { id } = await queue.publish('correlated', undefined, { correlationId: 'order-77', causationId: 'msg:9f2' });
+    const plain = await queue.publish('plain', undefined);
+    worker(name, () => undefined);
+    await waitFor(async () => (await queue.get(id))?.state === 'completed' && (await queue.get(plain.id))?.state === 'completed');
+    const events = await allEvents(redis, name);
+    const mine = events.filter((e) => e.metadata.jobId === id);
+    expect(mine.map((e) => e.type)).toEqual(['created', 'claimed', 'completed']);
+    for (const e of mine) expect(e.metadata).toMatchObject({ correlationId: 'order-77', causationId: 'msg:9f2' });
+    for (const e of events.filter((x) => x.metadata.jobId === plain.id)) expect(e.metadata.correlationId).toBeUndefined();
+    expect(await queue.get(id)).toMatchObject({ correlationId: 'order-77', causationId: 'msg:9f2' });
+    await expect(queue.publish('x', undefined, { correlationId: 'has space' })).rejects.toThrow(/opts\.correlationId/);
+  });
+
   it('publishing an existing id creates one job and reports the duplicate', async () => {
     const { name, queue } = setup();
     const first = await queue.publish('once', { n: 1 }, { jobId: 'order:42' });

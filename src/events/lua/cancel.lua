@@ -25,5 +25,5 @@ if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
 if state == 'active' and job[2] and job[2] ~= '' then dropEntry(K, tonumber(job[3]), job[2]) end
 local data = { fromState = state }
 if ARGV[4] ~= '' then data.reason = ARGV[4] end
-appendEvent(K, jobId, 'cancelled', data, job[4])
+appendEvent(K, jobId, 'cancelled', data)
 return state

@@ -47,7 +47,7 @@ for lane = 4, 0, -1 do
         local attempt = tonumber(job[2]) + 1
         local data = { attempt = attempt, worker = worker, token = entryId }
         local dataJson = '{"attempt":' .. attempt .. ',"worker":' .. workerJson .. ',"token":"' .. entryId .. '"}'
-        appendEvent(K, jobId, 'claimed', data, job[8], dataJson)
+        appendEvent(K, jobId, 'claimed', data, nil, dataJson)
         claimed = claimed + 1
         local n = #out
         out[n + 1] = jobId

@@ -24,7 +24,7 @@ for i = 1, n do
   else
     local data = { attempt = tonumber(job[3]), durationMs = tonumber(ARGV[b + 3]) }
     if ARGV[b + 2] ~= '' then data.result = cjson.decode(ARGV[b + 2]) end
-    appendEvent(K, jobId, 'completed', data, job[5])
+    appendEvent(K, jobId, 'completed', data)
     dropEntry(K, tonumber(job[4]), token)
     out[i] = 1
   end

@@ -26,14 +26,14 @@ local retryAt = tonumber(ARGV[6])
 local final = retryAt == nil or attempt >= maxAttempts
 local data = { attempt = attempt, error = cjson.decode(ARGV[5]), final = final }
 if not final then data.retryAt = retryAt end
-appendEvent(K, jobId, 'failed', data, job[6])
+appendEvent(K, jobId, 'failed', data)
 dropEntry(K, tonumber(job[5]), token)
 if final then
   local reason = 'attempts-exhausted'
   if retryAt == nil and attempt < maxAttempts then reason = 'unrecoverable' end
-  appendEvent(K, jobId, 'dead-lettered', { reason = reason, attempt = attempt }, job[6])
+  appendEvent(K, jobId, 'dead-lettered', { reason = reason, attempt = attempt })
   return 'dead'
 end
-appendEvent(K, jobId, 'scheduled', { runAt = retryAt, reason = 'retry' }, job[6])
+appendEvent(K, jobId, 'scheduled', { runAt = retryAt, reason = 'retry' })
 redis.call('ZADD', K.delayed, retryAt, jobId)
 return 'retry'

@@ -19,5 +19,5 @@ if job[1] ~= 'active' or job[2] ~= token then
 end
 local attempt = tonumber(job[3])
 local data = { attempt = attempt, progress = cjson.decode(ARGV[5]) }
-appendEvent(K, jobId, 'progress', data, job[4], '{"attempt":' .. attempt .. ',"progress":' .. ARGV[5] .. '}')
+appendEvent(K, jobId, 'progress', data, nil, '{"attempt":' .. attempt .. ',"progress":' .. ARGV[5] .. '}')
 return 1

@@ -20,7 +20,7 @@ for _, jobId in ipairs(due) do
   local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent')
   if job[1] == 'delayed' then
     local lane = tonumber(job[2])
-    appendEvent(K, jobId, 'promoted', { lane = lane }, job[3])
+    appendEvent(K, jobId, 'promoted', { lane = lane })
     redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
     promoted = promoted + 1
   end

@@ -5,9 +5,10 @@
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  number of jobs N
-    for each job i (9 values from ARGV[4 + (i-1)*9]):
+    for each job i (11 values from ARGV[4 + (i-1)*11]):
       jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
-      payload ref JSON or '', runAt (ms) or '', traceparent or ''
+      payload ref JSON or '', runAt (ms) or '', traceparent or '', correlationId or '',
+      causationId or ''
   Output: array of N integers: 1 created, 0 duplicate id (nothing changed for that job).
   Events: created, scheduled
 ]]
@@ -17,7 +18,7 @@ local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  local b = 4 + (i - 1) * 9
+  local b = 4 + (i - 1) * 11
   local jobId = ARGV[b]
   if redis.call('EXISTS', K.jobPrefix .. jobId) == 1 then
     out[i] = 0
@@ -31,10 +32,10 @@ for i = 1, n do
     if ARGV[b + 6] ~= '' then data.payload = cjson.decode(ARGV[b + 6]) end
     local runAt = tonumber(ARGV[b + 7])
     if runAt and runAt > K.now then data.runAt = runAt else runAt = nil end
-    local tp = ARGV[b + 8]
-    appendEvent(K, jobId, 'created', data, tp)
+    appendEvent(K, jobId, 'created', data,
+      { traceparent = ARGV[b + 8], correlationId = ARGV[b + 9], causationId = ARGV[b + 10] })
     if runAt then
-      appendEvent(K, jobId, 'scheduled', { runAt = runAt, reason = 'delay' }, tp)
+      appendEvent(K, jobId, 'scheduled', { runAt = runAt, reason = 'delay' })
       redis.call('ZADD', K.delayed, runAt, jobId)
     else
       redis.call('XADD', K.lanes[priority], '*', 'j', jobId)

@@ -32,10 +32,10 @@ for lane = 0, 4 do
       local attempt, maxAttempts = tonumber(job[3]), tonumber(job[4])
       local data = { attempt = attempt, idleMs = lease }
       if job[5] then data.worker = job[5] end
-      appendEvent(K, jobId, 'timed-out', data, job[6])
+      appendEvent(K, jobId, 'timed-out', data)
       dropEntry(K, lane, entryId)
       if attempt >= maxAttempts then
-        appendEvent(K, jobId, 'dead-lettered', { reason = 'timed-out', attempt = attempt }, job[6])
+        appendEvent(K, jobId, 'dead-lettered', { reason = 'timed-out', attempt = attempt })
         dead = dead + 1
       else
         redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
@@ -60,8 +60,8 @@ if anyDeleted then
     local job = redis.call('HMGET', K.jobPrefix .. jobId, 'token', 'attempt', 'traceparent')
     if job[1] and deleted[job[1]] then
       appendEvent(K, jobId, 'lost', { entryId = job[1],
-        reason = 'lane entry ' .. job[1] .. ' was deleted while pending' }, job[3])
-      appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) }, job[3])
+        reason = 'lane entry ' .. job[1] .. ' was deleted while pending' })
+      appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) })
       lostCount = lostCount + 1
     end
   end

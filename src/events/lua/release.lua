@@ -21,7 +21,7 @@ for i = 1, n do
   if job[1] == 'active' and job[2] == token then
     local lane = tonumber(job[4])
     appendEvent(K, jobId, 'timed-out', { attempt = tonumber(job[3]), worker = worker, idleMs = 0,
-      reason = 'released' }, job[5])
+      reason = 'released' })
     dropEntry(K, lane, token)
     redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
     released = released + 1

@@ -20,5 +20,5 @@ if state == 'active' then
   return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is active; cancel it before removing it')
 end
 if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
-appendEvent(K, jobId, 'removed', { fromState = state, reason = ARGV[4] }, job[2])
+appendEvent(K, jobId, 'removed', { fromState = state, reason = ARGV[4] })
 return state

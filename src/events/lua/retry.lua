@@ -22,6 +22,6 @@ if state ~= 'failed' and state ~= 'dead' and state ~= 'cancelled' then
 end
 local data = { fromState = state }
 if ARGV[4] ~= '' then data.by = ARGV[4] end
-appendEvent(K, jobId, 'retried', data, job[3])
+appendEvent(K, jobId, 'retried', data)
 redis.call('XADD', K.lanes[tonumber(job[2])], '*', 'j', jobId)
 return state

@@ -70,6 +70,8 @@ local function applyEvent(K, jobId, etype, d, meta)
     if d.timeoutMs then redis.call('HSET', jkey, 'timeoutMs', d.timeoutMs) end
     if d.payload then redis.call('HSET', jkey, 'payload', canonicalJson(d.payload)) end
     if meta.traceparent then redis.call('HSET', jkey, 'traceparent', meta.traceparent) end
+    if meta.correlationId then redis.call('HSET', jkey, 'correlationId', meta.correlationId) end
+    if meta.causationId then redis.call('HSET', jkey, 'causationId', meta.causationId) end
     if d.dedupeKey then redis.call('HSET', jkey, 'dedupeKey', d.dedupeKey) end
     moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
   elseif etype == 'scheduled' then
