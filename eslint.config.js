@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'src/events/lua/generated.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.sluice/**', 'src/events/lua/generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

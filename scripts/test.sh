@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm itself runs on the machine's Node (20) and warns about packages that need 22+; they run on
+  # the project's Node 24 (below), so those warnings are noise.
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 # Prefer the project's Node 24 (devDependency "node") for every step.
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -22,5 +24,11 @@ fi
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent build
-npx vitest run "$@"
+mkdir -p .sluice
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.sluice/vitest-report.json "$@" || status=$?
+if [ -f .sluice/vitest-report.json ]; then
+  node -e 'const r = require("./.sluice/vitest-report.json"); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));'
+fi
 echo "test: finished in $(( $(date +%s) - start ))s"
+exit "$status"
