@@ -25,6 +25,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // Fault injection on real processes (npm run test:faults): servers killed, paused and
+        // restarted, connections cut. Each test starts its own servers.
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.faults.spec.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -398,8 +398,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const started = this.clock.now();
     const attempt = this.telemetry.startAttempt(job); // [observability]
     let timer: NodeJS.Timeout | undefined;
+    let result: R;
     try {
-      let result: R;
       const run = Promise.resolve().then(() => attempt.run(() => this.handler(active)));
       if (job.timeoutMs !== undefined) {
         const timeoutMs = job.timeoutMs;
@@ -415,7 +415,15 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       } else {
         result = await run;
       }
+    } catch (error) {
       clearTimeout(timer);
+      await this.fail(job, active, error, attempt);
+      return;
+    }
+    clearTimeout(timer);
+    // The handler succeeded. If the outcome cannot be recorded (Redis or the payload store is
+    // unreachable), the job is not failed: its lease runs out and it is delivered again.
+    try {
       let ref: PayloadRef | undefined;
       if (result !== undefined && this.workerOptions.payloads) {
         [ref] = await this.workerOptions.payloads.put(this.queue, [{ value: result }]);
@@ -425,10 +433,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       if (completed) this.emit('completed', active, result);
       else this.emit('stale', job.id);
     } catch (error) {
-      clearTimeout(timer);
-      await this.fail(job, active, error, attempt);
+      attempt.end('error'); // [observability]
+      this.report(error);
     }
   }
+
 
   private complete(job: Claimed, result: PayloadRef | undefined, durationMs: number): Promise<boolean> {
     return new Promise((resolve, reject) => {

@@ -1,0 +1,89 @@
+/**
+ * Load harness of the fault tests: a producer that remembers which publishes were acknowledged,
+ * in-process workers, and the checks every fault test ends with.
+ */
+import { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { Worker, type Handler, type WorkerOptions } from '../../src/consumers/worker.js';
+import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
+import { verify } from '../../src/projections/rebuild.js';
+import { Queue } from '../../src/queue.js';
+import type { PayloadStore } from '../../src/payloads/store.js';
+import { allEvents, waitFor } from '../helpers/dispatch.js';
+
+/** Publishes batches until stopped; only acknowledged ids count as published. */
+export class Producer {
+  readonly acked = new Set<string>();
+  readonly errors: unknown[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+  private next = 0;
+
+  constructor(
+    private readonly queue: Queue,
+    options: { batch?: number; pauseMs?: number; payload?: boolean; max?: number } = {},
+  ) {
+    const batch = options.batch ?? 20;
+    this.done = (async () => {
+      while (this.running && (options.max === undefined || this.next < options.max)) {
+        const ids = Array.from({ length: batch }, () => `p-${this.next++}`);
+        try {
+          await this.queue.publishMany(ids.map((id) => ({ name: 'load', payload: options.payload ? { id } : undefined, opts: { jobId: id } })));
+          for (const id of ids) this.acked.add(id);
+        } catch (error) {
+          this.errors.push(error);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
+      }
+    })();
+  }
+
+  /** Stops publishing and waits for the batch in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
+
+/** Starts `n` workers, each with its own connection to `url`. */
+export function startWorkers(n: number, queue: string, url: string, handler: Handler, options: Partial<WorkerOptions> = {}): Worker[] {
+  return Array.from({ length: n }, () => {
+    const w = new Worker(queue, handler, { connection: url, blockMs: 200, leaseMs: 2000, promoteIntervalMs: 50, ...options });
+    w.on('error', () => undefined); // faults make errors expected; the checks below judge the outcome
+    return w;
+  });
+}
+
+/** States of the given job ids, read in one pipeline. */
+export async function statesOf(redis: Redis, queue: string, ids: Iterable<string>): Promise<Map<string, string | null>> {
+  const list = [...ids];
+  const pipeline = redis.pipeline();
+  for (const id of list) pipeline.hget(jobKey(toQueueName(queue), toJobId(id)), 'state');
+  const replies = (await pipeline.exec()) ?? [];
+  return new Map(list.map((id, i) => [id, (replies[i]?.[1] as string | null) ?? null]));
+}
+
+/**
+ * The end-of-test invariants: every acknowledged publish exists and is completed, no job was
+ * completed twice, and the read model equals a replay of the log.
+ */
+export async function expectAllCompletedOnce(redis: Redis, queue: string, acked: Set<string>, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => {
+    const states = await statesOf(redis, queue, acked);
+    return [...states.values()].every((s) => s === 'completed');
+  }, timeoutMs, 'every acknowledged job completed');
+  const events = await allEvents(redis, queue);
+  const completions = new Map<string, number>();
+  for (const e of events) if (e.type === 'completed') completions.set(e.metadata.jobId, (completions.get(e.metadata.jobId) ?? 0) + 1);
+  const twice = [...completions.entries()].filter(([, n]) => n > 1);
+  expect(twice).toEqual([]);
+  for (const id of acked) expect(completions.get(id)).toBe(1);
+  const report = await verify(redis, queue);
+  expect(report.differences).toEqual([]);
+}
+
+/** Options shared by the fault tests' queues. */
+export function faultQueue(name: string, redis: Redis, payloads?: PayloadStore): Queue {
+  return new Queue(name, { connection: redis, ...(payloads ? { payloads } : {}) });
+}
