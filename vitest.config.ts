@@ -26,6 +26,17 @@ export default defineConfig({
         },
       },
       {
+        // End to end (HTTP + CLI): the built CLI, the service and workers as real child
+        // processes against the run's Redis and MongoDB wire-protocol server.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.spec.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // Fault injection on real processes (npm run test:faults): servers killed, paused and
         // restarted, connections cut. Each test starts its own servers.
         test: {

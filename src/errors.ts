@@ -29,6 +29,7 @@ export const ErrorCodes = {
   SLUICE_ERR_PAYLOAD_TOO_LARGE: { httpStatus: 413, retryable: false },
   SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false },
   SLUICE_ERR_OVERLOADED: { httpStatus: 503, retryable: true },
+  SLUICE_ERR_INTERNAL: { httpStatus: 500, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */

@@ -1,81 +1,235 @@
 /**
- * The quick-start main job: starts a private Redis and a MongoDB wire-protocol server (or uses
- * REDIS_URL / MONGO_URL), then runs a demo queue — a publisher, a worker whose jobs sometimes
- * fail and retry — and prints the queue's figures every few seconds until Ctrl-C, when it
- * shuts everything down cleanly.
+ * The quick-start main job (`bash scripts/start.sh`): starts a private Redis and a MongoDB
+ * wire-protocol server (or uses REDIS_URL / MONGO_URL), the Sluice HTTP service and a demo
+ * worker as child processes (`sluice serve`, `sluice worker src/cli/demo-handler.ts`), publishes
+ * demo jobs over the HTTP API (some fail and are retried, a few end in the dead-letter queue),
+ * prints the URLs of the API, /metrics and the OpenAPI document with a demo token, and reports
+ * the queue's figures every few seconds. Ctrl-C stops the publisher, then the worker (running jobs
+ * finish), the service, and the servers, and exits 0.
+ *
+ * The service runs with authentication on: a random admin token is made for each run and
+ * printed. `/metrics` is public in the demo (SLUICE_METRICS_PUBLIC) so it can be opened in a browser.
  */
-import { Redis } from 'ioredis';
-import { Worker } from './consumers/worker.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe } from './errors.js';
-import { MongoPayloadStore } from './payloads/mongo-store.js';
-import { Queue } from './queue.js';
 import { MongoServer } from './services/mongo-server.js';
+import { freePort } from './services/process.js';
 import { RedisServer } from './services/redis-server.js';
 
 const QUEUE = 'demo';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+const children = new Set<ChildProcess>();
+// If this script dies without stopping them, its children (in their own process groups) go too.
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** A `sluice` CLI child process whose JSON log lines are followed. */
+class SluiceChild {
+  readonly process: ChildProcess;
+  private readonly waiters: { test: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.process = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'index.ts'), ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: Ctrl-C reaches only this script, which stops the children in order.
+      detached: true,
+    });
+    children.add(this.process);
+    this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
+    let buffer = '';
+    this.process.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const text of lines) this.line(text);
+    });
+    this.process.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${label}] ${chunk.toString('utf8')}`));
+  }
+
+  private line(text: string): void {
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      log(`[${this.label}] ${text}`);
+      return;
+    }
+    if (typeof entry.level === 'number' && entry.level >= 40) {
+      log(`[${this.label}] ${typeof entry.msg === 'string' ? entry.msg : ''}${typeof entry.error === 'string' ? `: ${entry.error}` : ''}`);
+    }
+    for (const waiter of [...this.waiters]) {
+      if (waiter.test(entry)) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(entry);
+      }
+    }
+  }
+
+  /** Resolves with the first log line whose `msg` is `msg`; rejects if the process exits first. */
+  waitFor(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.label} did not log "${msg}" within ${timeoutMs} ms`)), timeoutMs);
+      void this.exited.then((code) => reject(new Error(`${this.label} exited with code ${code} before "${msg}"`)));
+      this.waiters.push({ test: (line) => line.msg === msg, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+    });
+  }
+
+  /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`). */
+  async stop(graceMs: number): Promise<number | null> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return this.process.exitCode;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
 
 async function main(): Promise<void> {
-  const log = (line: string): void => {
-    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  };
-  log('sluice: starting local services...');
+  log('sluice: starting local Redis and a MongoDB wire-protocol server...');
   const redisServer = process.env.REDIS_URL ? undefined : await RedisServer.start();
   const redisUrl = process.env.REDIS_URL ?? (redisServer as RedisServer).url;
   const mongo = await MongoServer.start();
-  log(`sluice: Redis at ${redisServer ? redisUrl : '(REDIS_URL)'}; MongoDB wire protocol from ${mongo.kind}${mongo.kind === 'external' ? '' : ` at ${mongo.url}`}`);
+  log(`sluice: Redis ${redisServer ? `at ${redisUrl}` : 'from REDIS_URL'}; MongoDB wire protocol from ${mongo.kind}${mongo.kind === 'external' ? '' : ` at ${mongo.url}`}`);
 
-  const redis = new Redis(redisUrl);
-  const payloads = new MongoPayloadStore({ url: mongo.url, database: 'sluice_demo' });
-  const queue = new Queue(QUEUE, { connection: redis, payloads });
-  const worker = new Worker<{ n: number }>(
-    QUEUE,
-    async (job) => {
-      await job.progress({ step: 'working' });
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
-      if (Math.random() < 0.2) throw new Error(`demo failure of job ${job.payload.n} (attempt ${job.attempt})`);
-      return { doubled: job.payload.n * 2 };
-    },
-    { connection: redisUrl, payloads, concurrency: 5, leaseMs: 10_000 },
-  );
-  worker.on('error', (error) => log(`worker error: ${describe(error)}`));
+  const wanted = process.env.SLUICE_PORT ?? '8080';
+  const port = wanted === '8080' && !(await portFree(8080)) ? await freePort() : Number(wanted);
+  const token = `demo_${randomBytes(18).toString('base64url')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    MONGO_URL: mongo.url,
+    SLUICE_MONGO_DATABASE: process.env.SLUICE_MONGO_DATABASE ?? 'sluice_demo',
+    SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'info',
+  };
+  const service = new SluiceChild('service', ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+    ...env,
+    SLUICE_TOKENS: JSON.stringify([{ name: 'demo', token, scopes: ['admin'], queues: ['*'] }]),
+    SLUICE_METRICS_PUBLIC: 'true',
+  });
+  const worker = new SluiceChild('worker', ['worker', join('src', 'cli', 'demo-handler.ts'), '--queue', QUEUE, '--concurrency', '5', '--lease', '10s', '--grace', '5s'], env);
+  let stopping = false;
+  const servers = async (): Promise<void> => {
+    await mongo.stop();
+    await redisServer?.stop();
+  };
+  const listening = await service.waitFor('listening').catch(async (error: unknown) => {
+    await worker.stop(2000);
+    await servers();
+    throw error;
+  });
+  const url = String(listening.url);
+  const auth = { authorization: `Bearer ${token}` };
 
   let n = 0;
+  let publishErrors = 0;
   const publisher = setInterval(() => {
     n++;
-    queue
-      .publish('double', { n }, { attempts: 3, backoff: { type: 'exponential', delayMs: 500, jitter: 0.2 } })
-      .catch((error: unknown) => log(`publish failed: ${describe(error)}`));
+    const poison = n % 25 === 0;
+    fetch(`${url}/v1/queues/${QUEUE}/jobs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'double', payload: { n, ...(poison ? { poison } : {}) }, opts: { attempts: 3, backoff: { type: 'exponential', delayMs: 500, jitter: 0.2 } } }),
+    }).then(
+      async (response) => {
+        if (!response.ok && !stopping) log(`publish failed: ${response.status} ${await response.text()}`);
+      },
+      (error: unknown) => {
+        if (!stopping && publishErrors++ < 3) log(`publish failed: ${describe(error)}`);
+      },
+    );
   }, 200);
   const reporter = setInterval(() => {
-    void queue.stats().then(
-      ({ counts }) =>
+    fetch(`${url}/v1/queues/${QUEUE}/stats`, { headers: auth })
+      .then(async (response) => (await response.json()) as { counts: Record<string, number>; workers: unknown[] })
+      .then(({ counts, workers }) =>
         log(
-          `queue ${QUEUE}: waiting ${counts.waiting}, active ${counts.active}, delayed ${counts.delayed}, ` +
-            `completed ${counts.completed}, dead ${counts.dead}`,
+          `queue ${QUEUE}: waiting ${counts.waiting}, active ${counts.active}, delayed ${counts.delayed} (retrying), ` +
+            `completed ${counts.completed}, dead ${counts.dead}; workers ${workers.length}`,
         ),
-      (error: unknown) => log(`stats failed: ${describe(error)}`),
-    );
+      )
+      .catch((error: unknown) => {
+        if (!stopping) log(`stats failed: ${describe(error)}`);
+      });
   }, 3000);
-  log('sluice: demo running: publishing 5 jobs/s (1 in 5 attempts fails and retries). The HTTP API, /metrics and the OpenAPI document come with the service (not built yet). Press Ctrl-C to stop.');
 
-  let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log('sluice: shutting down...');
+    log('sluice: shutting down: publisher, then the worker (running jobs finish), the service, the servers...');
     clearInterval(publisher);
     clearInterval(reporter);
-    await worker.close(5000);
-    await queue.close();
-    await redis.quit();
-    await payloads.close();
-    await mongo.stop();
-    await redisServer?.stop();
-    log('sluice: stopped cleanly');
-    process.exit(0);
+    const workerCode = await worker.stop(10_000);
+    const serviceCode = await service.stop(10_000);
+    await servers();
+    const clean = workerCode === 0 && serviceCode === 0;
+    log(clean ? 'sluice: stopped cleanly' : `sluice: stopped (worker exit ${workerCode}, service exit ${serviceCode})`);
+    process.exit(clean ? 0 : 1);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  void worker.exited.then((code) => {
+    if (!stopping) {
+      log(`worker exited unexpectedly (code ${code})`);
+      void stop();
+    }
+  });
+  void service.exited.then((code) => {
+    if (!stopping) {
+      log(`service exited unexpectedly (code ${code})`);
+      void stop();
+    }
+  });
+
+  await worker.waitFor('worker started').catch(() => undefined);
+  if (stopping) return;
+  const cli = `npx tsx src/cli/index.ts`;
+  process.stdout.write(
+    [
+      '',
+      'Sluice quick start is running: publishing 5 demo jobs a second to queue "demo"',
+      '(1 attempt in 5 fails and is retried with backoff; every 25th job always fails and is dead-lettered).',
+      '',
+      `  API          ${url}/v1/queues/${QUEUE}/stats`,
+      `  OpenAPI      ${url}/openapi.json`,
+      `  Metrics      ${url}/metrics`,
+      `  Live events  ${url}/v1/queues/${QUEUE}/events   (Server-Sent Events)`,
+      `  Demo token   ${token}   (admin on every queue; a new one each run)`,
+      '',
+      'Try:',
+      `  curl -H 'Authorization: Bearer ${token}' ${url}/v1/queues/${QUEUE}/dlq`,
+      `  curl -N -H 'Authorization: Bearer ${token}' ${url}/v1/queues/${QUEUE}/events`,
+      `  REDIS_URL=${redisUrl} MONGO_URL=${mongo.url} SLUICE_MONGO_DATABASE=${String(env.SLUICE_MONGO_DATABASE)} ${cli} stats`,
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 main().catch((error: unknown) => {

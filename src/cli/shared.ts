@@ -1,0 +1,57 @@
+/**
+ * What every command shares: the configuration options (from the one table in src/config.ts),
+ * the connections, `--json`, and the exit codes.
+ *
+ * @packageDocumentation
+ */
+import { Option, type Command } from 'commander';
+import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, type OptionGroup, type SluiceConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { SluiceContext } from '../server/context.js';
+
+/** Exit codes. */
+export const EXIT = {
+  /** Done. */
+  ok: 0,
+  /** The operation failed (unreachable service, refused transition, verify found differences). */
+  failed: 1,
+  /** The command line or the configuration is wrong, or a guard refused (flush without confirmation). */
+  usage: 2,
+} as const;
+
+/** Adds the options of `groups` (connection is always included) from the configuration table. */
+export function addConfigOptions(command: Command, groups: readonly OptionGroup[] = []): Command {
+  for (const key of optionsOf('connection', ...groups)) {
+    const spec = CONFIG_OPTIONS[key];
+    const flag = `${flagOf(key)}${spec.arg ? ` ${spec.arg}` : ''}`;
+    command.addOption(new Option(flag, `${spec.doc.replace(/`/g, '')} [env: ${spec.env.join(', ')}; default: ${spec.defaultText.replace(/`/g, '')}]`));
+  }
+  return command;
+}
+
+/** The configuration of a command: its flags, the environment, the defaults. */
+export function configOf(command: Command): SluiceConfig {
+  return loadConfig({ flags: command.optsWithGlobals() });
+}
+
+/** True when `--json` was given. */
+export function jsonOutput(command: Command): boolean {
+  return command.optsWithGlobals<{ json?: boolean }>().json === true;
+}
+
+/** Runs `work` with a context built from the command's configuration, then closes it. */
+export async function withContext<T>(command: Command, work: (context: SluiceContext) => Promise<T>): Promise<T> {
+  const context = new SluiceContext(configOf(command), { connectionName: 'sluice:cli' });
+  try {
+    return await work(context);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Parses a positive integer option. */
+export function positiveInt(value: string, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new ValidationError(name, `must be an integer from 0 to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}

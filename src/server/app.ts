@@ -1,0 +1,202 @@
+/**
+ * The Sluice HTTP service as a fastify instance: JSON-schema validation on every route (ajv;
+ * unknown fields refused, no type coercion of bodies), bearer-token auth with scopes and queue
+ * patterns, one error mapping, an OpenAPI document at `/openapi.json`, `/metrics`, `/healthz`
+ * and `/readyz`. See docs/HTTP.md.
+ *
+ * Build it with {@link buildApp} (no port is opened: tests call `app.inject()`), then
+ * `app.listen()`. Closing the app ends the live event feeds and stops observing queue metrics;
+ * the {@link SluiceContext} stays open: its creator closes it.
+ *
+ * @packageDocumentation
+ */
+import swagger from '@fastify/swagger';
+import type { TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { SluiceError } from '../errors.js';
+import { SluiceMetrics } from '../metrics/sluice-metrics.js';
+import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
+import type { SluiceContext } from './context.js';
+import { errorResponse, fromAjv, logDescription, toSluiceError } from './http-errors.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerQueueRoutes } from './routes/queues.js';
+
+/** What a route requires, in its `config`. */
+export interface RouteAuth {
+  /** The scope needed, or `public` for routes without authentication. */
+  scope: Scope | 'public';
+  /** The route is about the queue in its `:queue` parameter: the token must cover it. */
+  queue?: boolean;
+  /** The route shows every queue: the token needs the pattern `*`. */
+  allQueues?: boolean;
+  /** Authenticate only when this returns true (e.g. `/metrics` unless public). */
+  when?: () => boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    /** The caller, set by the auth hook (the local grant when auth is disabled). */
+    grant: Grant;
+  }
+}
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  /** Connections and queue handles (the caller closes it after the app). */
+  context: SluiceContext;
+  /** Known tokens, or `'disabled-local'` to serve without authentication (local use only). */
+  auth: TokenRegistry | 'disabled-local';
+  /**
+   * Logger (pino); `false` logs nothing.
+   * @default false
+   */
+  logger?: Logger | false;
+  /**
+   * Metrics served at `/metrics`; the app makes them observe every queue through the context's
+   * Redis connection.
+   * @default a new SluiceMetrics with its own registry
+   */
+  metrics?: SluiceMetrics;
+  /**
+   * Serve `/metrics` without a token.
+   * @default context.config.metricsPublic
+   */
+  metricsPublic?: boolean;
+}
+
+/** Marks a body schema as optional: a request without a body passes, one with a body is validated. */
+export const OPTIONAL_BODY = 'x-sluice-optional-body';
+
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+function validatorCompilers(): (input: { schema: TSchema; httpPart?: string }) => Validator {
+  // Bodies are validated as sent: a string is never taken for a number. Query strings and path
+  // parameters are text by nature and are coerced to the schema's types.
+  const body = new Ajv({ strict: false, allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: false });
+  const parts = new Ajv({ strict: false, allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: 'array' });
+  return ({ schema, httpPart }) => {
+    const validate = (httpPart === 'body' ? body : parts).compile(schema);
+    if (httpPart !== 'body' || (schema as Record<string, unknown>)[OPTIONAL_BODY] !== true) return validate;
+    const optional: Validator = (data: unknown) => {
+      // fastify hands a missing body to the validator as null.
+      if (data === undefined || data === null) {
+        optional.errors = null;
+        return true;
+      }
+      const ok = validate(data);
+      optional.errors = validate.errors;
+      return ok;
+    };
+    return optional;
+  };
+}
+
+/** Builds the service. Call `app.ready()` or `app.listen()` next. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { context } = options;
+  const config = context.config;
+  const metrics = options.metrics ?? new SluiceMetrics();
+  const metricsPublic = options.metricsPublic ?? config.metricsPublic;
+  // Typed as fastify's base logger, so the instance has the default FastifyInstance type.
+  const baseLogger: FastifyBaseLogger | undefined = options.logger || undefined;
+  const app: FastifyInstance = Fastify({
+    ...(baseLogger ? { loggerInstance: baseLogger } : { logger: false }),
+    bodyLimit: config.bodyLimit,
+    // Route parameters hold job ids, which may be up to 200 characters plus URL encoding.
+    routerOptions: { maxParamLength: 1000 },
+    // Access lines at debug (SLUICE_LOG_LEVEL=debug), not info: a busy service would log little else.
+    logController: new LogController({ disableRequestLogging: true }),
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.setValidatorCompiler(validatorCompilers());
+  app.decorateRequest('grant', null as unknown as Grant);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Sluice',
+        description: 'Event-sourced job queue on Redis Streams with payloads in MongoDB. Errors are `{error: {code, message, field?}}`; retryable ones answer 503 with Retry-After.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'jobs', description: 'Publish and manage jobs' },
+        { name: 'queues', description: 'Queues, stats, pause, retention, dead letters' },
+        { name: 'events', description: 'Audit history, replay and the live event feed' },
+        { name: 'ops', description: 'Health, readiness, metrics, this document' },
+      ],
+    },
+  });
+
+  const registry = options.auth === 'disabled-local' ? undefined : options.auth;
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
+    const auth = request.routeOptions.config.auth;
+    if (!auth || auth.scope === 'public' || (auth.when && !auth.when())) {
+      request.grant = LOCAL_GRANT;
+      done();
+      return;
+    }
+    try {
+      const grant = registry ? registry.authenticate(request.headers.authorization) : LOCAL_GRANT;
+      const queue = auth.queue ? (request.params as { queue?: unknown }).queue : undefined;
+      authorize(grant, auth.scope, {
+        ...(typeof queue === 'string' ? { queue } : {}),
+        ...(auth.allQueues ? { allQueues: true } : {}),
+      });
+      request.grant = grant;
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const limit = request.routeOptions.bodyLimit ?? config.bodyLimit;
+    let mapped: SluiceError | undefined;
+    const validation = (error as { validation?: ErrorObject[]; validationContext?: string }).validation;
+    if (validation) {
+      const part = (error as { validationContext?: string }).validationContext ?? 'body';
+      const data = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
+      mapped = fromAjv(validation, part, data);
+    } else {
+      mapped = toSluiceError(error, limit);
+    }
+    const { status, headers, body } = errorResponse(mapped);
+    if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
+    else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');
+    void reply.code(status).headers(headers).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = errorResponse(
+      new SluiceError('SLUICE_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}; the routes are listed in /openapi.json`),
+    );
+    void reply.code(status).send(body);
+  });
+
+  metrics.observeQueues({ redis: context.redis });
+  app.addHook('onClose', () => {
+    metrics.stopObservingQueues();
+  });
+
+  registerOpsRoutes(app, { context, metrics, metricsPublic });
+  registerQueueRoutes(app, { context });
+  registerJobRoutes(app, { context });
+  registerEventRoutes(app, { context });
+  return app;
+}

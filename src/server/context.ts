@@ -1,0 +1,177 @@
+/**
+ * `SluiceContext`: the connections a Sluice process works with — one Redis connection, one
+ * MongoDB client, the payload store and the event archive on it — and a `Queue` handle per queue
+ * name, all built from a {@link SluiceConfig}. The HTTP service and every CLI command use it;
+ * it owns and closes everything it opens.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { EventArchive } from '../audit/archive.js';
+import type { ReplaySource } from '../audit/replay.js';
+import { describe, ValidationError } from '../errors.js';
+import type { JobDefaults } from '../jobs.js';
+import { QUEUES_KEY, toQueueName } from '../keys.js';
+import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
+import type { PayloadValue } from '../payloads/store.js';
+import { Queue } from '../queue.js';
+import { closeRedis, createRedis } from '../redis/connection.js';
+import { scrubSecrets, type SluiceConfig } from '../config.js';
+
+/** A payload or result as JSON: bytes as `{"$binary": base64}`. */
+export function payloadToJson(value: PayloadValue | undefined): unknown {
+  return value instanceof Uint8Array ? { $binary: Buffer.from(value).toString('base64') } : value;
+}
+
+/** Result of one readiness probe. */
+export interface Probe {
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+/** Most `Queue` handles kept; the least recently used is dropped beyond. */
+const MAX_QUEUE_HANDLES = 1000;
+
+/** Options of {@link SluiceContext}. */
+export interface SluiceContextOptions {
+  /**
+   * Commands wait through this many reconnection attempts before failing (then the service
+   * answers 503). Small, so an outage is reported within a fraction of a second.
+   * @default 3
+   */
+  maxRetriesPerRequest?: number;
+  /**
+   * `CLIENT SETNAME` of the Redis connection.
+   * @default 'sluice'
+   */
+  connectionName?: string;
+}
+
+/** Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA). */
+export function redisFromConfig(config: SluiceConfig, options: SluiceContextOptions = {}): Redis {
+  let ca: Buffer | undefined;
+  if (config.redisTlsCaFile !== undefined) {
+    try {
+      ca = readFileSync(config.redisTlsCaFile);
+    } catch (error) {
+      throw new ValidationError('SLUICE_REDIS_TLS_CA_FILE', `cannot read ${config.redisTlsCaFile}: ${(error as NodeJS.ErrnoException).code ?? describe(error)}`);
+    }
+  }
+  const tls = config.redisUrl.startsWith('rediss:') || ca !== undefined;
+  const redis = createRedis(config.redisUrl, {
+    connectionName: options.connectionName ?? 'sluice',
+    maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+    ...(config.redisUsername === undefined ? {} : { username: config.redisUsername }),
+    ...(config.redisPassword === undefined ? {} : { password: config.redisPassword }),
+    ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}),
+  });
+  // Errors surface on the commands that fail (ioredis reconnects by itself); an unhandled
+  // 'error' event would crash the process.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** Connections and queue handles of one Sluice process. */
+export class SluiceContext {
+  /** The configuration it was built from. */
+  readonly config: SluiceConfig;
+  /** The shared Redis connection (commands; blocking reads duplicate it). */
+  readonly redis: Redis;
+  /** The MongoDB client (connects lazily on first use). */
+  readonly mongo: MongoClient;
+  /** Payloads and results. */
+  readonly payloads: MongoPayloadStore;
+  /** The event archive. */
+  readonly archive: EventArchive;
+  private readonly defaults: JobDefaults;
+  private readonly queues = new Map<string, Queue>();
+  private closed = false;
+
+  constructor(config: SluiceConfig, options: SluiceContextOptions = {}) {
+    this.config = config;
+    this.redis = redisFromConfig(config, options);
+    this.mongo = new MongoClient(config.mongoUrl, { ...DEFAULT_CLIENT_OPTIONS });
+    this.payloads = new MongoPayloadStore({
+      client: this.mongo,
+      database: config.mongoDatabase,
+      collectionPrefix: `${config.collectionPrefix}_payloads`,
+    });
+    this.archive = new EventArchive({ client: this.mongo, database: config.mongoDatabase, collection: `${config.collectionPrefix}_events` });
+    this.defaults = {
+      ...(config.priority === undefined ? {} : { priority: config.priority }),
+      ...(config.attempts === undefined ? {} : { attempts: config.attempts }),
+      ...(config.backoff === undefined ? {} : { backoff: config.backoff }),
+      ...(config.jobTimeout === undefined ? {} : { timeoutMs: config.jobTimeout }),
+    };
+  }
+
+  /**
+   * The handle of queue `name` (validated), sharing this context's connections.
+   * @throws {@link ValidationError} for a bad queue name.
+   */
+  queue(name: string): Queue {
+    const queueName = toQueueName(name);
+    let queue = this.queues.get(queueName);
+    if (queue) {
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.queues.delete(queueName);
+    } else {
+      queue = new Queue(queueName, { connection: this.redis, payloads: this.payloads, defaults: this.defaults });
+      if (this.queues.size >= MAX_QUEUE_HANDLES) {
+        const oldest = this.queues.keys().next().value;
+        if (oldest !== undefined) this.queues.delete(oldest);
+      }
+    }
+    this.queues.set(queueName, queue);
+    return queue;
+  }
+
+  /** Where replay and history read `queue`'s events: the archive, then the stream. */
+  replaySource(queue: string): ReplaySource {
+    return { redis: this.redis, archive: this.archive, queue: toQueueName(queue) };
+  }
+
+  /** Every queue that has been published to, sorted. */
+  async queueNames(): Promise<string[]> {
+    return (await this.redis.smembers(QUEUES_KEY)).sort();
+  }
+
+  /** Probes Redis (PING) and MongoDB (ping command) once each, without retries; never throws. */
+  async probe(timeoutMs = 2000): Promise<{ redis: Probe; mongo: Probe }> {
+    const timed = async (work: () => Promise<unknown>): Promise<Probe> => {
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          work(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return { ok: true, latencyMs: Math.round(performance.now() - started) };
+      } catch (error) {
+        return { ok: false, latencyMs: Math.round(performance.now() - started), error: scrubSecrets(describe(error)) };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const [redis, mongo] = await Promise.all([
+      timed(() => this.redis.ping()),
+      timed(() => this.mongo.db(this.config.mongoDatabase).command({ ping: 1 })),
+    ]);
+    return { redis, mongo };
+  }
+
+  /** Closes the payload store, the MongoDB client and the Redis connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queues.clear();
+    await this.payloads.close();
+    await this.mongo.close().catch(() => undefined);
+    await closeRedis(this.redis);
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * JSON schemas of every request and response of the HTTP service (TypeBox, validated by ajv,
+ * published in the OpenAPI document). Request objects refuse unknown fields.
+ *
+ * @packageDocumentation
+ */
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { EVENT_TYPES } from '../events/types.js';
+import { JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS } from '../keys.js';
+
+// The same character rules as toQueueName / toJobId in src/keys.ts (a unit test checks they agree);
+// repeated here so the OpenAPI document shows them.
+/** Pattern of a queue name. */
+export const QUEUE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+/** Pattern of a job id. */
+export const JOB_ID_PATTERN = '^[A-Za-z0-9._:@/+=-]+$';
+
+/** A queue name path parameter. */
+export const QueueName = Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_LENGTH, pattern: QUEUE_NAME_PATTERN, description: 'Queue name' });
+/** A job id. */
+export const JobId = Type.String({ minLength: 1, maxLength: MAX_JOB_ID_LENGTH, pattern: JOB_ID_PATTERN, description: 'Job id (URL-encode `/` as `%2F`)' });
+
+const strict = { additionalProperties: false } as const;
+
+/** A string from a fixed list (one `enum`, so a bad value gets one clear message). */
+export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+/** `{queue}` path parameters. */
+export const QueueParams = Type.Object({ queue: QueueName }, strict);
+/** `{queue}/{id}` path parameters. */
+export const JobParams = Type.Object({ queue: QueueName, id: JobId }, strict);
+
+/** Retry backoff. */
+export const Backoff = Type.Object(
+  {
+    type: StringEnum(['fixed', 'exponential', 'custom'] as const),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  },
+  { ...strict, description: '`fixed` needs `delayMs`; `exponential` needs `delayMs` and may have `maxDelayMs` and `jitter`.' },
+);
+
+/** Options of one published job. */
+export const JobOptions = Type.Object(
+  {
+    jobId: Type.Optional(JobId),
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1, description: 'Lane, 0 (lowest) to 4' })),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Run no earlier than this many ms from now' })),
+    runAt: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], { description: 'Run no earlier than this time (ms since the epoch or an ISO 8601 date-time)' }),
+    ),
+    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    backoff: Type.Optional(Backoff),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', description: 'W3C traceparent; defaults to the request header' })),
+  },
+  strict,
+);
+
+/** A job to publish. */
+export const NewJobBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'Job name (type), e.g. send-email' }),
+    payload: Type.Optional(Type.Unknown({ description: 'Any JSON value, stored in MongoDB' })),
+    opts: Type.Optional(JobOptions),
+  },
+  strict,
+);
+/** A job to publish. */
+export type NewJobBody = Static<typeof NewJobBody>;
+
+/** Most jobs per bulk publish. */
+export const MAX_BULK_JOBS = 10_000;
+
+/** Many jobs to publish. */
+export const BulkBody = Type.Object({ jobs: Type.Array(NewJobBody, { minItems: 1, maxItems: MAX_BULK_JOBS }) }, strict);
+
+/** What publish reports for one job. */
+export const PublishResult = Type.Object({
+  id: Type.String(),
+  created: Type.Boolean({ description: 'False when a job with this id existed already (nothing changed)' }),
+});
+
+/** Bulk publish results, in request order. */
+export const BulkResult = Type.Object({ results: Type.Array(PublishResult) });
+
+const PayloadRef = Type.Object({
+  id: Type.String(),
+  encoding: StringEnum(['json', 'binary'] as const),
+  size: Type.Integer(),
+  hash: Type.String(),
+});
+
+/** A job state. */
+export const JobStateSchema = StringEnum(JOB_STATES);
+
+/** The job read model. */
+export const JobSchema = Type.Object({
+  id: Type.String(),
+  queue: Type.String(),
+  name: Type.String(),
+  state: JobStateSchema,
+  priority: Type.Integer(),
+  attempt: Type.Integer({ description: 'Attempts started so far' }),
+  maxAttempts: Type.Integer(),
+  backoff: Type.Object({}, { additionalProperties: true }),
+  timeoutMs: Type.Optional(Type.Integer()),
+  payload: Type.Optional(PayloadRef),
+  result: Type.Optional(PayloadRef),
+  traceparent: Type.Optional(Type.String()),
+  createdAt: Type.Integer(),
+  updatedAt: Type.Integer(),
+  runAt: Type.Optional(Type.Integer()),
+  claimedAt: Type.Optional(Type.Integer()),
+  finishedAt: Type.Optional(Type.Integer()),
+  failedAt: Type.Optional(Type.Integer()),
+  worker: Type.Optional(Type.String()),
+  lastError: Type.Optional(Type.Object({ name: Type.String(), message: Type.String(), stack: Type.Optional(Type.String()) })),
+  progress: Type.Optional(Type.Unknown()),
+  deadReason: Type.Optional(Type.String()),
+  cancelReason: Type.Optional(Type.String()),
+  seq: Type.Integer({ description: 'Events appended for this job' }),
+  payloadValue: Type.Optional(Type.Unknown({ description: 'With include=payload: the payload (binary as {"$binary": base64})' })),
+  resultValue: Type.Optional(Type.Unknown({ description: 'With include=result: the result' })),
+});
+
+/** `GET …/jobs/{id}` query. */
+export const JobQuery = Type.Object(
+  { include: Type.Optional(Type.String({ pattern: '^(payload|result)(,(payload|result))?$', description: 'payload, result or payload,result' })) },
+  strict,
+);
+
+/** List query (cursor pagination). */
+export const ListQuery = Type.Object(
+  {
+    state: Type.Optional(JobStateSchema),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'nextCursor of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  },
+  strict,
+);
+
+/** Page query of the dead-letter list (state is implied). */
+export const PageQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  },
+  strict,
+);
+
+/** One page of jobs. */
+export const JobPageSchema = Type.Object({ jobs: Type.Array(JobSchema), nextCursor: Type.Optional(Type.String()) });
+
+/** A stored event. */
+export const EventSchema = Type.Object({
+  id: Type.String({ description: 'Stream entry id' }),
+  type: StringEnum(EVENT_TYPES),
+  v: Type.Integer(),
+  data: Type.Object({}, { additionalProperties: true }),
+  metadata: Type.Object(
+    { queue: Type.String(), jobId: Type.String(), time: Type.Integer(), seq: Type.Integer() },
+    { additionalProperties: true },
+  ),
+});
+
+/** A job's history. */
+export const HistorySchema = Type.Object({ events: Type.Array(EventSchema) });
+
+/** Result of retry, cancel, remove. */
+export const TransitionResult = Type.Object({ id: Type.String(), fromState: Type.String({ description: 'State the job was in' }) });
+
+/** Cancel body. */
+export const CancelBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, strict);
+
+/** Dead-letter requeue body. */
+export const RequeueBody = Type.Object(
+  {
+    ids: Type.Optional(Type.Array(JobId, { minItems: 1, maxItems: 1000, description: 'Jobs to requeue' })),
+    all: Type.Optional(Type.Boolean({ description: 'Requeue every dead job (up to limit)' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })),
+  },
+  strict,
+);
+
+/** Dead-letter requeue result. */
+export const RequeueResult = Type.Object({
+  requeued: Type.Array(Type.String()),
+  errors: Type.Array(Type.Object({ id: Type.String(), code: Type.String(), message: Type.String() })),
+});
+
+/** Queue stats. */
+export const StatsSchema = Type.Object({
+  queue: Type.String(),
+  paused: Type.Boolean(),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  events: Type.Record(Type.String(), Type.Integer()),
+  workers: Type.Array(Type.Object({ id: Type.String(), lastSeen: Type.Integer() })),
+});
+
+/** Queue list. */
+export const QueueList = Type.Object({ queues: Type.Array(Type.String()) });
+
+/** Pause state. */
+export const PauseResult = Type.Object({ queue: Type.String(), paused: Type.Boolean() });
+
+const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null: no limit' });
+const Limits = Type.Object({ maxAgeMs: Type.Optional(Limit), maxCount: Type.Optional(Limit) }, strict);
+
+/** Retention policy (set). */
+export const RetentionBody = Type.Object({ completed: Type.Optional(Limits), dead: Type.Optional(Limits) }, strict);
+/** Retention policy (effective). */
+export const RetentionSchema = Type.Object({
+  completed: Type.Object({ maxAgeMs: Limit, maxCount: Limit }),
+  dead: Type.Object({ maxAgeMs: Limit, maxCount: Limit }),
+});
+
+/** Replay (NDJSON) query. */
+export const ReplayQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ description: 'Events at or after this time (ISO 8601 or ms since the epoch)' })),
+    to: Type.Optional(Type.String({ description: 'Events at or before this time (ISO 8601, ms, or a stream id)' })),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}-[0-9]{1,20}$', description: 'Events strictly after this stream id' })),
+    jobId: Type.Optional(JobId),
+    types: Type.Optional(Type.String({ description: `Comma-separated event types (${EVENT_TYPES.join(', ')})` })),
+  },
+  strict,
+);
+
+/** Live feed (SSE) query. */
+export const LiveQuery = Type.Object(
+  {
+    after: Type.Optional(
+      Type.String({ pattern: '^([0-9]{1,20}-[0-9]{1,20}|\\$|0)$', description: 'Start after this stream id (0: the whole stream; default: new events only). The Last-Event-ID header wins.' }),
+    ),
+    jobId: Type.Optional(JobId),
+    types: Type.Optional(Type.String({ description: 'Comma-separated event types' })),
+  },
+  strict,
+);
+
+/** Error body: `{error: {code, message, field?}}`. */
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: StringEnum(Object.keys(ErrorCodes) as ErrorCode[]),
+    message: Type.String(),
+    field: Type.Optional(Type.String({ description: 'The request field at fault (validation errors)' })),
+  }),
+});
+/** Error body. */
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** `/healthz`. */
+export const HealthSchema = Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() });
+
+const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
+/** `/readyz`. */
+export const ReadySchema = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]), redis: Check, mongo: Check });
+
+/** Responses every authenticated route may give besides its success. */
+export function errorResponses(): Record<string, TSchema> {
+  return { '4xx': ErrorBody, '5xx': ErrorBody };
+}
