@@ -22,8 +22,11 @@ export const MAX_JOB_ID_LENGTH = 200;
 /** Number of priority lanes; lane 0 is the lowest priority, lane `PRIORITY_LEVELS - 1` the highest. */
 export const PRIORITY_LEVELS = 5;
 
-/** Job states of the life cycle. */
-export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled'] as const;
+/**
+ * Job states of the life cycle. `blocked` (waiting for prerequisite jobs) is last so that the
+ * positions of the older states in the fixed KEYS block never move.
+ */
+export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
 /** A job state. */
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -147,10 +150,85 @@ export function jobKeyPrefix(queue: QueueName): `${QueuePrefix}job:` {
   return `${queuePrefix(queue)}job:`;
 }
 
+/** Prefix of the dedupe keys: STRING `dedupe:<key>` → id of the job holding the key (dispatch state). */
+export function dedupePrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}dedupe:`;
+}
+
+/** ZSET — the queue's rate-limit log: attempt token → claim time (ms); holds at most the limit's N entries. */
+export function limiterKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}limiter`;
+}
+
+/** ZSET — groups that have waiting jobs and may run one now, scored by their virtual pass (fair dispatch). */
+export function groupsKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}groups`;
+}
+
+/** HASH — per-group dispatch counters: `active:<group>`, `pass:<group>`, and the virtual time `vt`. */
+export function groupStateKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}groups:state`;
+}
+
+/** ZSET — groups held back by their rate limit → the time (ms) they may run again. */
+export function groupsParkedKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}groups:parked`;
+}
+
+/** Prefix of the per-group wait lists: LIST `gwait:<group>` of waiting job ids, in arrival order. */
+export function groupWaitPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}gwait:`;
+}
+
+/** Prefix of the per-group rate-limit logs: ZSET `glimit:<group>` of attempt token → claim time. */
+export function groupLimitPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}glimit:`;
+}
+
+/**
+ * STREAM — dispatch stream of grouped jobs (consumer group {@link CONSUMER_GROUP}). Claim adds an
+ * entry and reads it in the same script, so the entry only exists to hold the attempt's lease in
+ * the pending list.
+ */
+export function groupLaneKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}lane:g`;
+}
+
+/** Prefix of the SETs `deps:<jobId>`: the job's unresolved prerequisites, as `<queue>|<jobId>`. */
+export function depsPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}deps:`;
+}
+
+/** Prefix of the SETs `dependents:<jobId>`: jobs waiting for this one, as `<queue>|<jobId>`. */
+export function dependentsPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}dependents:`;
+}
+
+/** STREAM — outcomes of this queue's jobs owed to dependants in other queues (relayed by workers). */
+export function flowOutboxKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}flow:outbox`;
+}
+
+/** ZSET — repeatable job key → next due time (ms). */
+export function repeatKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}repeat`;
+}
+
+/** Prefix of the HASHes `repeat:<key>`: one repeatable job's schedule and template. */
+export function repeatPrefix(queue: QueueName): string {
+  return `${queuePrefix(queue)}repeat:`;
+}
+
+/** STREAM (capped at one entry) — wakes blocked workers when work appears outside the lanes (grouped jobs). */
+export function wakeKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}wake`;
+}
+
 /**
  * The fixed KEYS block every Sluice Lua script receives (see src/events/lua/includes/keys.lua):
  * events, meta, counts, priority, delayed, job prefix, workers, lanes 0..4, then one state
- * index per state in {@link JOB_STATES} order.
+ * index per state in {@link JOB_STATES} order (positions 13..20), then the dispatch keys of
+ * dedupe, rate limits, groups, flows, repeatable jobs and the wake stream (21..34).
  */
 export function scriptKeys(queue: QueueName): string[] {
   const keys = [
@@ -164,14 +242,30 @@ export function scriptKeys(queue: QueueName): string[] {
   ];
   for (let lane = 0; lane < PRIORITY_LEVELS; lane++) keys.push(laneKey(queue, lane));
   for (const state of JOB_STATES) keys.push(stateKey(queue, state));
+  keys.push(
+    dedupePrefix(queue),
+    limiterKey(queue),
+    groupsKey(queue),
+    groupStateKey(queue),
+    groupsParkedKey(queue),
+    groupWaitPrefix(queue),
+    groupLimitPrefix(queue),
+    groupLaneKey(queue),
+    depsPrefix(queue),
+    dependentsPrefix(queue),
+    flowOutboxKey(queue),
+    repeatKey(queue),
+    repeatPrefix(queue),
+    wakeKey(queue),
+  );
   return keys;
 }
 
 /**
  * The fixed KEYS block pointed at the shadow read model that `rebuild` and `verify` replay the
  * log into: the projection keys (counts, priority, job hashes, state indexes) live under
- * `sluice:{<queue>}:shadow:`; the log, meta, delayed set, workers and lanes are the live ones
- * (the fold never writes them).
+ * `sluice:{<queue>}:shadow:`; the log, meta, delayed set, workers, lanes and every other
+ * dispatch key are the live ones (the fold never writes them).
  */
 export function shadowScriptKeys(queue: QueueName): string[] {
   const shadow = `${queuePrefix(queue)}shadow:`;
@@ -195,8 +289,11 @@ export function shadowLockKey(queue: QueueName): string {
   return `${shadowPrefix(queue)}lock`;
 }
 
+/** Number of dispatch keys after the state indexes in {@link scriptKeys}. */
+const FEATURE_KEY_COUNT = 14;
+
 /** Number of keys in {@link scriptKeys}. */
-export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length;
+export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length + FEATURE_KEY_COUNT;
 
 /**
  * HASH — a user projection's durable checkpoint: `id` (last stream id folded) and `version`.

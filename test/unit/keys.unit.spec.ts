@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import {
@@ -11,6 +12,9 @@ import {
   metaKey,
   priorityKey,
   QUEUES_KEY,
+  SCRIPT_KEY_COUNT,
+  scriptKeys,
+  shadowScriptKeys,
   stateKey,
   toJobId,
   toQueueName,
@@ -38,6 +42,31 @@ describe('key layout', () => {
     const keys = [eventsKey(q), delayedKey(q), priorityKey(q), countsKey(q), metaKey(q), workersKey(q), ...laneKeys(q)];
     for (const key of keys) expect(key.startsWith('sluice:{emails}:')).toBe(true);
     expect(QUEUES_KEY).toBe('sluice:queues');
+  });
+
+  it('the fixed KEYS block has SCRIPT_KEY_COUNT keys, all hash-tagged, and keys.lua agrees on the count', () => {
+    const keys = scriptKeys(q);
+    expect(keys).toHaveLength(SCRIPT_KEY_COUNT);
+    expect(new Set(keys).size).toBe(SCRIPT_KEY_COUNT);
+    for (const key of keys) expect(key.startsWith('sluice:{emails}:')).toBe(true);
+    // The positions the older scripts index must not move.
+    expect(keys.slice(0, 19)).toEqual([
+      eventsKey(q), metaKey(q), countsKey(q), priorityKey(q), delayedKey(q), 'sluice:{emails}:job:', workersKey(q),
+      ...[0, 1, 2, 3, 4].map((lane) => laneKey(q, lane)),
+      ...(['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled'] as const).map((s) => stateKey(q, s)),
+    ]);
+    expect(keys[19]).toBe(stateKey(q, 'blocked'));
+    const lua = readFileSync(new URL('../../src/events/lua/includes/keys.lua', import.meta.url), 'utf8');
+    expect(lua).toContain(`local SCRIPT_KEY_COUNT = ${SCRIPT_KEY_COUNT}\n`);
+    expect(lua).toContain(`KEYS[${SCRIPT_KEY_COUNT}] ->`);
+  });
+
+  it('the shadow block moves only the read-model keys', () => {
+    const live = scriptKeys(q);
+    const shadow = shadowScriptKeys(q);
+    const moved = live.map((key, i) => (key === shadow[i] ? undefined : i)).filter((i) => i !== undefined);
+    expect(moved).toEqual([2, 3, 5, 12, 13, 14, 15, 16, 17, 18, 19]);
+    for (const i of moved) expect(shadow[i]).toMatch(/^sluice:\{emails\}:shadow:/);
   });
 
   it('lists lanes highest priority first', () => {

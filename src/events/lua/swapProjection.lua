@@ -3,7 +3,7 @@
   shadow read model, then swaps it in for the live one, atomically. Publishing and workers may
   run during the rebuild: nothing they append can fall between the replay and the swap.
 
-  Input: KEYS[1..19] the live fixed block, KEYS[20..38] the shadow block (see applyEvents.lua),
+  Input: KEYS[1..34] the live fixed block, KEYS[35..68] the shadow block (see applyEvents.lua),
     ARGV[1..2] as usual, then
     ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
   Output: { eventsCaughtUp, jobs }

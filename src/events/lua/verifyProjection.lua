@@ -3,7 +3,7 @@
   shadow read model, then compares it with the live read model, atomically, and reports every
   difference (at most ARGV[4]). The shadow keys are left for the caller to delete.
 
-  Input: KEYS[1..19] the live fixed block, KEYS[20..38] the shadow block (see applyEvents.lua),
+  Input: KEYS[1..34] the live fixed block, KEYS[35..68] the shadow block (see applyEvents.lua),
     ARGV[1..2] as usual, then
     ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
     ARGV[4]  most differences to report

@@ -1,6 +1,6 @@
 --[[
-  Helpers for scripts that take two fixed KEYS blocks: the live read model (KEYS[1..19]) and
-  the shadow one (KEYS[20..38]).
+  Helpers for scripts that take two fixed KEYS blocks: the live read model
+  (KEYS[1..SCRIPT_KEY_COUNT]) and the shadow one (KEYS[SCRIPT_KEY_COUNT+1..2*SCRIPT_KEY_COUNT]).
 
   shadowKeys()            the K table of the second block
   catchUp(S, afterId)     folds every log entry after afterId into S; returns how many
@@ -10,9 +10,9 @@
 --- @include "includes/project"
 local function shadowKeys()
   local saved = {}
-  for i = 1, 19 do saved[i] = KEYS[i]; KEYS[i] = KEYS[19 + i] end
+  for i = 1, SCRIPT_KEY_COUNT do saved[i] = KEYS[i]; KEYS[i] = KEYS[SCRIPT_KEY_COUNT + i] end
   local S = sluiceKeys()
-  for i = 1, 19 do KEYS[i] = saved[i] end
+  for i = 1, SCRIPT_KEY_COUNT do KEYS[i] = saved[i] end
   return S
 end
 
