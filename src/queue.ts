@@ -364,7 +364,7 @@ export class Queue {
   }
 
   /**
-   * Sets the retention policy of finished jobs (completed, dead): limits left out return to
+   * Sets the retention policy of finished jobs (completed, dead, cancelled): limits left out return to
    * their defaults, `null` removes a limit. Workers apply it every few seconds.
    */
   setRetention(policy: RetentionPolicy): Promise<void> {
@@ -377,7 +377,7 @@ export class Queue {
   }
 
   /** Applies the retention policy now, removing at most `limit` jobs. */
-  applyRetention(limit = 1000): Promise<{ completed: number; dead: number }> {
+  applyRetention(limit = 1000): Promise<{ completed: number; dead: number; cancelled: number }> {
     return applyRetention(this.redis, this.name, this.clock.now(), limit);
   }
 

@@ -253,8 +253,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         : [
             new PeriodicTask(
               async () => {
-                const { completed, dead } = await applyRetention(this.redis, this.queue, this.clock.now(), RETENTION_BATCH);
-                return completed + dead >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
+                const { completed, dead, cancelled } = await applyRetention(this.redis, this.queue, this.clock.now(), RETENTION_BATCH);
+                return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
               },
               (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
               (e) => this.report(e),

@@ -1,6 +1,6 @@
 /**
  * Retention of finished jobs in the read models (like BullMQ's removeOnComplete/removeOnFail):
- * completed and dead jobs leave the read models by age and by count, through `removed` events
+ * completed, dead and cancelled jobs leave the read models by age and by count, through `removed` events
  * (reason `retention`). Their events stay in the log and the archive, and the payload references
  * in those events stay auditable.
  *
@@ -23,15 +23,17 @@ export interface RetentionLimits {
 export interface RetentionPolicy {
   completed?: RetentionLimits;
   dead?: RetentionLimits;
+  cancelled?: RetentionLimits;
 }
 
-/** Defaults: completed jobs for 1 day / 10,000 jobs; dead jobs for 7 days / 100,000 jobs. */
+/** Defaults: completed jobs for 1 day / 10,000 jobs; dead and cancelled jobs for 7 days / 100,000 jobs. */
 export const DEFAULT_RETENTION = {
   completed: { maxAgeMs: 86_400_000, maxCount: 10_000 },
   dead: { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 },
+  cancelled: { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 },
 } as const satisfies Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>;
 
-type Field = `retention:${'completed' | 'dead'}:${'maxAgeMs' | 'maxCount'}`;
+type Field = `retention:${'completed' | 'dead' | 'cancelled'}:${'maxAgeMs' | 'maxCount'}`;
 
 function validate(field: string, value: unknown): number | null | undefined {
   if (value === undefined || value === null) return value;
@@ -48,7 +50,7 @@ export async function setRetention(redis: Redis, queueName: string, policy: Rete
   const queue = toQueueName(queueName);
   const set: string[] = [];
   const reset: string[] = [];
-  for (const state of ['completed', 'dead'] as const) {
+  for (const state of ['completed', 'dead', 'cancelled'] as const) {
     const limits = policy[state];
     if (limits !== undefined && (typeof limits !== 'object' || limits === null)) throw new ValidationError(`retention.${state}`, 'must be an object');
     for (const limit of ['maxAgeMs', 'maxCount'] as const) {
@@ -67,7 +69,15 @@ export async function setRetention(redis: Redis, queueName: string, policy: Rete
 /** The queue's effective policy (defaults filled in; `null` = no limit). */
 export async function getRetention(redis: Redis, queueName: string): Promise<Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>> {
   const queue = toQueueName(queueName);
-  const [ca, cc, da, dc] = await redis.hmget(metaKey(queue), 'retention:completed:maxAgeMs', 'retention:completed:maxCount', 'retention:dead:maxAgeMs', 'retention:dead:maxCount');
+  const [ca, cc, da, dc, xa, xc] = await redis.hmget(
+    metaKey(queue),
+    'retention:completed:maxAgeMs',
+    'retention:completed:maxCount',
+    'retention:dead:maxAgeMs',
+    'retention:dead:maxCount',
+    'retention:cancelled:maxAgeMs',
+    'retention:cancelled:maxCount',
+  );
   const read = (text: string | null | undefined, fallback: number): number | null => {
     if (text === null || text === undefined) return fallback;
     const value = Number(text);
@@ -76,18 +86,26 @@ export async function getRetention(redis: Redis, queueName: string): Promise<Req
   return {
     completed: { maxAgeMs: read(ca, DEFAULT_RETENTION.completed.maxAgeMs), maxCount: read(cc, DEFAULT_RETENTION.completed.maxCount) },
     dead: { maxAgeMs: read(da, DEFAULT_RETENTION.dead.maxAgeMs), maxCount: read(dc, DEFAULT_RETENTION.dead.maxCount) },
+    cancelled: { maxAgeMs: read(xa, DEFAULT_RETENTION.cancelled.maxAgeMs), maxCount: read(xc, DEFAULT_RETENTION.cancelled.maxCount) },
   };
 }
 
 /** Applies the policy once, removing at most `limit` jobs. */
-export async function applyRetention(redis: Redis, queueName: string, now: number, limit = 1000): Promise<{ completed: number; dead: number }> {
+export async function applyRetention(
+  redis: Redis,
+  queueName: string,
+  now: number,
+  limit = 1000,
+): Promise<{ completed: number; dead: number; cancelled: number }> {
   const queue = toQueueName(queueName);
-  const [completed, dead] = (await runScript(redis, 'applyRetention', queue, now, [
+  const [completed, dead, cancelled] = (await runScript(redis, 'applyRetention', queue, now, [
     limit,
     DEFAULT_RETENTION.completed.maxAgeMs,
     DEFAULT_RETENTION.completed.maxCount,
     DEFAULT_RETENTION.dead.maxAgeMs,
     DEFAULT_RETENTION.dead.maxCount,
-  ])) as [number, number];
-  return { completed, dead };
+    DEFAULT_RETENTION.cancelled.maxAgeMs,
+    DEFAULT_RETENTION.cancelled.maxCount,
+  ])) as [number, number, number];
+  return { completed, dead, cancelled };
 }

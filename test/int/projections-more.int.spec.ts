@@ -46,7 +46,11 @@ describe('retention', () => {
     const clock = { now: () => now };
     const { name, queue } = setup(clock);
     await queue.setRetention({ completed: { maxAgeMs: 60_000, maxCount: 3 }, dead: { maxAgeMs: null, maxCount: null } });
-    expect(await queue.getRetention()).toEqual({ completed: { maxAgeMs: 60_000, maxCount: 3 }, dead: { maxAgeMs: null, maxCount: null } });
+    expect(await queue.getRetention()).toEqual({
+      completed: { maxAgeMs: 60_000, maxCount: 3 },
+      dead: { maxAgeMs: null, maxCount: null },
+      cancelled: { maxAgeMs: 7 * 86_400_000, maxCount: 100_000 },
+    });
     await queue.publishMany(Array.from({ length: 6 }, (_, i) => ({ name: i < 5 ? 'ok' : 'bad', opts: { jobId: `j${i}`, attempts: 1 } })));
     const w = new Worker(name, (job) => {
       if (job.name === 'bad') throw new Error('dead on arrival');
@@ -57,11 +61,11 @@ describe('retention', () => {
     });
     await w.close();
     // Count limit: 5 completed, keep 3 → the two oldest go.
-    expect(await queue.applyRetention()).toEqual({ completed: 2, dead: 0 });
+    expect(await queue.applyRetention()).toEqual({ completed: 2, dead: 0, cancelled: 0 });
     expect((await queue.stats()).counts.completed).toBe(3);
     // Age limit: a minute later every completed job is too old; dead jobs have no limit.
     now += 61_000;
-    expect(await queue.applyRetention()).toEqual({ completed: 3, dead: 0 });
+    expect(await queue.applyRetention()).toEqual({ completed: 3, dead: 0, cancelled: 0 });
     const { counts } = await queue.stats();
     expect(counts.completed).toBe(0);
     expect(counts.dead).toBe(1);

@@ -1,16 +1,16 @@
 --[[
-  Retention: removes finished jobs from the read models — completed jobs and dead jobs older
-  than their age limit or beyond their count limit (oldest first) — by appending `removed`
+  Retention: removes finished jobs from the read models — completed, dead and cancelled jobs
+  older than their age limit or beyond their count limit (oldest first) — by appending `removed`
   (reason retention) for each. Their events stay in the log and the archive.
 
-  The policy is read from the queue's meta hash (retention:completed:maxAgeMs,
-  retention:completed:maxCount, retention:dead:maxAgeMs, retention:dead:maxCount), each falling
-  back to the default given in ARGV; -1 means no limit.
+  The policy is read from the queue's meta hash (retention:<state>:maxAgeMs and
+  retention:<state>:maxCount for completed, dead and cancelled), each falling back to the
+  default given in ARGV; -1 means no limit.
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  most jobs to remove in this call
-    ARGV[4..7]  default completed maxAgeMs, completed maxCount, dead maxAgeMs, dead maxCount
-  Output: { removedCompleted, removedDead }
+    ARGV[4..9]  default maxAgeMs and maxCount of completed, dead, cancelled
+  Output: { removedCompleted, removedDead, removedCancelled }
   Events: removed
 ]]
 --- @include "includes/keys"
@@ -18,7 +18,7 @@
 local K = sluiceKeys()
 local budget = tonumber(ARGV[3])
 local policy = redis.call('HMGET', K.meta, 'retention:completed:maxAgeMs', 'retention:completed:maxCount',
-  'retention:dead:maxAgeMs', 'retention:dead:maxCount')
+  'retention:dead:maxAgeMs', 'retention:dead:maxCount', 'retention:cancelled:maxAgeMs', 'retention:cancelled:maxCount')
 local function limit(i) return tonumber(policy[i] or ARGV[3 + i]) end
 
 local function sweep(state, maxAge, maxCount)
@@ -45,4 +45,5 @@ end
 
 local completed = sweep('completed', limit(1), limit(2))
 local dead = sweep('dead', limit(3), limit(4))
-return { completed, dead }
+local cancelled = sweep('cancelled', limit(5), limit(6))
+return { completed, dead, cancelled }
