@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ErrorCodes,
@@ -37,5 +38,21 @@ describe('error registry', () => {
     expect(error.name).toBe('InvalidStateError');
     expect(error.cause).toBe(cause);
     expect(error.retryable).toBe(ErrorCodes.SLUICE_ERR_INVALID_STATE.retryable);
+  });
+});
+
+describe('error documentation', () => {
+  const docs = readFileSync(new URL('../../docs/ERRORS.md', import.meta.url), 'utf8');
+  it.each(Object.entries(ErrorCodes))('%s is documented with its status and retryability', (code, { httpStatus, retryable }) => {
+    const row = docs.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+    expect(row, `docs/ERRORS.md has no row for ${code}`).toBeDefined();
+    const cells = (row ?? '').split('|').map((c) => c.trim());
+    expect(cells[2]).toBe(String(httpStatus));
+    expect(cells[3]).toBe(retryable ? 'yes' : 'no');
+  });
+
+  it('documents no code the registry lacks', () => {
+    const documented = [...docs.matchAll(/^\| `(SLUICE_ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(Object.keys(ErrorCodes).sort());
   });
 });
