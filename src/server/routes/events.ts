@@ -61,8 +61,11 @@ export function toReplayQuery(query: Static<typeof ReplayQuery>): LibraryReplayQ
 export function registerEventRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
   type Params = { Params: Static<typeof QueueParams> };
   const live = new Set<() => void>();
-  app.addHook('onClose', () => {
+  // preClose, not onClose: the server waits for open connections before onClose hooks run, and
+  // a live feed stays open until it is ended.
+  app.addHook('preClose', (done) => {
     for (const end of [...live]) end();
+    done();
   });
 
   app.get<Params & { Querystring: Static<typeof ReplayQuery> }>(

@@ -1,0 +1,141 @@
+/**
+ * The built `sluice` CLI (dist/cli/index.js, `npm run build`) as a process against the run's
+ * Redis and MongoDB wire-protocol server: tables and `--json`, exit codes, progress-bar commands
+ * (export, rebuild, verify), cleanup, and the guard of `flush`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '../../src/consumers/worker.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
+import { SluiceContext } from '../../src/server/context.js';
+import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
+import { dropDatabase, runCli, testConfig, testDatabase, testEnv } from '../helpers/service.js';
+
+const database = testDatabase();
+const env = testEnv(database);
+const queue = testQueueName();
+let context: SluiceContext;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  context = new SluiceContext(testConfig(database));
+  const q = context.queue(queue);
+  await q.publishMany([
+    { name: 'ok', payload: { n: 1 }, opts: { jobId: 'ok-1' } },
+    { name: 'ok', payload: { n: 2 }, opts: { jobId: 'ok-2' } },
+    { name: 'bad', payload: { n: 3 }, opts: { jobId: 'bad-1', attempts: 1 } },
+  ]);
+  const worker = new Worker<{ n: number }>(
+    queue,
+    (job) => (job.name === 'bad' ? Promise.reject(new Error('always fails')) : Promise.resolve({ doubled: job.payload.n * 2 })),
+    { connection: context.redis, payloads: context.payloads, blockMs: 100, metrics: false },
+  );
+  try {
+    await waitFor(async () => {
+      const { counts } = await q.stats();
+      return counts.completed === 2 && counts.dead === 1;
+    }, 20_000, 'two completed and one dead job');
+  } finally {
+    await worker.close();
+  }
+});
+
+afterAll(async () => {
+  await dropQueue(context.redis, queue);
+  await context.close();
+  await dropDatabase(database);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sluice CLI (built)', () => {
+  it('prints stats, jobs, a job and its history as tables and as JSON', async () => {
+    const table = await runCli(['stats', queue], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^QUEUE\s+PAUSED\s+DELAYED\s+WAITING\s+ACTIVE\s+COMPLETED\s+FAILED\s+DEAD\s+CANCELLED\s.*WORKERS$/);
+    expect(table.stdout).toContain(queue);
+
+    const [stats, jobs, show, history] = await Promise.all([
+      runCli(['stats', queue, '--json'], env),
+      runCli(['jobs', queue, '--state', 'completed', '--json'], env),
+      runCli(['show', queue, 'ok-1', '--payload', '--result', '--json'], env),
+      runCli(['history', queue, 'ok-1', '--json'], env),
+    ]);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ queue, counts: { completed: 2, dead: 1 } });
+    expect((JSON.parse(jobs.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id).sort()).toEqual(['ok-1', 'ok-2']);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: 'ok-1', state: 'completed', payloadValue: { n: 1 }, resultValue: { doubled: 2 } });
+    expect((JSON.parse(history.stdout) as { events: { type: string }[] }).events.map((e) => e.type)).toEqual(['created', 'claimed', 'completed']);
+
+    const human = await runCli(['history', queue, 'ok-1'], env);
+    expect(human.stdout).toMatch(/^TIME\s+SEQ\s+TYPE\s+DETAILS/);
+    expect(human.stdout).toMatch(/completed/);
+  });
+
+  it('lists and requeues dead letters, and fails with exit 1 on a refused retry', async () => {
+    const dead = await runCli(['dlq', 'list', queue, '--json'], env);
+    expect((JSON.parse(dead.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id)).toEqual(['bad-1']);
+    const refused = await runCli(['retry', queue, 'ok-1'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ok-1 is completed/);
+    const requeued = await runCli(['dlq', 'requeue', queue, '--all', '--json'], env);
+    expect(requeued.code).toBe(0);
+    expect(JSON.parse(requeued.stdout)).toEqual({ requeued: ['bad-1'], errors: [] });
+    expect((await context.queue(queue).get('bad-1'))?.state).toBe('waiting');
+  });
+
+  it('exports, replays, rebuilds and verifies', async () => {
+    const file = join(dir, 'events.ndjson');
+    const exported = await runCli(['export', queue, '--out', file], env);
+    expect(exported.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(await context.redis.xlen(eventsKey(toQueueName(queue))));
+    expect(exported.stderr).toContain(`exported ${lines.length} event(s)`);
+    const replay = await runCli(['replay', queue, '--types', 'created', '--json'], env);
+    expect(replay.stdout.trim().split('\n')).toHaveLength(3);
+    const rebuilt = await runCli(['rebuild', queue, '--json'], env);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ replayed: lines.length, jobs: 3 });
+    const verified = await runCli(['verify', queue], env);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/read models: clean/);
+    expect(verified.stdout).toMatch(/archive: intact/);
+  });
+
+  it('cleans up finished jobs by count', async () => {
+    const dry = await runCli(['cleanup', queue, '--state', 'completed', '--keep', '1', '--dry-run', '--json'], env);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ removed: 1, dryRun: true });
+    expect((await context.queue(queue).stats()).counts.completed).toBe(2);
+    const done = await runCli(['cleanup', queue, '--state', 'completed', '--keep', '1', '--json'], env);
+    expect(JSON.parse(done.stdout)).toMatchObject({ removed: 1, dryRun: false });
+    expect((await context.queue(queue).stats()).counts.completed).toBe(1);
+  });
+
+  it('exits 2 on usage errors and 1 when Redis is unreachable, without printing the password', async () => {
+    const usage = await runCli(['jobs', queue, '--state', 'finished'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--state: must be one of/);
+    const unknown = await runCli(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    const down = await runCli(['stats', queue, '--json', '--redis-url', 'redis://sluice:hunter2-secret@127.0.0.1:1'], env);
+    expect(down.code).toBe(1);
+    expect(JSON.parse(down.stderr)).toMatchObject({ error: { code: expect.any(String) as unknown } });
+    expect(down.stdout + down.stderr).not.toContain('hunter2');
+  });
+
+  it('refuses flush without --yes and the queue name again, then flushes everything of the queue', async () => {
+    for (const args of [[], ['--yes'], ['--yes', '--confirm', `${queue}x`], ['--confirm', queue]]) {
+      const refused = await runCli(['flush', queue, ...args], env);
+      expect({ args, code: refused.code }).toEqual({ args, code: 2 });
+      expect(refused.stderr).toMatch(/refusing without --yes|--confirm/);
+    }
+    expect(await context.redis.exists(eventsKey(toQueueName(queue)))).toBe(1);
+    const flushed = await runCli(['flush', queue, '--yes', '--confirm', queue, '--json'], env);
+    expect(flushed.code).toBe(0);
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ queue });
+    expect(await context.redis.keys(`sluice:{${queue}}:*`)).toEqual([]);
+    expect(await context.redis.sismember(QUEUES_KEY, queue)).toBe(0);
+    const collections = await context.mongo.db(database).listCollections({ name: context.payloads.collectionName(queue) }).toArray();
+    expect(collections).toEqual([]);
+  });
+});
