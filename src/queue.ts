@@ -175,7 +175,6 @@ export class Queue {
     if (!Array.isArray(input)) throw new ValidationError('jobs', 'must be an array');
     if (jobs.length === 0) return [];
     if (jobs.length > 10_000) throw new ValidationError('jobs', `at most 10000 jobs per call, got ${jobs.length}`);
-    await this.init();
     const now = this.clock.now();
     const prepared = jobs.map((job, i) => prepareJob(job, now, this.defaults, `jobs[${i}]`));
     const seen = new Set<string>();
@@ -184,9 +183,13 @@ export class Queue {
       seen.add(job.id);
     }
     const withPayload = prepared.filter((job) => job.hasPayload);
+    if (withPayload.length > 0 && !this.payloads) {
+      throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
+    }
+    // Only valid input reaches Redis: a rejected publish changes nothing, not even the queue registry.
+    await this.init();
     const refs = new Map<string, PayloadRef>();
-    if (withPayload.length > 0) {
-      if (!this.payloads) throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
+    if (withPayload.length > 0 && this.payloads) {
       const stored = await this.payloads.put(
         this.name,
         withPayload.map((job) => ({ value: job.payload })),
