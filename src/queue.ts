@@ -316,8 +316,10 @@ export class Queue {
   /** Puts a failed, dead or cancelled job back in its lane with a fresh attempt count. */
   async retry(jobId: string, by = ''): Promise<JobState> {
     const id = toJobId(jobId);
+    const from = (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
+    // Only after the script accepted the retry: a refused one changes nothing.
     await this.init();
-    return (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
+    return from;
   }
 
   /** Removes a job that is not active from the read models; its events stay in the log. */
