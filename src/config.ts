@@ -272,7 +272,7 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     arg: '<address>',
     default: '127.0.0.1',
     defaultText: '`127.0.0.1`',
-    doc: 'Address the HTTP service listens on (`0.0.0.0` for every interface).',
+    doc: 'Address the HTTP service listens on (`0.0.0.0` for every interface); also where `worker --worker-metrics-port` listens.',
     group: 'server',
     parse: name(/^[A-Za-z0-9.:[\]-]{1,255}$/, 'host'),
   },
@@ -581,13 +581,22 @@ export function retentionFromConfig(config: SluiceConfig): { completed?: { maxAg
   return { ...(completed ? { completed } : {}), ...(dead ? { dead } : {}) };
 }
 
+/** The commands that read each group of options. */
+export const GROUP_COMMANDS: { readonly [G in OptionGroup]: string } = {
+  connection: 'every command',
+  server: '`serve`',
+  jobs: '`serve`',
+  worker: '`worker`',
+  logging: '`serve`, `worker`',
+};
+
 /** The configuration table as Markdown (docs/CONFIGURATION.md embeds it verbatim). */
 export function renderConfigTable(): string {
   const rows = (Object.keys(CONFIG_OPTIONS) as ConfigKey[]).map((key) => {
     const spec = CONFIG_OPTIONS[key];
     const flag = `\`${flagOf(key)}${spec.arg ? ` ${spec.arg}` : ''}\``.replace(/\|/g, '\\|');
     const env = spec.env.map((v) => `\`${v}\``).join(', ');
-    return `| ${env} | ${flag} | ${spec.group} | ${spec.defaultText} | ${spec.doc.replace(/\|/g, '\\|')} |`;
+    return `| ${env} | ${flag} | ${GROUP_COMMANDS[spec.group]} | ${spec.defaultText} | ${spec.doc.replace(/\|/g, '\\|')} |`;
   });
   return ['| Variable | Flag | Used by | Default | Meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }

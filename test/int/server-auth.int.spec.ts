@@ -5,6 +5,7 @@
  * an unknown token answer 401; a token lacking the scope, and (for queue routes) a token whose
  * patterns do not cover the queue, answer 403; nothing changes; the right token gets through.
  */
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
 import { loadConfig } from '../../src/config.js';
@@ -61,12 +62,12 @@ afterAll(async () => {
   await dropDatabase(database);
 });
 
-function request(route: string, headers: Record<string, string>): Parameters<TestApp['app']['inject']>[0] & object {
+function request(route: string, headers: Record<string, string>): InjectOptions {
   const [method, path] = route.split(' ') as [string, string];
   const spec = ROUTES[route];
   const url = path.replace('{queue}', queue).replace('{id}', JOB);
   return {
-    method: method as 'GET',
+    method: method,
     url,
     headers: { ...headers, ...(spec?.body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(spec?.body === undefined ? {} : { payload: JSON.stringify(spec.body) }),

@@ -4,6 +4,7 @@
  * the service still serving), error mapping (503 with Retry-After, no secrets), and the live
  * feed over a real socket.
  */
+import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { Worker } from '../../src/consumers/worker.js';
@@ -155,7 +156,7 @@ describe('HTTP service', () => {
     const streamBefore = await t.context.redis.xlen(eventsKey(toQueueName(queue)));
     const queuesBefore = (await t.context.redis.smembers(QUEUES_KEY)).sort();
     const publish = `/v1/queues/${queue}/jobs`;
-    const cases: { what: string; request: Parameters<TestApp['app']['inject']>[0] & object; status: number; code: string; field?: string; message?: RegExp }[] = [
+    const cases: { what: string; request: InjectOptions; status: number; code: string; field?: string; message?: RegExp }[] = [
       { what: 'malformed JSON', request: { method: 'POST', url: publish, payload: '{"name": "x",', headers: { ...admin, 'content-type': 'application/json' } }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'body', message: /not valid JSON/ },
       { what: 'empty JSON body', request: { method: 'POST', url: publish, payload: '', headers: { ...admin, 'content-type': 'application/json' } }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'body' },
       { what: 'not JSON', request: { method: 'POST', url: publish, payload: 'name=x', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' } }, status: 415, code: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE' },

@@ -1,0 +1,105 @@
+/**
+ * The configuration table (precedence, parsing, secrets), its rendering in
+ * docs/CONFIGURATION.md, the error codes in docs/HTTP.md, token patterns, and the HTTP schemas'
+ * name patterns against the key module's validation.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, renderConfigTable, scrubSecrets } from '../../src/config.js';
+import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/errors.js';
+import { toJobId, toQueueName } from '../../src/keys.js';
+import { authorize, patternToRegExp, TokenRegistry, tokenDigest } from '../../src/server/auth.js';
+import { JOB_ID_PATTERN, QUEUE_NAME_PATTERN } from '../../src/server/schemas.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+describe('configuration', () => {
+  it('takes a flag over the environment over the default, and the first variable set', () => {
+    expect(loadConfig({ env: {} }).port).toBe(8080);
+    expect(loadConfig({ env: { PORT: '9000' } }).port).toBe(9000);
+    expect(loadConfig({ env: { PORT: '9000', SLUICE_PORT: '9100' } }).port).toBe(9100);
+    expect(loadConfig({ env: { SLUICE_PORT: '9100' }, flags: { port: '9200' } }).port).toBe(9200);
+    expect(loadConfig({ env: { SLUICE_LOCAL_NO_AUTH: 'yes' } }).localNoAuth).toBe(true);
+    expect(loadConfig({ env: { SLUICE_LOCAL_NO_AUTH: 'yes' }, flags: { localNoAuth: false } }).localNoAuth).toBe(false);
+  });
+
+  it('parses durations, sizes, backoffs and retention limits, naming the variable or flag in errors', () => {
+    expect(parseDuration('1500', 'x')).toBe(1500);
+    expect(parseDuration('30s', 'x')).toBe(30_000);
+    expect(parseDuration('1.5h', 'x')).toBe(5_400_000);
+    expect(parseBackoff('exponential:1s:1m:0.5', 'x')).toEqual({ type: 'exponential', delayMs: 1000, maxDelayMs: 60_000, jitter: 0.5 });
+    expect(parseBackoff('{"type":"fixed","delayMs":5}', 'x')).toEqual({ type: 'fixed', delayMs: 5 });
+    const config = loadConfig({ env: { SLUICE_BODY_LIMIT: '2mb', SLUICE_LEASE: '10s', SLUICE_RETAIN_DEAD_AGE: 'none', SLUICE_RETAIN_COMPLETED_COUNT: '5' } });
+    expect(config).toMatchObject({ bodyLimit: 2 * 1024 * 1024, lease: 10_000, retainDeadAge: null, retainCompletedCount: 5, retainCompletedAge: undefined });
+    expect(() => loadConfig({ env: { SLUICE_LEASE: 'soon' } })).toThrow(/^SLUICE_LEASE: must be a duration/);
+    expect(() => loadConfig({ env: {}, flags: { port: '70000' } })).toThrow(/^--port: must be an integer from 0 to 65535/);
+    expect(() => loadConfig({ env: { REDIS_URL: 'http://x' } })).toThrow(/^REDIS_URL: must start with redis:\/\/ or rediss:\/\//);
+    expect(() => loadConfig({ env: { SLUICE_BACKOFF: 'linear:5' } })).toThrow(/^SLUICE_BACKOFF/);
+    expect(() => loadConfig({ env: { SLUICE_LOG_LEVEL: 'loud' } })).toThrow(/^SLUICE_LOG_LEVEL: must be one of fatal/);
+  });
+
+  it('never shows secrets', () => {
+    expect(redactUrl('redis://user:pa55@host:6379/0')).toBe('redis://user:***@host:6379/0');
+    expect(scrubSecrets('connect to mongodb://svc:pa55@db:27017 failed; also rediss://:pa55@r:1')).not.toContain('pa55');
+    const shown = JSON.stringify(
+      describeConfig(loadConfig({ env: { REDIS_URL: 'redis://u:pa55@h:1', MONGO_URL: 'mongodb://u:pa55@h:2', SLUICE_TOKENS: '[pa55]', SLUICE_REDIS_PASSWORD: 'pa55' } })),
+    );
+    expect(shown).not.toContain('pa55');
+    expect(shown).toContain('redis://u:***@h:1');
+  });
+
+  it('docs/CONFIGURATION.md holds the table generated from the code', () => {
+    const doc = readFileSync(join(root, 'docs', 'CONFIGURATION.md'), 'utf8');
+    const table = /<!-- config-table:begin -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(doc)?.[1];
+    expect(table, 'regenerate the table with renderConfigTable()').toBe(renderConfigTable());
+  });
+
+  it('docs/HTTP.md lists every error code', () => {
+    const doc = readFileSync(join(root, 'docs', 'HTTP.md'), 'utf8');
+    for (const code of Object.keys(ErrorCodes)) expect(doc, code).toContain(`\`${code}\``);
+  });
+});
+
+describe('tokens and patterns', () => {
+  it('matches queue patterns whole, with * and ? only', () => {
+    const re = patternToRegExp('billing-*.eu?');
+    expect(re.test('billing-x.eu1')).toBe(true);
+    expect(re.test('billing-x.eu')).toBe(false);
+    expect(re.test('xbilling-x.eu1')).toBe(false);
+    expect(patternToRegExp('a.b').test('axb')).toBe(false);
+  });
+
+  it('authenticates by digest and authorizes by scope and pattern', () => {
+    const registry = new TokenRegistry([
+      { name: 'p', token: 'publisher-token-000001', scopes: ['publish'], queues: ['t-*'] },
+      { name: 'a', sha256: tokenDigest('admin-token-000000001'), scopes: ['admin'], queues: ['*'] },
+    ]);
+    expect(() => registry.authenticate(undefined)).toThrow(UnauthorizedError);
+    expect(() => registry.authenticate('Bearer nope')).toThrow(UnauthorizedError);
+    const publisher = registry.authenticate('Bearer publisher-token-000001');
+    expect(() => authorize(publisher, 'publish', { queue: 't-1' })).not.toThrow();
+    expect(() => authorize(publisher, 'publish', { queue: 'other' })).toThrow(ForbiddenError);
+    expect(() => authorize(publisher, 'read', { queue: 't-1' })).toThrow(/lacks the read scope/);
+    const admin = registry.authenticate('bearer admin-token-000000001');
+    expect(() => authorize(admin, 'consume', { queue: 'anything', allQueues: true })).not.toThrow();
+    expect(() => new TokenRegistry([{ token: 'same-token-0000000001', scopes: ['read'], queues: ['*'] }, { token: 'same-token-0000000001', scopes: ['admin'], queues: ['*'] }])).toThrow(/twice/);
+  });
+
+  it('the HTTP name patterns accept exactly what the key module accepts', () => {
+    const samples = ['a', 'A-1', 'a.b_c', '-a', '.a', 'a b', 'a:b', 'a/b', 'a@b+c=d', 'ä', 'a{b}', '', 'x'.repeat(5)];
+    const accepts = (f: (v: string) => unknown, v: string): boolean => {
+      try {
+        f(v);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const v of samples) {
+      expect({ v, queue: new RegExp(QUEUE_NAME_PATTERN).test(v) }).toEqual({ v, queue: accepts(toQueueName, v) });
+      expect({ v, id: new RegExp(JOB_ID_PATTERN).test(v) }).toEqual({ v, id: accepts(toJobId, v) });
+    }
+  });
+});
