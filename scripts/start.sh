@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The quick-start main job, from a fresh clone: installs dependencies (npm ci) when needed, then
-# starts local Redis and a MongoDB wire-protocol server (FerretDB is built once through the Go
-# module proxy unless MONGO_URL or a mongod is given) and runs the demo until Ctrl-C.
+# starts local Redis (Debian's redis-server, installed with apt when missing) and a MongoDB
+# wire-protocol server (FerretDB, built once through the Go module proxy, unless MONGO_URL or a
+# mongod is given), the Sluice HTTP service and a demo worker, publishes demo jobs over the API,
+# and prints the URLs of the API, /metrics and the OpenAPI document with a demo token.
+# Ctrl-C stops everything cleanly. SLUICE_PORT picks the port (default 8080, or a free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 npm run --silent gen
