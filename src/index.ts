@@ -13,9 +13,11 @@ export {
   backoffDelay,
   newTraceparent,
   type JobDefaults,
+  type DedupeOptions,
   type JobOptions,
   type NewJob,
 } from './jobs.js';
+export { type GroupLimits, type RateLimit } from './limits.js';
 export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export * from './events/index.js';

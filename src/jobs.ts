@@ -51,6 +51,32 @@ export interface JobOptions {
   correlationId?: string;
   /** Causation id every event of the job carries: what caused the job (at most 200 printable characters). */
   causationId?: string;
+  /**
+   * Deduplication: while a job published with the same `key` is live (delayed, waiting, active,
+   * failed awaiting a retry) — and, with `ttlMs`, until `ttlMs` after that job was published,
+   * even once it finished — publishing again creates nothing and reports the holder's id.
+   * @default none
+   */
+  dedupe?: DedupeOptions;
+  /**
+   * Group key, e.g. a tenant id (1 to 200 printable ASCII characters without spaces). Grouped
+   * jobs are dispatched by the group scheduler: round-robin (or weighted) across groups, FIFO
+   * within a group, within each group's concurrency and rate limits (`Queue.setGroupLimits`).
+   * @default none (the job goes to its priority lane)
+   */
+  group?: string;
+}
+
+/** The dedupe window of a job (see {@link JobOptions.dedupe}). */
+export interface DedupeOptions {
+  /** Dedupe key: 1 to 200 printable ASCII characters without spaces. */
+  key: string;
+  /**
+   * Keep ignoring duplicates until this long after the first job was published, even when it
+   * finished earlier.
+   * @default 0 (only while the job is live)
+   */
+  ttlMs?: number;
 }
 
 /** A job to publish. */
@@ -75,6 +101,9 @@ export interface PreparedJob {
   traceparent: string;
   correlationId: string | undefined;
   causationId: string | undefined;
+  dedupeKey: string | undefined;
+  dedupeTtlMs: number | undefined;
+  group: string | undefined;
   hasPayload: boolean;
   payload: unknown;
 }
@@ -124,7 +153,7 @@ export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec 
   return result;
 }
 
-const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId'];
+const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId', 'dedupe', 'group'];
 
 function optionalId(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -167,6 +196,20 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
   if (typeof traceparent !== 'string' || !traceparentPattern.test(traceparent)) {
     throw new ValidationError(`${field}.opts.traceparent`, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
   }
+  let dedupeKey: string | undefined;
+  let dedupeTtlMs: number | undefined;
+  if (opts.dedupe !== undefined) {
+    const dedupe: unknown = opts.dedupe;
+    if (typeof dedupe !== 'object' || dedupe === null) throw new ValidationError(`${field}.opts.dedupe`, 'must be an object {key, ttlMs?}');
+    for (const key of Object.keys(dedupe)) {
+      if (key !== 'key' && key !== 'ttlMs') throw new ValidationError(`${field}.opts.dedupe.${key}`, 'is not a dedupe option');
+    }
+    dedupeKey = optionalId(`${field}.opts.dedupe.key`, opts.dedupe.key);
+    if (dedupeKey === undefined) throw new ValidationError(`${field}.opts.dedupe.key`, 'is required');
+    if (opts.dedupe.ttlMs !== undefined && opts.dedupe.ttlMs !== 0) {
+      dedupeTtlMs = integerIn(`${field}.opts.dedupe.ttlMs`, opts.dedupe.ttlMs, 1, 86_400_000 * 365);
+    }
+  }
   return {
     id,
     name: job.name,
@@ -178,6 +221,9 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     traceparent,
     correlationId: optionalId(`${field}.opts.correlationId`, opts.correlationId),
     causationId: optionalId(`${field}.opts.causationId`, opts.causationId),
+    dedupeKey,
+    dedupeTtlMs,
+    group: optionalId(`${field}.opts.group`, opts.group),
     hasPayload: job.payload !== undefined,
     payload: job.payload,
   };

@@ -13,12 +13,14 @@ import { decodeEvent } from './events/codec.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
 import { prepareJob, type JobDefaults, type NewJob } from './jobs.js';
+import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
 import { parseJobHash, type Job } from './projections/job.js';
 import { applyRetention, getRetention, setRetention, type RetentionPolicy } from './projections/retention.js';
 import {
   CONSUMER_GROUP,
   countsKey,
   eventsKey,
+  groupLaneKey,
   JOB_STATES,
   jobKey,
   laneKeys,
@@ -59,8 +61,13 @@ export interface QueueOptions {
 export interface PublishResult {
   /** The job id (given or generated). */
   id: string;
-  /** False when a job with this id existed already: nothing was changed. */
+  /**
+   * False when nothing was created: a job with this id existed already, or (`deduplicated`) a
+   * job held the dedupe key — then `id` is that job's id.
+   */
   created: boolean;
+  /** True when the publish was ignored because job `id` holds the dedupe key. */
+  deduplicated?: boolean;
 }
 
 /** Jobs per state plus totals. */
@@ -94,10 +101,10 @@ export function openRedis(connection: RedisConnection): { redis: Redis; owned: b
   return { redis, owned: true };
 }
 
-/** Creates the consumer group on every lane (idempotent). */
+/** Creates the consumer group on every lane and on the group lane (idempotent). */
 export async function ensureGroups(redis: Redis, queue: QueueName): Promise<void> {
   await Promise.all(
-    laneKeys(queue).map(async (lane) => {
+    [...laneKeys(queue), groupLaneKey(queue)].map(async (lane) => {
       try {
         await redis.xgroup('CREATE', lane, CONSUMER_GROUP, '0', 'MKSTREAM');
       } catch (error) {
@@ -211,6 +218,9 @@ export class Queue {
         job.traceparent,
         job.correlationId ?? '',
         job.causationId ?? '',
+        job.dedupeKey ?? '',
+        job.dedupeTtlMs ?? '',
+        job.group ?? '',
       );
     }
     let reply: unknown;
@@ -221,14 +231,19 @@ export class Queue {
       if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
       throw error;
     }
-    const flags = reply as number[];
-    const duplicates = prepared.filter((job, i) => flags[i] === 0 && refs.has(job.id));
+    // 1 created, 0 existing id, or the id of the job holding the dedupe key.
+    const flags = reply as (number | string)[];
+    const duplicates = prepared.filter((job, i) => flags[i] !== 1 && refs.has(job.id));
     if (duplicates.length > 0) {
       await this.payloads
         ?.delete(this.name, duplicates.map((job) => (refs.get(job.id) as PayloadRef).id))
         .catch(() => undefined);
     }
-    return prepared.map((job, i) => ({ id: job.id, created: flags[i] === 1 }));
+    return prepared.map((job, i) => {
+      const flag = flags[i];
+      if (typeof flag === 'string') return { id: flag, created: false, deduplicated: true };
+      return { id: job.id, created: flag === 1 };
+    });
   }
 
   /** The job's read model, or `undefined` when no such job exists. */
@@ -384,6 +399,32 @@ export class Queue {
   /** Applies the retention policy now, removing at most `limit` jobs. */
   applyRetention(limit = 1000): Promise<{ completed: number; dead: number; cancelled: number }> {
     return applyRetention(this.redis, this.name, this.clock.now(), limit);
+  }
+
+  /**
+   * Sets the queue's rate limit (at most `max` jobs started in any `durationMs` window, shared
+   * by every worker), or removes it with `null`.
+   */
+  setRateLimit(rate: RateLimit | null): Promise<void> {
+    return setRateLimit(this.redis, this.name, rate);
+  }
+
+  /** The queue's rate limit, or `null`. */
+  getRateLimit(): Promise<RateLimit | null> {
+    return getRateLimit(this.redis, this.name);
+  }
+
+  /**
+   * Sets concurrency, rate limit and weight of one group (jobs published with `group`), or
+   * without `group` the defaults of every group. `null` removes a value.
+   */
+  setGroupLimits(limits: GroupLimits, group?: string): Promise<void> {
+    return setGroupLimits(this.redis, this.name, limits, group);
+  }
+
+  /** The effective limits of one group (or the defaults). */
+  getGroupLimits(group?: string): Promise<GroupLimits> {
+    return getGroupLimits(this.redis, this.name, group);
   }
 
   /** Closes the Redis connection when the queue created it. */

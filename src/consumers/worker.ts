@@ -20,7 +20,7 @@ import { describe, isSluiceError, JobAbortedError, UnrecoverableError, Validatio
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { backoffDelay } from '../jobs.js';
-import { laneKeys, toQueueName, type QueueName } from '../keys.js';
+import { laneKeys, toQueueName, wakeKey, type QueueName } from '../keys.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { sluiceTracer } from '../metrics/tracing.js';
@@ -304,8 +304,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         failures = 0;
         if (reply[0] === 'paused') {
           await this.pause(Math.min(1000, this.options.blockMs));
+        } else if (reply[0] === 'limited') {
+          // The queue's rate limit: sleep until its window lets the next job start.
+          await this.pause(Math.max(1, Math.min(Number(reply[1]), this.options.blockMs)));
         } else if (reply[0] === 'empty') {
-          await this.waitForWork(reply.slice(1).map(String));
+          await this.waitForWork(reply.slice(1, 7).map(String), Number(reply[7] ?? -1));
         } else {
           await this.start(parseClaims(reply));
         }
@@ -335,16 +338,21 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     for (const waiter of waiters) waiter();
   }
 
-  /** Blocks on every lane until an entry newer than `lastIds` (lane 0..4) arrives or blockMs passes. */
-  private async waitForWork(lastIds: string[]): Promise<void> {
+  /**
+   * Blocks on every lane and the wake stream until an entry newer than `lastIds` (lane 0..4,
+   * then the wake stream) arrives, or blockMs passes, or — when a group is held back by its rate
+   * limit — `retryAfterMs` passes.
+   */
+  private async waitForWork(lastIds: string[], retryAfterMs: number): Promise<void> {
     if (!this.blocker) {
       this.blocker = this.redis.duplicate({ connectionName: `sluice:worker:${this.id}:block` });
       this.blocker.on('error', () => undefined); // reported through the failing XREAD
     }
     const lanes = laneKeys(this.queue); // highest lane first; lastIds are lane 0..4
     const ids = lanes.map((_, i) => lastIds[lanes.length - 1 - i] ?? '0-0');
+    const block = retryAfterMs > 0 ? Math.min(this.options.blockMs, retryAfterMs) : this.options.blockMs;
     try {
-      await this.blocker.xread('COUNT', 1, 'BLOCK', this.options.blockMs, 'STREAMS', ...lanes, ...ids);
+      await this.blocker.xread('COUNT', 1, 'BLOCK', block, 'STREAMS', ...lanes, wakeKey(this.queue), ...ids, lastIds[5] ?? '0-0');
     } catch (error) {
       if (!this.stopping) throw error;
     }

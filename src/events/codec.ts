@@ -256,7 +256,7 @@ type Decoders = { [T in EventType]: (c: Checker, d: Record<string, unknown>) => 
 
 const dataDecoders: Decoders = {
   created: (c, d) => {
-    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey']);
+    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey', 'dedupeTtlMs', 'group']);
     return defined({
       name: c.string('data.name', d.name, 200),
       priority: c.integer('data.priority', d.priority),
@@ -266,6 +266,8 @@ const dataDecoders: Decoders = {
       payload: d.payload === undefined ? undefined : decodePayloadRef(c, 'data.payload', d.payload),
       runAt: c.optionalInteger('data.runAt', d.runAt),
       dedupeKey: c.optionalString('data.dedupeKey', d.dedupeKey, 200),
+      dedupeTtlMs: c.optionalInteger('data.dedupeTtlMs', d.dedupeTtlMs),
+      group: d.group === undefined ? undefined : c.nonEmptyString('data.group', d.group, 200),
     });
   },
   scheduled: (c, d) => {

@@ -95,7 +95,12 @@ export interface EventDataMap {
     readonly payload?: PayloadRef;
     /** Due time when the job starts delayed. */
     readonly runAt?: number;
+    /** Publishes with this key are ignored while this job is live (and within `dedupeTtlMs`). */
     readonly dedupeKey?: string;
+    /** The dedupe window: the key is held until at least `createdAt + dedupeTtlMs`. */
+    readonly dedupeTtlMs?: number;
+    /** Group key (tenant): the job is dispatched by the fair group scheduler. */
+    readonly group?: string;
   };
   scheduled: { readonly runAt: number; readonly reason: 'delay' | 'retry' };
   promoted: { readonly lane: number };

@@ -37,6 +37,12 @@ export interface Job {
   progress?: JsonValue;
   deadReason?: string;
   cancelReason?: string;
+  /** Dedupe key the job was published with. */
+  dedupeKey?: string;
+  /** Its dedupe window after publish (ms). */
+  dedupeTtlMs?: number;
+  /** Group key (tenant) the job is dispatched under. */
+  group?: string;
   /** Number of events appended for this job. */
   seq: number;
 }
@@ -93,6 +99,9 @@ export function parseJobHash(queue: string, hash: Record<string, string>): Job |
     progress: json<JsonValue>(hash, 'progress', where),
     deadReason: hash.deadReason,
     cancelReason: hash.cancelReason,
+    dedupeKey: hash.dedupeKey,
+    dedupeTtlMs: num(hash, 'dedupeTtlMs'),
+    group: hash.group,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (job as unknown as Record<string, unknown>)[key] = value;

@@ -116,6 +116,8 @@ export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
       payload: payloadRefArb,
       runAt: millis,
       dedupeKey: idText(200),
+      dedupeTtlMs: millis,
+      group: idText(200),
     },
     { requiredKeys: ['name', 'priority', 'maxAttempts', 'backoff'], noNullPrototype: true },
   ),

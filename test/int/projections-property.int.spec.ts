@@ -10,7 +10,7 @@ import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
 type Op =
-  | { op: 'publish'; count: number; delayMs: number; priority: number; attempts: number }
+  | { op: 'publish'; count: number; delayMs: number; priority: number; attempts: number; dedupe: string | undefined; group: string | undefined }
   | { op: 'claim'; count: number }
   | { op: 'complete'; pick: number }
   | { op: 'fail'; pick: number; retry: boolean }
@@ -33,6 +33,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       delayMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5000 })),
       priority: fc.integer({ min: 0, max: 4 }),
       attempts: fc.integer({ min: 1, max: 3 }),
+      dedupe: fc.oneof(fc.constant(undefined), fc.constantFrom('d1', 'd2')),
+      group: fc.oneof(fc.constant(undefined), fc.constantFrom('g1', 'g2')),
     }),
   },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), count: fc.integer({ min: 1, max: 5 }) }) },
@@ -82,6 +84,7 @@ describe('the projection is a fold of the log', () => {
         const pick = <T>(list: readonly T[], n: number): T | undefined => (list.length === 0 ? undefined : list[n % list.length]);
         try {
           await ensureGroups(redis, queue);
+          await q.setGroupLimits({ concurrency: 1 }, 'g1');
           for (const op of ops) {
             now += 1;
             switch (op.op) {
@@ -89,7 +92,7 @@ describe('the projection is a fold of the log', () => {
                 const results = await q.publishMany(
                   Array.from({ length: op.count }, () => ({
                     name: 'p',
-                    opts: { priority: op.priority, attempts: op.attempts, backoff: { type: 'fixed' as const, delayMs: 100 }, ...(op.delayMs ? { delayMs: op.delayMs } : {}) },
+                    opts: { priority: op.priority, attempts: op.attempts, backoff: { type: 'fixed' as const, delayMs: 100 }, ...(op.delayMs ? { delayMs: op.delayMs } : {}), ...(op.dedupe ? { dedupe: { key: op.dedupe, ttlMs: 50 } } : {}), ...(op.group ? { group: op.group } : {}) },
                   })),
                 );
                 jobs.push(...results.map((r) => r.id));

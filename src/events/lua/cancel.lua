@@ -13,17 +13,24 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/finish"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local jobId = ARGV[3]
-local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority', 'traceparent')
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority', 'traceparent', 'dedupeKey', 'group')
 local state = job[1]
 if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
 if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' then
   return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is ' .. state .. ' and cannot be cancelled')
 end
 if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
-if state == 'active' and job[2] and job[2] ~= '' then dropEntry(K, tonumber(job[3]), job[2]) end
+if state == 'active' and job[2] and job[2] ~= '' then
+  dropEntry(K, tonumber(job[3]), job[2])
+  if job[6] then groupSlotFree(K, job[6]) end
+end
+-- A waiting grouped job's id stays in its group's list as a stale hint that claim drops.
 local data = { fromState = state }
 if ARGV[4] ~= '' then data.reason = ARGV[4] end
 appendEvent(K, jobId, 'cancelled', data)
+releaseDedupe(K, jobId, job[5])
 return state

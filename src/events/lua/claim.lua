@@ -8,68 +8,188 @@
   This operation makes the worker the owner of the job until its lease (the entry's idle time
   in the pending list) expires; the worker keeps it fresh with extendLeases.
 
+  Rate limit (meta rate:max, rate:windowMs): at most rate:max claims in any window of
+  rate:windowMs, counted in K.limiter (one entry per claim, by claim time) and shared by every
+  worker. Grouped jobs (meta `groups` set once a grouped job is published) are picked by the
+  group scheduler of includes/groups.lua: when groups and lanes both have work, each gets half
+  of COUNT (the rest goes to the other when one runs dry). A grouped job's lane entry is added
+  to the group lane and read back in this script, so its token is `g<entry id>`.
+  With neither feature configured this costs one HMGET of the meta hash.
+
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  consumer name (worker id)
     ARGV[4]  COUNT, most jobs to claim
     ARGV[5]  worker identity JSON {id, host, pid}
   Output:
     { 'paused' } when the queue is paused;
-    { 'empty', lastId0, ..., lastId4 } when no lane has work: the newest entry id of each
-      lane (or '0-0'), from which the caller may XREAD BLOCK without missing an entry;
+    { 'limited', retryAfterMs } when the queue's rate limit allows no claim now;
+    { 'empty', lastId0, ..., lastId4, wakeId, retryAfterMs } when no job could be claimed: the
+      newest entry id of each lane and of the wake stream (or '0-0'), from which the caller may
+      XREAD BLOCK without missing an entry, and how long until a rate-limited group may run
+      (-1 when none is parked);
     { 'jobs', then 10 values per job: jobId, token, attempt, maxAttempts, name, payload JSON,
       timeoutMs, backoff JSON, traceparent, createdAt }
   Events: claimed
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local consumer = ARGV[3]
 local count = tonumber(ARGV[4])
 local workerJson = ARGV[5]
 redis.call('ZADD', K.workers, K.now, consumer)
-if redis.call('HGET', K.meta, 'paused') == '1' then return { 'paused' } end
+local cfg = redis.call('HMGET', K.meta, 'paused', 'rate:max', 'rate:windowMs', 'groups')
+if cfg[1] == '1' then return { 'paused' } end
+local budget = count
+local rateMax = tonumber(cfg[2])
+if rateMax then
+  local window = tonumber(cfg[3])
+  redis.call('ZREMRANGEBYSCORE', K.limiter, '-inf', K.now - window)
+  local used = redis.call('ZCARD', K.limiter)
+  if used >= rateMax then
+    local oldest = redis.call('ZRANGE', K.limiter, 0, 0, 'WITHSCORES')
+    return { 'limited', math.max(1, tonumber(oldest[2]) + window - K.now) }
+  end
+  budget = math.min(budget, rateMax - used)
+end
 local worker = cjson.decode(workerJson)
 local out = { 'jobs' }
 local claimed = 0
-for lane = 4, 0, -1 do
-  if claimed >= count then break end
-  local reply = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', count - claimed,
-    'STREAMS', K.lanes[lane], '>')
-  if reply then
-    for _, entry in ipairs(reply[1][2]) do
-      local entryId, fields = entry[1], entry[2]
-      local jobId = fields[2]
-      local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'attempt', 'maxAttempts', 'name',
-        'payload', 'timeoutMs', 'backoff', 'traceparent', 'createdAt')
-      if job[1] ~= 'waiting' then
-        dropEntry(K, lane, entryId)
-      else
-        local attempt = tonumber(job[2]) + 1
-        local data = { attempt = attempt, worker = worker, token = entryId }
-        local dataJson = '{"attempt":' .. attempt .. ',"worker":' .. workerJson .. ',"token":"' .. entryId .. '"}'
-        appendEvent(K, jobId, 'claimed', data, nil, dataJson)
-        claimed = claimed + 1
-        local n = #out
-        out[n + 1] = jobId
-        out[n + 2] = entryId
-        out[n + 3] = attempt
-        out[n + 4] = job[3]
-        out[n + 5] = job[4]
-        out[n + 6] = job[5] or ''
-        out[n + 7] = job[6] or ''
-        out[n + 8] = job[7]
-        out[n + 9] = job[8] or ''
-        out[n + 10] = job[9]
+
+local JOB_FIELDS = { 'state', 'attempt', 'maxAttempts', 'name', 'payload', 'timeoutMs', 'backoff',
+  'traceparent', 'createdAt' }
+
+-- Appends `claimed` for a waiting job (its fields in JOB_FIELDS order) and adds it to the reply.
+local function take(jobId, token, job)
+  local attempt = tonumber(job[2]) + 1
+  local data = { attempt = attempt, worker = worker, token = token }
+  local dataJson = '{"attempt":' .. attempt .. ',"worker":' .. workerJson .. ',"token":"' .. token .. '"}'
+  appendEvent(K, jobId, 'claimed', data, nil, dataJson)
+  if rateMax then redis.call('ZADD', K.limiter, K.now, token) end
+  claimed = claimed + 1
+  local n = #out
+  out[n + 1] = jobId
+  out[n + 2] = token
+  out[n + 3] = attempt
+  out[n + 4] = job[3]
+  out[n + 5] = job[4]
+  out[n + 6] = job[5] or ''
+  out[n + 7] = job[6] or ''
+  out[n + 8] = job[7]
+  out[n + 9] = job[8] or ''
+  out[n + 10] = job[9]
+end
+
+local function claimLanes(max)
+  local target = claimed + max
+  for lane = 4, 0, -1 do
+    if claimed >= target then return end
+    local reply = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', target - claimed,
+      'STREAMS', K.lanes[lane], '>')
+    if reply then
+      for _, entry in ipairs(reply[1][2]) do
+        local entryId, fields = entry[1], entry[2]
+        local jobId = fields[2]
+        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
+        if job[1] ~= 'waiting' then
+          dropEntry(K, lane, entryId)
+        else
+          take(jobId, entryId, job)
+        end
       end
     end
   end
 end
+
+-- Picks grouped jobs, lowest virtual pass first, skipping groups at their concurrency or rate
+-- limit. Returns nothing; `claimed` counts.
+local function claimGroups(max)
+  local target = claimed + max
+  local due = redis.call('ZRANGEBYSCORE', K.groupsParked, '-inf', K.now)
+  for _, g in ipairs(due) do
+    redis.call('ZREM', K.groupsParked, g)
+    if redis.call('LLEN', K.groupWaitPrefix .. g) > 0 then makeReady(K, g) end
+  end
+  while claimed < target do
+    local top = redis.call('ZRANGE', K.groups, 0, 0, 'WITHSCORES')
+    if #top == 0 then return end
+    local g, pass = top[1], tonumber(top[2])
+    local concurrency, gRateMax, gWindow, weight = groupConfig(K, g)
+    local active = tonumber(redis.call('HGET', K.groupState, 'active:' .. g)) or 0
+    local limitKey = K.groupLimitPrefix .. g
+    local blocked = false
+    if concurrency and active >= concurrency then
+      -- Waits for one of its jobs to finish (groupSlotFree puts it back).
+      redis.call('ZREM', K.groups, g)
+      blocked = true
+    elseif gRateMax then
+      redis.call('ZREMRANGEBYSCORE', limitKey, '-inf', K.now - gWindow)
+      if redis.call('ZCARD', limitKey) >= gRateMax then
+        local oldest = redis.call('ZRANGE', limitKey, 0, 0, 'WITHSCORES')
+        redis.call('ZREM', K.groups, g)
+        redis.call('ZADD', K.groupsParked, tonumber(oldest[2]) + gWindow, g)
+        blocked = true
+      end
+    end
+    if not blocked then
+      local waitKey = K.groupWaitPrefix .. g
+      local jobId = redis.call('LPOP', waitKey)
+      if not jobId then
+        redis.call('ZREM', K.groups, g)
+        if active <= 0 then redis.call('HDEL', K.groupState, 'active:' .. g, 'pass:' .. g) end
+      else
+        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
+        -- Ids of jobs cancelled or removed while they waited are dropped here.
+        if job[1] == 'waiting' then
+          local entryId = redis.call('XADD', K.groupLane, '*', 'j', jobId)
+          local read = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', 1,
+            'STREAMS', K.groupLane, '>')
+          if not read or read[1][2][1][1] ~= entryId then
+            return redis.error_reply('SLUICE_ERR_INTERNAL group lane of ' .. K.queue ..
+              ' held an undelivered entry before ' .. entryId)
+          end
+          local token = 'g' .. entryId
+          take(jobId, token, job)
+          redis.call('HINCRBY', K.groupState, 'active:' .. g, 1)
+          if gRateMax then redis.call('ZADD', limitKey, K.now, token) end
+          local nextPass = pass + 1 / weight
+          redis.call('HSET', K.groupState, 'vt', pass, 'pass:' .. g, nextPass)
+          if redis.call('LLEN', waitKey) > 0 then
+            redis.call('ZADD', K.groups, nextPass, g)
+          else
+            redis.call('ZREM', K.groups, g)
+          end
+        end
+      end
+    end
+  end
+end
+
+if cfg[4] == '1' then
+  local share = math.ceil(budget / 2)
+  local err = claimGroups(share)
+  if err then return err end
+  claimLanes(budget - claimed)
+  if claimed < budget then
+    err = claimGroups(budget - claimed)
+    if err then return err end
+  end
+else
+  claimLanes(budget)
+end
+
 if claimed == 0 then
   local empty = { 'empty' }
   for lane = 0, 4 do
     local last = redis.call('XREVRANGE', K.lanes[lane], '+', '-', 'COUNT', 1)
     empty[lane + 2] = last[1] and last[1][1] or '0-0'
   end
+  local wake = redis.call('XREVRANGE', K.wake, '+', '-', 'COUNT', 1)
+  empty[7] = wake[1] and wake[1][1] or '0-0'
+  empty[8] = -1
+  local parked = redis.call('ZRANGE', K.groupsParked, 0, 0, 'WITHSCORES')
+  if parked[2] then empty[8] = math.max(1, tonumber(parked[2]) - K.now) end
   return empty
 end
 return out

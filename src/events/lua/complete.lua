@@ -12,13 +12,16 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/finish"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
   local b = 4 + (i - 1) * 4
   local jobId, token = ARGV[b], ARGV[b + 1]
-  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent')
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent',
+    'dedupeKey', 'group')
   if job[1] ~= 'active' or job[2] ~= token then
     out[i] = 0
   else
@@ -26,6 +29,8 @@ for i = 1, n do
     if ARGV[b + 2] ~= '' then data.result = cjson.decode(ARGV[b + 2]) end
     appendEvent(K, jobId, 'completed', data)
     dropEntry(K, tonumber(job[4]), token)
+    if job[6] then releaseDedupe(K, jobId, job[6]) end
+    if job[7] then groupSlotFree(K, job[7]) end
     out[i] = 1
   end
 end

@@ -11,6 +11,7 @@
   Events: none
 ]]
 --- @include "includes/keys"
+--- @include "includes/append"
 local K = sluiceKeys()
 local consumer = ARGV[3]
 local n = tonumber(ARGV[4])
@@ -20,7 +21,8 @@ for i = 1, n do
   local jobId, token = ARGV[3 + i * 2], ARGV[4 + i * 2]
   local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority')
   if job[1] == 'active' and job[2] == token then
-    redis.call('XCLAIM', K.lanes[tonumber(job[3])], 'workers', consumer, 0, token, 'JUSTID')
+    local stream, entryId = entryOf(K, tonumber(job[3]), token)
+    redis.call('XCLAIM', stream, 'workers', consumer, 0, entryId, 'JUSTID')
   else
     lost[#lost + 1] = jobId
   end

@@ -14,9 +14,11 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/finish"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local jobId, token = ARGV[3], ARGV[4]
-local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'maxAttempts', 'priority', 'traceparent')
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'maxAttempts', 'priority', 'traceparent', 'dedupeKey', 'group')
 if job[1] ~= 'active' or job[2] ~= token then
   return redis.error_reply('SLUICE_ERR_STALE_ATTEMPT attempt ' .. token .. ' of job ' .. jobId ..
     ' no longer owns it (state ' .. tostring(job[1]) .. ')')
@@ -28,10 +30,12 @@ local data = { attempt = attempt, error = cjson.decode(ARGV[5]), final = final }
 if not final then data.retryAt = retryAt end
 appendEvent(K, jobId, 'failed', data)
 dropEntry(K, tonumber(job[5]), token)
+if job[8] then groupSlotFree(K, job[8]) end
 if final then
   local reason = 'attempts-exhausted'
   if retryAt == nil and attempt < maxAttempts then reason = 'unrecoverable' end
   appendEvent(K, jobId, 'dead-lettered', { reason = reason, attempt = attempt })
+  releaseDedupe(K, jobId, job[7])
   return 'dead'
 end
 appendEvent(K, jobId, 'scheduled', { runAt = retryAt, reason = 'retry' })

@@ -11,17 +11,22 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local limit = tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', K.now, 'LIMIT', 0, limit)
 local promoted = 0
 for _, jobId in ipairs(due) do
   redis.call('ZREM', K.delayed, jobId)
-  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent')
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent', 'group')
   if job[1] == 'delayed' then
     local lane = tonumber(job[2])
     appendEvent(K, jobId, 'promoted', { lane = lane })
-    redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+    if job[4] then
+      dispatchGrouped(K, jobId, job[4])
+    else
+      redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+    end
     promoted = promoted + 1
   end
 end

@@ -1,10 +1,11 @@
 --[[
   Timeout requeue. Takes lane entries idle longer than the lease (their worker died or hung)
-  with XAUTOCLAIM, appends `timed-out` and re-dispatches the job with a fresh lane entry, or
-  dead-letters it when its attempts are spent. Entries that XAUTOCLAIM reports as deleted
-  while pending become an explicit `lost` outcome followed by `dead-lettered`, never a silent
-  drop. Safe to run from many workers at once: an entry is claimed by one caller only, and a
-  job is touched only while its token matches the entry.
+  with XAUTOCLAIM, appends `timed-out` and re-dispatches the job with a fresh lane entry (a
+  grouped job goes back to its group's list), or dead-letters it when its attempts are spent.
+  Entries that XAUTOCLAIM reports as deleted while pending become an explicit `lost` outcome
+  followed by `dead-lettered`, never a silent drop. Safe to run from many workers at once: an
+  entry is claimed by one caller only, and a job is touched only while its token matches the
+  entry. The group lane is reaped like the lanes; its tokens are `g<entry id>`.
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  consumer name of the reaper
@@ -15,40 +16,52 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/finish"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local consumer, lease, count = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local requeued, dead, lostCount, stale = 0, 0, 0, 0
 local deleted = {}
 local anyDeleted = false
-for lane = 0, 4 do
-  local reply = redis.call('XAUTOCLAIM', K.lanes[lane], 'workers', consumer, lease, '0-0', 'COUNT', count)
+local streams = {}
+for lane = 0, 4 do streams[#streams + 1] = { key = K.lanes[lane], prefix = '', lane = lane } end
+streams[#streams + 1] = { key = K.groupLane, prefix = 'g', lane = 0 }
+for _, s in ipairs(streams) do
+  local reply = redis.call('XAUTOCLAIM', s.key, 'workers', consumer, lease, '0-0', 'COUNT', count)
   for _, entry in ipairs(reply[2]) do
     local entryId, fields = entry[1], entry[2]
+    local token = s.prefix .. entryId
     -- A claimed entry can come back as nil fields on some versions when it was deleted.
     local jobId = fields and fields[2]
     local job = jobId and redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt',
-      'maxAttempts', 'worker', 'traceparent') or {}
-    if job[1] == 'active' and job[2] == entryId then
+      'maxAttempts', 'worker', 'traceparent', 'dedupeKey', 'group', 'priority') or {}
+    if job[1] == 'active' and job[2] == token then
       local attempt, maxAttempts = tonumber(job[3]), tonumber(job[4])
       local data = { attempt = attempt, idleMs = lease }
       if job[5] then data.worker = job[5] end
       appendEvent(K, jobId, 'timed-out', data)
-      dropEntry(K, lane, entryId)
+      dropEntry(K, s.lane, token)
+      if job[8] then groupSlotFree(K, job[8]) end
       if attempt >= maxAttempts then
         appendEvent(K, jobId, 'dead-lettered', { reason = 'timed-out', attempt = attempt })
+        releaseDedupe(K, jobId, job[7])
         dead = dead + 1
       else
-        redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+        if job[8] then
+          dispatchGrouped(K, jobId, job[8])
+        else
+          redis.call('XADD', K.lanes[s.lane], '*', 'j', jobId)
+        end
         requeued = requeued + 1
       end
     else
-      dropEntry(K, lane, entryId)
+      dropEntry(K, s.lane, token)
       stale = stale + 1
     end
   end
   if reply[3] then
     for _, entryId in ipairs(reply[3]) do
-      deleted[entryId] = true
+      deleted[s.prefix .. entryId] = true
       anyDeleted = true
     end
   end
@@ -57,11 +70,13 @@ if anyDeleted then
   -- Find the active jobs whose attempt token is a deleted entry. Rare, and the active set is
   -- bounded by the workers' concurrency.
   for _, jobId in ipairs(redis.call('ZRANGE', K.states.active, 0, -1)) do
-    local job = redis.call('HMGET', K.jobPrefix .. jobId, 'token', 'attempt', 'traceparent')
+    local job = redis.call('HMGET', K.jobPrefix .. jobId, 'token', 'attempt', 'traceparent', 'dedupeKey', 'group')
     if job[1] and deleted[job[1]] then
       appendEvent(K, jobId, 'lost', { entryId = job[1],
         reason = 'lane entry ' .. job[1] .. ' was deleted while pending' })
       appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) })
+      releaseDedupe(K, jobId, job[4])
+      if job[5] then groupSlotFree(K, job[5]) end
       lostCount = lostCount + 1
     end
   end

@@ -11,19 +11,25 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local worker = ARGV[3]
 local n = tonumber(ARGV[4])
 local released = 0
 for i = 1, n do
   local jobId, token = ARGV[3 + i * 2], ARGV[4 + i * 2]
-  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent')
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent', 'group')
   if job[1] == 'active' and job[2] == token then
     local lane = tonumber(job[4])
     appendEvent(K, jobId, 'timed-out', { attempt = tonumber(job[3]), worker = worker, idleMs = 0,
       reason = 'released' })
     dropEntry(K, lane, token)
-    redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+    if job[6] then
+      groupSlotFree(K, job[6])
+      dispatchGrouped(K, jobId, job[6])
+    else
+      redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
+    end
     released = released + 1
   end
 end

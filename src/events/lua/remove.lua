@@ -11,14 +11,17 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/finish"
 local K = sluiceKeys()
 local jobId = ARGV[3]
-local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'traceparent')
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'traceparent', 'dedupeKey')
 local state = job[1]
 if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
 if state == 'active' then
   return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is active; cancel it before removing it')
 end
 if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
+-- Before the event: the fold deletes the job hash the TTL is read from.
+releaseDedupe(K, jobId, job[3])
 appendEvent(K, jobId, 'removed', { fromState = state, reason = ARGV[4] })
 return state

@@ -11,9 +11,10 @@
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
+--- @include "includes/groups"
 local K = sluiceKeys()
 local jobId = ARGV[3]
-local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent')
+local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent', 'group')
 local state = job[1]
 if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
 if state ~= 'failed' and state ~= 'dead' and state ~= 'cancelled' then
@@ -23,5 +24,9 @@ end
 local data = { fromState = state }
 if ARGV[4] ~= '' then data.by = ARGV[4] end
 appendEvent(K, jobId, 'retried', data)
-redis.call('XADD', K.lanes[tonumber(job[2])], '*', 'j', jobId)
+if job[4] then
+  dispatchGrouped(K, jobId, job[4])
+else
+  redis.call('XADD', K.lanes[tonumber(job[2])], '*', 'j', jobId)
+end
 return state

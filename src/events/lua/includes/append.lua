@@ -28,8 +28,16 @@ local function appendEvent(K, jobId, etype, d, ctx, dataJson)
   return id
 end
 
--- Acknowledges and deletes a lane entry: the job no longer needs it.
-local function dropEntry(K, lane, entryId)
-  redis.call('XACK', K.lanes[lane], 'workers', entryId)
-  redis.call('XDEL', K.lanes[lane], entryId)
+-- The stream and entry id an attempt token names: `g<id>` is an entry of the group lane
+-- (grouped jobs), any other token an entry of the job's priority lane.
+local function entryOf(K, lane, token)
+  if string.byte(token, 1) == 103 then return K.groupLane, string.sub(token, 2) end
+  return K.lanes[lane], token
+end
+
+-- Acknowledges and deletes the entry an attempt token names: the job no longer needs it.
+local function dropEntry(K, lane, token)
+  local stream, entryId = entryOf(K, lane, token)
+  redis.call('XACK', stream, 'workers', entryId)
+  redis.call('XDEL', stream, entryId)
 end

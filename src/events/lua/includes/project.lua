@@ -73,6 +73,8 @@ local function applyEvent(K, jobId, etype, d, meta)
     if meta.correlationId then redis.call('HSET', jkey, 'correlationId', meta.correlationId) end
     if meta.causationId then redis.call('HSET', jkey, 'causationId', meta.causationId) end
     if d.dedupeKey then redis.call('HSET', jkey, 'dedupeKey', d.dedupeKey) end
+    if d.dedupeTtlMs then redis.call('HSET', jkey, 'dedupeTtlMs', d.dedupeTtlMs) end
+    if d.group then redis.call('HSET', jkey, 'group', d.group) end
     moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
   elseif etype == 'scheduled' then
     redis.call('HSET', jkey, 'runAt', d.runAt)

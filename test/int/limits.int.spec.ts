@@ -1,0 +1,189 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { Worker } from '../../src/consumers/worker.js';
+import { runScript } from '../../src/events/scripts.js';
+import { verify } from '../../src/projections/rebuild.js';
+import { Queue } from '../../src/queue.js';
+import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
+import { claim, claimReply, complete, fail } from '../helpers/scripted.js';
+
+let redis: Redis;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(() => {
+  redis = testRedis();
+});
+afterAll(async () => {
+  await redis.quit();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
+  const name = testQueueName();
+  const clock = { t: 1_800_000_000_000, now() { return this.t; } };
+  const queue = new Queue(name, { connection: redis, clock });
+  cleanups.push(async () => {
+    await queue.close();
+    await dropQueue(redis, name);
+  });
+  return { name, queue, clock };
+}
+
+async function publishGrouped(queue: Queue, group: string | undefined, count: number): Promise<string[]> {
+  const results = await queue.publishMany(
+    Array.from({ length: count }, () => ({ name: 'job', opts: group === undefined ? {} : { group } })),
+  );
+  return results.map((r) => r.id);
+}
+
+/** Most claims (by recorded `claimed` time) inside any window [t, t + windowMs). */
+function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while ((sorted[j] as number) < (sorted[i] as number) - windowMs + 1) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('queue rate limit', () => {
+  it('allows max claims per sliding window and tells the caller how long to wait (injected clock)', async () => {
+    const { name, queue, clock } = setup();
+    await queue.setRateLimit({ max: 5, durationMs: 1000 });
+    expect(await queue.getRateLimit()).toEqual({ max: 5, durationMs: 1000 });
+    await publishGrouped(queue, undefined, 20);
+    const start = clock.t;
+    expect(await claim(redis, name, start, 3)).toHaveLength(3);
+    expect(await claim(redis, name, start + 400, 10)).toHaveLength(2);
+    expect(await claimReply(redis, name, start + 500, 10)).toEqual(['limited', 500]);
+    // The first three claims leave the window at start + 1000, the other two at start + 1400.
+    expect(await claim(redis, name, start + 1000, 10)).toHaveLength(3);
+    expect(await claimReply(redis, name, start + 1001, 10)).toEqual(['limited', 399]);
+    expect(await claim(redis, name, start + 1400, 10)).toHaveLength(2);
+    await queue.setRateLimit(null);
+    expect(await claim(redis, name, start + 1401, 100)).toHaveLength(10);
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+
+  it('holds across 4 workers: no window of durationMs holds more than max recorded claim times', async () => {
+    const { name, queue } = setup();
+    const max = 10;
+    const durationMs = 250;
+    await queue.setRateLimit({ max, durationMs });
+    await publishGrouped(queue, undefined, 100);
+    const workers = Array.from({ length: 4 }, (_, i) => {
+      const w = new Worker(name, () => undefined, { connection: redis, concurrency: 8, blockMs: 100, metrics: false, id: `rate-${i}` });
+      cleanups.push(() => w.close(500));
+      return w;
+    });
+    await waitFor(async () => (await queue.stats()).counts.completed === 100, 30_000, '100 completions');
+    const claims = (await allEvents(redis, name)).filter((e) => e.type === 'claimed');
+    expect(claims).toHaveLength(100);
+    const times = claims.map((e) => e.metadata.time);
+    expect(busiestWindow(times, durationMs)).toBeLessThanOrEqual(max);
+    // Every worker took part, so the limit was shared rather than held by one process.
+    const byWorker = new Set(claims.map((e) => (e.type === 'claimed' ? e.data.worker.id : '')));
+    expect(byWorker.size).toBeGreaterThan(1);
+    expect(workers).toHaveLength(4);
+    // Informational: the limit was also used, not only respected.
+    const span = Math.max(...times) - Math.min(...times);
+    console.info(`rate limit ${max}/${durationMs} ms over 4 workers: 100 claims in ${span} ms, busiest window ${busiestWindow(times, durationMs)}`);
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+});
+
+describe('group limits', () => {
+  it('caps the active jobs of a group; a finished job frees its slot (injected clock)', async () => {
+    const { name, queue, clock } = setup();
+    await queue.setGroupLimits({ concurrency: 2 }, 'a');
+    const a = await publishGrouped(queue, 'a', 6);
+    const b = await publishGrouped(queue, 'b', 6);
+    const first = await claim(redis, name, ++clock.t, 8);
+    const inA = (ids: { id: string }[]): number => ids.filter((x) => a.includes(x.id)).length;
+    expect(inA(first)).toBe(2);
+    expect(first.filter((x) => b.includes(x.id))).toHaveLength(6);
+    expect(await claim(redis, name, ++clock.t, 8)).toEqual([]);
+    const doneA = first.filter((x) => a.includes(x.id));
+    await complete(redis, name, ++clock.t, [doneA[0]!]);
+    const next = await claim(redis, name, ++clock.t, 8);
+    expect(next.map((x) => x.id)).toEqual([a[2]]);
+    // A failed attempt frees its slot too; the retry comes back through the group.
+    expect(await fail(redis, name, ++clock.t, doneA[1]!, clock.t + 10)).toBe('retry');
+    clock.t += 20;
+    await runScript(redis, 'promote', queue.name, clock.t, [100]);
+    const again = await claim(redis, name, ++clock.t, 8);
+    expect(again).toHaveLength(1);
+    expect(await queue.getGroupLimits('a')).toMatchObject({ concurrency: 2, weight: 1 });
+    expect((await queue.get(a[0]!))?.group).toBe('a');
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+
+  it('rate-limits a group on its own and reports when it may run again (injected clock)', async () => {
+    const { name, queue, clock } = setup();
+    await queue.setGroupLimits({ rate: { max: 3, durationMs: 1000 } }, 'slow');
+    const slow = await publishGrouped(queue, 'slow', 10);
+    const fast = await publishGrouped(queue, 'fast', 4);
+    const start = clock.t;
+    const first = await claim(redis, name, start, 20);
+    expect(first.filter((x) => slow.includes(x.id))).toHaveLength(3);
+    expect(first.filter((x) => fast.includes(x.id))).toHaveLength(4);
+    const reply = await claimReply(redis, name, start + 10, 20);
+    expect(reply[0]).toBe('empty');
+    expect(reply[7]).toBe(990);
+    expect(await claim(redis, name, start + 1000, 20)).toHaveLength(3);
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+
+  it('timed-out, released and cancelled grouped attempts free their slot and requeue through the group', async () => {
+    const { name, queue, clock } = setup();
+    await queue.setGroupLimits({ concurrency: 1 });
+    const ids = await publishGrouped(queue, 'g', 3);
+    const [first] = await claim(redis, name, ++clock.t, 5);
+    expect(first?.token.startsWith('g')).toBe(true);
+    await runScript(redis, 'reap', queue.name, ++clock.t, ['reaper', 0, 100]);
+    expect((await queue.get(first!.id))?.state).toBe('waiting');
+    const [second] = await claim(redis, name, ++clock.t, 5);
+    expect(second?.id).toBe(ids[1]);
+    await runScript(redis, 'release', queue.name, ++clock.t, ['w1', 1, second!.id, second!.token]);
+    const [third] = await claim(redis, name, ++clock.t, 5);
+    expect(third?.id).toBe(ids[2]);
+    await queue.cancel(third!.id);
+    const rest = await claim(redis, name, ++clock.t, 5);
+    expect(rest.map((x) => x.id)).toEqual([ids[0]]);
+    await complete(redis, name, ++clock.t, rest);
+    const last = await claim(redis, name, ++clock.t, 5);
+    expect(last.map((x) => x.id)).toEqual([ids[1]]);
+    await complete(redis, name, ++clock.t, last);
+    expect(await claim(redis, name, ++clock.t, 5)).toEqual([]);
+    // Idle groups are forgotten: only the virtual time is left.
+    expect(Object.keys(await redis.hgetall(`sluice:{${name}}:groups:state`))).toEqual(['vt']);
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+
+  it('real workers never run more than the group concurrency at once', async () => {
+    const { name, queue } = setup();
+    await queue.setGroupLimits({ concurrency: 3 });
+    await publishGrouped(queue, 'a', 30);
+    await publishGrouped(queue, 'b', 30);
+    const running = new Map<string, number>();
+    const most = new Map<string, number>();
+    const handler = async (job: { id: string }): Promise<void> => {
+      const group = (await queue.get(job.id))?.group ?? '?';
+      running.set(group, (running.get(group) ?? 0) + 1);
+      most.set(group, Math.max(most.get(group) ?? 0, running.get(group) ?? 0));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running.set(group, (running.get(group) ?? 0) - 1);
+    };
+    for (let i = 0; i < 4; i++) {
+      const w = new Worker(name, handler, { connection: redis, concurrency: 10, blockMs: 100, metrics: false });
+      cleanups.push(() => w.close(500));
+    }
+    await waitFor(async () => (await queue.stats()).counts.completed === 60, 30_000, '60 completions');
+    expect(most.get('a')).toBeLessThanOrEqual(3);
+    expect(most.get('b')).toBeLessThanOrEqual(3);
+    expect((await verify(redis, name)).differences).toEqual([]);
+  });
+});
