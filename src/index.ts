@@ -18,6 +18,15 @@ export {
   type NewJob,
 } from './jobs.js';
 export { type GroupLimits, type RateLimit } from './limits.js';
+export {
+  RepeatScheduler,
+  nextOccurrence,
+  type RepeatableJob,
+  type RepeatSchedule,
+  type RepeatSchedulerOptions,
+  type RepeatTemplate,
+  type RepeatTickReport,
+} from './repeat.js';
 export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export * from './events/index.js';

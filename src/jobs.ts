@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ValidationError } from './errors.js';
-import type { BackoffSpec } from './events/types.js';
+import type { BackoffSpec, PayloadRef } from './events/types.js';
 import { PRIORITY_LEVELS, toJobId, type JobId } from './keys.js';
 
 /** Default priority lane when a job gives none: the middle one. */
@@ -227,6 +227,30 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     hasPayload: job.payload !== undefined,
     payload: job.payload,
   };
+}
+
+/**
+ * The 15 ARGV values one job takes in the publish wire format (src/events/lua/includes/publishjob.lua).
+ * @param repeatKey - the repeatable job the job is an occurrence of.
+ */
+export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, repeatKey = ''): (string | number)[] {
+  return [
+    job.id,
+    job.name,
+    job.priority,
+    job.maxAttempts,
+    JSON.stringify(job.backoff),
+    job.timeoutMs ?? '',
+    payload ? JSON.stringify(payload) : '',
+    job.runAt ?? '',
+    job.traceparent,
+    job.correlationId ?? '',
+    job.causationId ?? '',
+    job.dedupeKey ?? '',
+    job.dedupeTtlMs ?? '',
+    job.group ?? '',
+    repeatKey,
+  ];
 }
 
 /** Queue-wide defaults for job options. */

@@ -12,9 +12,18 @@ import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
 import { decodeEvent } from './events/codec.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
-import { prepareJob, type JobDefaults, type NewJob } from './jobs.js';
+import { prepareJob, publishArgs, type JobDefaults, type NewJob } from './jobs.js';
 import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
 import { parseJobHash, type Job } from './projections/job.js';
+import {
+  getRepeatable,
+  listRepeatables,
+  removeRepeatable,
+  upsertRepeatable,
+  type RepeatableJob,
+  type RepeatSchedule,
+  type RepeatTemplate,
+} from './repeat.js';
 import { applyRetention, getRetention, setRetention, type RetentionPolicy } from './projections/retention.js';
 import {
   CONSUMER_GROUP,
@@ -205,23 +214,7 @@ export class Queue {
     }
     const args: (string | number)[] = [prepared.length];
     for (const job of prepared) {
-      const ref = refs.get(job.id);
-      args.push(
-        job.id,
-        job.name,
-        job.priority,
-        job.maxAttempts,
-        JSON.stringify(job.backoff),
-        job.timeoutMs ?? '',
-        ref ? JSON.stringify(ref) : '',
-        job.runAt ?? '',
-        job.traceparent,
-        job.correlationId ?? '',
-        job.causationId ?? '',
-        job.dedupeKey ?? '',
-        job.dedupeTtlMs ?? '',
-        job.group ?? '',
-      );
+      args.push(...publishArgs(job, refs.get(job.id)));
     }
     let reply: unknown;
     try {
@@ -425,6 +418,30 @@ export class Queue {
   /** The effective limits of one group (or the defaults). */
   getGroupLimits(group?: string): Promise<GroupLimits> {
     return getGroupLimits(this.redis, this.name, group);
+  }
+
+  /**
+   * Creates or replaces the repeatable job `key`: each occurrence of `schedule` (cron with time
+   * zone, or a fixed interval) publishes `template` as job `repeat:<key>:<occurrence ms>`.
+   * Workers fire occurrences (see {@link RepeatScheduler}); many at once fire each exactly once.
+   */
+  upsertRepeatable<P>(key: string, schedule: RepeatSchedule, template: RepeatTemplate<P>): Promise<RepeatableJob> {
+    return upsertRepeatable(this.redis, this.name, key, schedule, template, this.clock.now());
+  }
+
+  /** Removes the repeatable job `key`; occurrences already published stay. */
+  removeRepeatable(key: string): Promise<boolean> {
+    return removeRepeatable(this.redis, this.name, key);
+  }
+
+  /** The repeatable job `key`, or undefined. */
+  getRepeatable(key: string): Promise<RepeatableJob | undefined> {
+    return getRepeatable(this.redis, this.name, key);
+  }
+
+  /** Every scheduled repeatable job, soonest first. */
+  listRepeatables(): Promise<RepeatableJob[]> {
+    return listRepeatables(this.redis, this.name);
   }
 
   /** Closes the Redis connection when the queue created it. */

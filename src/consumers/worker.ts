@@ -27,6 +27,7 @@ import { sluiceTracer } from '../metrics/tracing.js';
 import type { PayloadStore } from '../payloads/store.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { applyRetention } from '../projections/retention.js';
+import { RepeatScheduler } from '../repeat.js';
 import { PeriodicTask } from './periodic.js';
 
 /** A claimed job as the handler sees it. */
@@ -93,6 +94,13 @@ export interface WorkerOptions {
    * @default 5000
    */
   retentionIntervalMs?: number;
+  /**
+   * Mean period of this worker's repeat scheduler, which publishes due occurrences of the queue's
+   * repeatable jobs (many schedulers at once fire each occurrence exactly once); jittered by
+   * ±25 %, and earlier when the next occurrence is due sooner. `0` disables it in this worker.
+   * @default 1000
+   */
+  repeatIntervalMs?: number;
   /**
    * How long one blocking read waits for new work before polling again.
    * @default 2000
@@ -238,6 +246,14 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const { redis, owned } = openRedis(workerOptions.connection);
     this.redis = redis;
     this.owned = owned;
+    const repeatMs = workerOptions.repeatIntervalMs ?? 1000;
+    if (!Number.isInteger(repeatMs) || repeatMs < 0) throw new ValidationError('repeatIntervalMs', `must be an integer >= 0, got ${repeatMs}`);
+    const scheduler = new RepeatScheduler({
+      redis,
+      queue: this.queue,
+      clock: this.clock,
+      ...(workerOptions.payloads ? { payloads: workerOptions.payloads } : {}),
+    });
     const retentionMs = workerOptions.retentionIntervalMs ?? 5000;
     if (!Number.isInteger(retentionMs) || retentionMs < 0) throw new ValidationError('retentionIntervalMs', `must be an integer >= 0, got ${retentionMs}`);
     this.tasks = [
@@ -257,6 +273,18 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
                 return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
               },
               (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
+              (e) => this.report(e),
+            ),
+          ]),
+      ...(repeatMs === 0
+        ? []
+        : [
+            new PeriodicTask(
+              async () => {
+                const { nextDue } = await scheduler.tick();
+                return nextDue === undefined ? undefined : Math.max(0, nextDue - this.clock.now());
+              },
+              (next) => Math.min(next ?? Number.MAX_SAFE_INTEGER, Math.round(repeatMs * (0.75 + this.random() * 0.5))),
               (e) => this.report(e),
             ),
           ]),

@@ -256,7 +256,7 @@ type Decoders = { [T in EventType]: (c: Checker, d: Record<string, unknown>) => 
 
 const dataDecoders: Decoders = {
   created: (c, d) => {
-    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey', 'dedupeTtlMs', 'group']);
+    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey', 'dedupeTtlMs', 'group', 'repeatKey']);
     return defined({
       name: c.string('data.name', d.name, 200),
       priority: c.integer('data.priority', d.priority),
@@ -268,6 +268,7 @@ const dataDecoders: Decoders = {
       dedupeKey: c.optionalString('data.dedupeKey', d.dedupeKey, 200),
       dedupeTtlMs: c.optionalInteger('data.dedupeTtlMs', d.dedupeTtlMs),
       group: d.group === undefined ? undefined : c.nonEmptyString('data.group', d.group, 200),
+      repeatKey: d.repeatKey === undefined ? undefined : c.nonEmptyString('data.repeatKey', d.repeatKey, 200),
     });
   },
   scheduled: (c, d) => {

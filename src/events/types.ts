@@ -101,6 +101,8 @@ export interface EventDataMap {
     readonly dedupeTtlMs?: number;
     /** Group key (tenant): the job is dispatched by the fair group scheduler. */
     readonly group?: string;
+    /** The repeatable job this job is an occurrence of. */
+    readonly repeatKey?: string;
   };
   scheduled: { readonly runAt: number; readonly reason: 'delay' | 'retry' };
   promoted: { readonly lane: number };

@@ -43,6 +43,8 @@ export interface Job {
   dedupeTtlMs?: number;
   /** Group key (tenant) the job is dispatched under. */
   group?: string;
+  /** The repeatable job this job is an occurrence of. */
+  repeatKey?: string;
   /** Number of events appended for this job. */
   seq: number;
 }
@@ -102,6 +104,7 @@ export function parseJobHash(queue: string, hash: Record<string, string>): Job |
     dedupeKey: hash.dedupeKey,
     dedupeTtlMs: num(hash, 'dedupeTtlMs'),
     group: hash.group,
+    repeatKey: hash.repeatKey,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (job as unknown as Record<string, unknown>)[key] = value;

@@ -118,6 +118,7 @@ export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
       dedupeKey: idText(200),
       dedupeTtlMs: millis,
       group: idText(200),
+      repeatKey: idText(200),
     },
     { requiredKeys: ['name', 'priority', 'maxAttempts', 'backoff'], noNullPrototype: true },
   ),

@@ -75,6 +75,7 @@ local function applyEvent(K, jobId, etype, d, meta)
     if d.dedupeKey then redis.call('HSET', jkey, 'dedupeKey', d.dedupeKey) end
     if d.dedupeTtlMs then redis.call('HSET', jkey, 'dedupeTtlMs', d.dedupeTtlMs) end
     if d.group then redis.call('HSET', jkey, 'group', d.group) end
+    if d.repeatKey then redis.call('HSET', jkey, 'repeatKey', d.repeatKey) end
     moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
   elseif etype == 'scheduled' then
     redis.call('HSET', jkey, 'runAt', d.runAt)

@@ -1,0 +1,71 @@
+--[[
+  Creates one job from 15 ARGV values starting at index b (the publish wire format, built by
+  publishArgs in src/jobs.ts): appends `created` (and `scheduled` when it starts delayed) and
+  dispatches it to its lane, its group's list or the delayed set.
+
+  ARGV[b..b+14]: jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
+    payload ref JSON or '', runAt (ms) or '', traceparent or '', correlationId or '',
+    causationId or '', dedupe key or '', dedupe TTL (ms) or '', group or '', repeat key or ''
+
+  publishJob(K, b) -> 1 created, 0 the job id exists (nothing changed), or the id of the job
+    holding the dedupe key (nothing changed).
+  Events: created, scheduled
+]]
+-- The live holder of a dedupe key, or nil when the key is free (never taken, released, or past
+-- its TTL window by the injected clock).
+local function dedupeHolder(K, dedupeKey)
+  local v = redis.call('GET', K.dedupePrefix .. dedupeKey)
+  if not v then return nil end
+  local holder, untilMs = string.match(v, '^(%S+) (%d+)$')
+  if not holder then return v end
+  if tonumber(untilMs) > K.now then return holder end
+  return nil
+end
+
+local groupsFlagSet = false
+
+local function publishJob(K, b)
+  local jobId = ARGV[b]
+  if redis.call('EXISTS', K.jobPrefix .. jobId) == 1 then return 0 end
+  local dedupeKey = ARGV[b + 11]
+  if dedupeKey ~= '' then
+    local holder = dedupeHolder(K, dedupeKey)
+    if holder then return holder end
+  end
+  local priority = tonumber(ARGV[b + 2])
+  local data = {
+    name = ARGV[b + 1], priority = priority, maxAttempts = tonumber(ARGV[b + 3]),
+    backoff = cjson.decode(ARGV[b + 4]),
+  }
+  if ARGV[b + 5] ~= '' then data.timeoutMs = tonumber(ARGV[b + 5]) end
+  if ARGV[b + 6] ~= '' then data.payload = cjson.decode(ARGV[b + 6]) end
+  if dedupeKey ~= '' then
+    data.dedupeKey = dedupeKey
+    if ARGV[b + 12] ~= '' then data.dedupeTtlMs = tonumber(ARGV[b + 12]) end
+    redis.call('SET', K.dedupePrefix .. dedupeKey, jobId)
+  end
+  local group = ARGV[b + 13]
+  if group ~= '' then
+    data.group = group
+    if not groupsFlagSet then
+      redis.call('HSET', K.meta, 'groups', '1')
+      groupsFlagSet = true
+    end
+  else
+    group = nil
+  end
+  if ARGV[b + 14] ~= '' then data.repeatKey = ARGV[b + 14] end
+  local runAt = tonumber(ARGV[b + 7])
+  if runAt and runAt > K.now then data.runAt = runAt else runAt = nil end
+  appendEvent(K, jobId, 'created', data,
+    { traceparent = ARGV[b + 8], correlationId = ARGV[b + 9], causationId = ARGV[b + 10] })
+  if runAt then
+    appendEvent(K, jobId, 'scheduled', { runAt = runAt, reason = 'delay' })
+    redis.call('ZADD', K.delayed, runAt, jobId)
+  elseif group then
+    dispatchGrouped(K, jobId, group)
+  else
+    redis.call('XADD', K.lanes[priority], '*', 'j', jobId)
+  end
+  return 1
+end
