@@ -36,7 +36,11 @@ function keysOf(queue: QueueName): string[] {
 }
 
 /** Defines every Sluice script on `redis` (idempotent). */
+const registered = new WeakSet<Redis>();
+
 export function registerScripts(redis: Redis): void {
+  if (registered.has(redis)) return;
+  registered.add(redis);
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = commandName(name);
     if (command in redis) continue;
