@@ -46,3 +46,6 @@ export {
 } from './payloads/index.js';
 export type { PayloadInput, PayloadStore, PayloadValue } from './payloads/store.js';
 export * from './metrics/index.js';
+export { loadConfig, type SluiceConfig } from './config.js';
+export { buildApp, type AppOptions } from './server/app.js';
+export { startService, type RunningService } from './server/serve.js';

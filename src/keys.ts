@@ -30,9 +30,13 @@ export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed'
 /** A job state. */
 export type JobState = (typeof JOB_STATES)[number];
 
-const queueNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** The characters of a queue name, as a JSON-schema pattern (the HTTP schemas use it too). */
+export const QUEUE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+const queueNamePattern = new RegExp(QUEUE_NAME_PATTERN);
 // Job ids may contain ':' (e.g. `invoice:2024:17`); key parsing splits on the first delimiter only.
-const jobIdPattern = /^[A-Za-z0-9._:@/+=-]+$/;
+/** The characters of a job id, as a JSON-schema pattern (the HTTP schemas use it too). */
+export const JOB_ID_PATTERN = '^[A-Za-z0-9._:@/+=-]+$';
+const jobIdPattern = new RegExp(JOB_ID_PATTERN);
 
 /** A validated queue name (letters, digits, `.`, `_`, `-`; starts with a letter or digit). */
 export type QueueName = string & { readonly __brand: 'QueueName' };

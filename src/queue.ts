@@ -330,10 +330,14 @@ export class Queue {
     return from;
   }
 
-  /** Removes a job that is not active from the read models; its events stay in the log. */
-  async remove(jobId: string): Promise<JobState> {
+  /**
+   * Removes a job that is not active from the read models; its events stay in the log.
+   * @param reason - recorded in the `removed` event: `manual` (default) or `retention` (a cleanup).
+   */
+  async remove(jobId: string, reason: 'manual' | 'retention' = 'manual'): Promise<JobState> {
     const id = toJobId(jobId);
-    return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, 'manual'])) as JobState;
+    if (reason !== 'manual' && reason !== 'retention') throw new ValidationError('reason', 'must be manual or retention');
+    return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, reason])) as JobState;
   }
 
   /** Workers stop taking new jobs from this queue; running jobs finish. */

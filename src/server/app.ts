@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 import swagger from '@fastify/swagger';
+import { OPTIONAL_BODY } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -71,8 +72,6 @@ export interface AppOptions {
   metricsPublic?: boolean;
 }
 
-/** Marks a body schema as optional: a request without a body passes, one with a body is validated. */
-export const OPTIONAL_BODY = 'x-sluice-optional-body';
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 

@@ -7,14 +7,13 @@
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 import { EVENT_TYPES } from '../events/types.js';
-import { JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS } from '../keys.js';
+import { JOB_ID_PATTERN, JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS, QUEUE_NAME_PATTERN } from '../keys.js';
 
-// The same character rules as toQueueName / toJobId in src/keys.ts (a unit test checks they agree);
-// repeated here so the OpenAPI document shows them.
-/** Pattern of a queue name. */
-export const QUEUE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
-/** Pattern of a job id. */
-export const JOB_ID_PATTERN = '^[A-Za-z0-9._:@/+=-]+$';
+// The character rules of toQueueName / toJobId (src/keys.ts), shown in the OpenAPI document.
+export { JOB_ID_PATTERN, QUEUE_NAME_PATTERN };
+
+/** Marks a body schema as optional: a request without a body passes, one with a body is validated. */
+export const OPTIONAL_BODY = 'x-sluice-optional-body';
 
 /** A queue name path parameter. */
 export const QueueName = Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_LENGTH, pattern: QUEUE_NAME_PATTERN, description: 'Queue name' });

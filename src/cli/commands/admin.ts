@@ -56,7 +56,7 @@ export async function cleanupJobs(
         continue;
       }
       try {
-        await queue.remove(job.id);
+        await queue.remove(job.id, 'retention');
         removed++;
       } catch {
         skipped++; // moved on (retried, removed) meanwhile

@@ -10,7 +10,6 @@ import { JobNotFoundError, ValidationError } from '../../errors.js';
 import type { JobOptions, NewJob } from '../../jobs.js';
 import type { PayloadValue } from '../../payloads/store.js';
 import type { Job } from '../../projections/job.js';
-import { OPTIONAL_BODY } from '../app.js';
 import { payloadToJson, type SluiceContext } from '../context.js';
 import {
   BulkBody,
@@ -27,6 +26,7 @@ import {
   QueueParams,
   TransitionResult,
   errorResponses,
+  OPTIONAL_BODY,
 } from '../schemas.js';
 
 const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
