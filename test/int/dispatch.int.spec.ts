@@ -1,42 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { UnrecoverableError } from '../../src/errors.js';
 import { Worker, type ActiveJob } from '../../src/consumers/worker.js';
-import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis, typesOf, waitFor } from '../helpers/dispatch.js';
-import { openTestPayloads, type TestPayloads } from '../helpers/payloads.js';
+import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-let payloads: TestPayloads;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  redis = testRedis();
-  payloads = await openTestPayloads();
-});
-
-afterAll(async () => {
-  await payloads.close();
-  await redis.quit();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function setup(): { name: string; queue: Queue } {
-  const name = testQueueName();
-  const queue = new Queue(name, { connection: redis, payloads: payloads.store });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue };
-}
+const t = useQueueFixture({ payloads: true });
+const setup = t.setup;
 
 function worker<P, R>(name: string, handler: (job: ActiveJob<P>) => Promise<R> | R, options: Partial<ConstructorParameters<typeof Worker>[2]> = {}): Worker<P, R> {
-  const w = new Worker<P, R>(name, handler, { connection: redis, payloads: payloads.store, blockMs: 200, promoteIntervalMs: 50, ...options });
-  cleanups.push(() => w.close(500));
+  const w = new Worker<P, R>(name, handler, { connection: t.redis, payloads: t.payloads, blockMs: 200, promoteIntervalMs: 50, ...options });
+  t.defer(() => w.close(500));
   return w;
 }
 
@@ -57,7 +30,7 @@ describe('publish and complete', () => {
     });
     expect(seen).toEqual([{ image: 'cat.png', sizes: [64, 128] }]);
     expect(await queue.getResult(job)).toEqual({ ok: true });
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(events.map((e) => e.type)).toEqual(['created', 'claimed', 'completed']);
     for (const event of events) {
       expect(event.metadata.traceparent).toBe(traceparent);
@@ -77,7 +50,7 @@ describe('publish and complete', () => {
     const plain = await queue.publish('plain', undefined);
     worker(name, () => undefined);
     await waitFor(async () => (await queue.get(id))?.state === 'completed' && (await queue.get(plain.id))?.state === 'completed');
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     const mine = events.filter((e) => e.metadata.jobId === id);
     expect(mine.map((e) => e.type)).toEqual(['created', 'claimed', 'completed']);
     for (const e of mine) expect(e.metadata).toMatchObject({ correlationId: 'order-77', causationId: 'msg:9f2' });
@@ -97,7 +70,7 @@ describe('publish and complete', () => {
       { name: 'once', opts: { jobId: 'order:43' } },
     ]);
     expect(many.map((r) => r.created)).toEqual([false, true]);
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(events.filter((e) => e.type === 'created').map((e) => e.metadata.jobId)).toEqual(['order:42', 'order:43']);
     const job = await queue.getOrThrow('order:42');
     expect(await queue.getPayload(job)).toEqual({ n: 1 });
@@ -110,7 +83,7 @@ describe('publish and complete', () => {
     await expect(queue.publishMany([{ name: 'a', opts: { jobId: 'same' } }, { name: 'b', opts: { jobId: 'same' } }])).rejects.toThrow(
       /appears twice/,
     );
-    expect(await allEvents(redis, name)).toEqual([]);
+    expect(await allEvents(t.redis, name)).toEqual([]);
   });
 });
 
@@ -144,7 +117,7 @@ describe('retries and dead letters', () => {
       throw new Error(`boom ${job.attempt}`);
     });
     await waitFor(async () => (await queue.get(id))?.state === 'dead');
-    const events = (await allEvents(redis, name)).filter((e) => e.metadata.jobId === id);
+    const events = (await allEvents(t.redis, name)).filter((e) => e.metadata.jobId === id);
     expect(events.map((e) => e.type)).toEqual([
       'created',
       'claimed', 'failed', 'scheduled', 'promoted',
@@ -175,7 +148,7 @@ describe('retries and dead letters', () => {
       throw new UnrecoverableError('invalid input');
     });
     await waitFor(async () => (await queue.get(id))?.state === 'dead');
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(typesOf(events, id)).toEqual(['created', 'claimed', 'failed', 'dead-lettered']);
     const dead = events[3];
     expect(dead?.type === 'dead-lettered' && dead.data.reason).toBe('unrecoverable');
@@ -188,7 +161,7 @@ describe('retries and dead letters', () => {
       if (job.attempt === 1) throw new Error('first');
     }, { backoff: (attempt) => 150 * attempt });
     await waitFor(async () => (await queue.get(id))?.state === 'completed');
-    const failed = (await allEvents(redis, name)).find((e) => e.type === 'failed');
+    const failed = (await allEvents(t.redis, name)).find((e) => e.type === 'failed');
     expect(failed?.type === 'failed' && (failed.data.retryAt ?? 0) - failed.metadata.time).toBe(150);
   });
 
@@ -203,7 +176,7 @@ describe('retries and dead letters', () => {
     await waitFor(async () => (await queue.get(id))?.state === 'dead');
     await expect(queue.retry(id)).resolves.toBe('dead');
     await waitFor(async () => (await queue.get(id))?.state === 'completed');
-    expect(typesOf(await allEvents(redis, name), id)).toEqual([
+    expect(typesOf(await allEvents(t.redis, name), id)).toEqual([
       'created', 'claimed', 'failed', 'dead-lettered', 'retried', 'claimed', 'completed',
     ]);
     await expect(queue.retry(id)).rejects.toThrow(/only failed, dead or cancelled jobs can be retried/);
@@ -218,7 +191,7 @@ describe('delayed jobs', () => {
     expect((await queue.get(id))?.state).toBe('delayed');
     worker(name, () => undefined);
     await waitFor(async () => (await queue.get(id))?.state === 'completed');
-    const events = (await allEvents(redis, name)).filter((e) => e.metadata.jobId === id);
+    const events = (await allEvents(t.redis, name)).filter((e) => e.metadata.jobId === id);
     expect(events.map((e) => e.type)).toEqual(['created', 'scheduled', 'promoted', 'claimed', 'completed']);
     const promoted = events[2];
     expect(promoted?.metadata.time).toBeGreaterThanOrEqual(runAt);
@@ -246,7 +219,7 @@ describe('cancel, pause, close', () => {
     await new Promise((r) => setTimeout(r, 100));
     const job = await queue.getOrThrow(id);
     expect(job.state).toBe('cancelled');
-    expect(typesOf(await allEvents(redis, name), id)).toEqual(['created', 'claimed', 'cancelled']);
+    expect(typesOf(await allEvents(t.redis, name), id)).toEqual(['created', 'claimed', 'cancelled']);
     await expect(queue.cancel(id)).rejects.toThrow(/cannot be cancelled/);
   });
 
@@ -290,14 +263,14 @@ describe('cancel, pause, close', () => {
       }
       slowStarted = true;
       await new Promise<void>((resolve) => job.signal.addEventListener('abort', () => resolve()));
-    }, { connection: redis, payloads: payloads.store, concurrency: 2, blockMs: 200 });
+    }, { connection: t.redis, payloads: t.payloads, concurrency: 2, blockMs: 200 });
     await waitFor(() => slowStarted);
     await w.close(400);
     expect((await queue.get(quick.id))?.state).toBe('completed');
     const back = await queue.getOrThrow(slow.id);
     expect(back.state).toBe('waiting');
     expect(back.attempt).toBe(0);
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     const released = events.find((e) => e.type === 'timed-out');
     expect(released?.type === 'timed-out' && released.data.reason).toBe('released');
     worker(name, () => undefined);
@@ -330,7 +303,7 @@ describe('progress', () => {
     await expect(stale).rejects.toThrow(/no longer owns it/);
     const job = await queue.getOrThrow(id);
     expect(job.progress).toEqual({ note: 'done', of: 2, step: 2 });
-    const events = (await allEvents(redis, name)).filter((e) => e.type === 'progress');
+    const events = (await allEvents(t.redis, name)).filter((e) => e.type === 'progress');
     expect(events.map((e) => (e.type === 'progress' ? e.data.progress : null))).toEqual([{ step: 1, of: 2 }, { step: 2, of: 2, note: 'done' }]);
   });
 });

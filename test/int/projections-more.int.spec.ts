@@ -1,50 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { Redis } from 'ioredis';
 import { Archiver, EventArchive } from '../../src/audit/archive.js';
 import { Worker } from '../../src/consumers/worker.js';
 import { eventsKey, toQueueName } from '../../src/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { ProjectionRunner, type Projection } from '../../src/projections/subscriber.js';
-import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
+import { allEvents, waitFor } from '../helpers/dispatch.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
-let redis: Redis;
+const t = useQueueFixture();
+const setup = t.setup;
 let client: MongoClient;
 const database = `sluice_test_${randomUUID().replace(/-/g, '')}`;
-const cleanups: (() => Promise<void>)[] = [];
 beforeAll(async () => {
-  redis = testRedis();
   client = new MongoClient(inject('mongoUrl'));
   await client.connect();
 });
 afterAll(async () => {
   await client.db(database).dropDatabase();
   await client.close();
-  await redis.quit();
 });
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function setup(clock?: { now(): number }): { name: string; queue: Queue } {
-  const name = testQueueName();
-  const queue = new Queue(name, { connection: redis, ...(clock ? { clock } : {}) });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue };
-}
 
 describe('retention', () => {
   it('removes completed and dead jobs by age and by count through removed events, keeping their events', async () => {
     let now = 1_800_000_000_000;
     const clock = { now: () => now };
-    const { name, queue } = setup(clock);
+    const { name, queue } = setup({ clock });
     await queue.setRetention({ completed: { maxAgeMs: 60_000, maxCount: 3 }, dead: { maxAgeMs: null, maxCount: null } });
     expect(await queue.getRetention()).toEqual({
       completed: { maxAgeMs: 60_000, maxCount: 3 },
@@ -54,7 +38,7 @@ describe('retention', () => {
     await queue.publishMany(Array.from({ length: 6 }, (_, i) => ({ name: i < 5 ? 'ok' : 'bad', opts: { jobId: `j${i}`, attempts: 1 } })));
     const w = new Worker(name, (job) => {
       if (job.name === 'bad') throw new Error('dead on arrival');
-    }, { connection: redis, blockMs: 100, clock, retentionIntervalMs: 0 });
+    }, { connection: t.redis, blockMs: 100, clock, retentionIntervalMs: 0 });
     await waitFor(async () => {
       const { counts } = await queue.stats();
       return counts.completed === 5 && counts.dead === 1;
@@ -70,10 +54,10 @@ describe('retention', () => {
     expect(counts.completed).toBe(0);
     expect(counts.dead).toBe(1);
     expect(await queue.get('j0')).toBeUndefined();
-    const removed = (await allEvents(redis, name)).filter((e) => e.type === 'removed');
+    const removed = (await allEvents(t.redis, name)).filter((e) => e.type === 'removed');
     expect(removed).toHaveLength(5);
     expect(removed.every((e) => e.type === 'removed' && e.data.reason === 'retention' && e.data.fromState === 'completed')).toBe(true);
-    expect((await verify(redis, name)).clean).toBe(true);
+    expect((await verify(t.redis, name)).clean).toBe(true);
     await expect(queue.setRetention({ completed: { maxCount: -1 } })).rejects.toThrow(/retention\.completed\.maxCount/);
   });
 
@@ -81,8 +65,8 @@ describe('retention', () => {
     const { name, queue } = setup();
     await queue.setRetention({ completed: { maxCount: 0 } });
     await queue.publishMany(Array.from({ length: 5 }, () => ({ name: 'x' })));
-    const w = new Worker(name, () => undefined, { connection: redis, blockMs: 100, retentionIntervalMs: 50 });
-    cleanups.push(() => w.close());
+    const w = new Worker(name, () => undefined, { connection: t.redis, blockMs: 100, retentionIntervalMs: 50 });
+    t.defer(() => w.close());
     await waitFor(async () => (await queue.stats()).events.removed === 5);
     expect((await queue.stats()).counts.completed).toBe(0);
   });
@@ -93,21 +77,21 @@ describe('rebuild from the archive', () => {
     const { name, queue } = setup();
     const archive = new EventArchive({ client, database, collection: `rebuild_${randomUUID().slice(0, 8)}` });
     await queue.publishMany(Array.from({ length: 30 }, (_, i) => ({ name: 'a', opts: { priority: i % 5 } })));
-    const w = new Worker(name, () => undefined, { connection: redis, blockMs: 100 });
+    const w = new Worker(name, () => undefined, { connection: t.redis, blockMs: 100 });
     await waitFor(async () => (await queue.stats()).counts.completed === 30);
     await w.close();
-    const archiver = new Archiver({ redis, archive, queue: name });
+    const archiver = new Archiver({ redis: t.redis, archive, queue: name });
     while ((await archiver.runOnce()).archived > 0);
-    expect(await redis.xlen(eventsKey(toQueueName(name)))).toBe(1);
+    expect(await t.redis.xlen(eventsKey(toQueueName(name)))).toBe(1);
     await queue.publish('after-trim', undefined);
-    const before = await readModelSnapshot(redis, name);
-    await deleteReadModel(redis, name);
-    const report = await rebuild(redis, name, { archive });
+    const before = await readModelSnapshot(t.redis, name);
+    await deleteReadModel(t.redis, name);
+    const report = await rebuild(t.redis, name, { archive });
     expect(report.replayed).toBe(91);
-    expect(await readModelSnapshot(redis, name)).toEqual(before);
-    expect((await verify(redis, name, { archive })).clean).toBe(true);
+    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
+    expect((await verify(t.redis, name, { archive })).clean).toBe(true);
     // Without the archive the trimmed history is missing, and verify says so.
-    expect((await verify(redis, name)).clean).toBe(false);
+    expect((await verify(t.redis, name)).clean).toBe(false);
   });
 });
 
@@ -128,35 +112,35 @@ describe('user projections', () => {
   it('catches up, follows live, and after a restart resumes from its checkpoint without reprocessing or skipping', async () => {
     const { name, queue } = setup();
     const key = `test:${name}:counter`;
-    cleanups.push(async () => {
-      await redis.del(key);
+    t.defer(async () => {
+      await t.redis.del(key);
     });
     await queue.publishMany(Array.from({ length: 50 }, () => ({ name: 'before' })));
-    const first = new ProjectionRunner({ redis, queue: name, projection: counter(key), batchMs: 20 });
+    const first = new ProjectionRunner({ redis: t.redis, queue: name, projection: counter(key), batchMs: 20 });
     await first.start();
-    expect(await redis.hget(key, 'created')).toBe('50');
-    await expect(new ProjectionRunner({ redis, queue: name, projection: counter(key) }).start()).rejects.toThrow(/already runs/);
+    expect(await t.redis.hget(key, 'created')).toBe('50');
+    await expect(new ProjectionRunner({ redis: t.redis, queue: name, projection: counter(key) }).start()).rejects.toThrow(/already runs/);
     // Live: events appended while it follows, then a stop in the middle of a stream of publishes.
     const publishing = (async () => {
       for (let i = 0; i < 20; i++) await queue.publishMany(Array.from({ length: 10 }, () => ({ name: 'during' })));
     })();
-    await waitFor(async () => Number(await redis.hget(key, 'created')) > 60);
+    await waitFor(async () => Number(await t.redis.hget(key, 'created')) > 60);
     await first.stop();
     await publishing;
     const checkpoint = await first.checkpoint();
     expect(checkpoint).toBeDefined();
-    const second = new ProjectionRunner({ redis, queue: name, projection: counter(key), batchMs: 20 });
+    const second = new ProjectionRunner({ redis: t.redis, queue: name, projection: counter(key), batchMs: 20 });
     await second.start();
     await queue.publish('after', undefined);
-    await waitFor(async () => Number(await redis.hget(key, 'created')) === 251, 10_000, 'all events counted');
+    await waitFor(async () => Number(await t.redis.hget(key, 'created')) === 251, 10_000, 'all events counted');
     await second.stop();
-    expect(await redis.hget(key, 'created')).toBe('251');
+    expect(await t.redis.hget(key, 'created')).toBe('251');
     expect(first.eventsProcessed + second.eventsProcessed).toBe(251);
     // Reset: state and checkpoint go; the next start replays everything once.
     await second.reset();
-    const third = new ProjectionRunner({ redis, queue: name, projection: counter(key) });
+    const third = new ProjectionRunner({ redis: t.redis, queue: name, projection: counter(key) });
     await third.start();
     await third.stop();
-    expect(await redis.hget(key, 'created')).toBe('251');
+    expect(await t.redis.hget(key, 'created')).toBe('251');
   });
 });

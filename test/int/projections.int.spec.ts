@@ -1,33 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
-import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
+import { waitFor } from '../helpers/dispatch.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 import { readModelSnapshot, deleteReadModel } from '../helpers/read-model.js';
 
-let redis: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function setup(): { name: string; queue: Queue } {
-  const name = testQueueName();
-  const queue = new Queue(name, { connection: redis });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue };
-}
+const t = useQueueFixture();
+const setup = t.setup;
 
 describe('verify and rebuild', () => {
   it('a live read model verifies clean; a tampered one is reported field by field', async () => {
@@ -35,10 +15,10 @@ describe('verify and rebuild', () => {
     const a = await queue.publish('a', undefined);
     await queue.publish('b', undefined, { delayMs: 60_000 });
     await queue.cancel(a.id);
-    expect(await verify(redis, name)).toMatchObject({ clean: true, differences: [], replayed: 4 });
+    expect(await verify(t.redis, name)).toMatchObject({ clean: true, differences: [], replayed: 4 });
 
-    await redis.hset(jobKey(toQueueName(name), toJobId(a.id)), 'state', 'completed');
-    const report = await verify(redis, name);
+    await t.redis.hset(jobKey(toQueueName(name), toJobId(a.id)), 'state', 'completed');
+    const report = await verify(t.redis, name);
     expect(report.clean).toBe(false);
     expect(report.differences).toContain(`job ${a.id} state live=completed rebuilt=cancelled`);
   });
@@ -48,21 +28,21 @@ describe('verify and rebuild', () => {
     await queue.publishMany(Array.from({ length: 40 }, (_, i) => ({ name: 'n', opts: { priority: i % 5 } })));
     const w = new Worker(name, (job) => {
       if (job.attempt === 1 && job.id.endsWith('0')) throw new Error('retry me');
-    }, { connection: redis, blockMs: 100, promoteIntervalMs: 20 });
+    }, { connection: t.redis, blockMs: 100, promoteIntervalMs: 20 });
     await waitFor(async () => (await queue.stats()).counts.completed >= 20);
     await w.close();
-    const before = await readModelSnapshot(redis, name);
-    await deleteReadModel(redis, name);
+    const before = await readModelSnapshot(t.redis, name);
+    await deleteReadModel(t.redis, name);
     expect((await queue.stats()).counts.completed).toBe(0);
-    const report = await rebuild(redis, name);
+    const report = await rebuild(t.redis, name);
     expect(report.jobs).toBe(40);
-    expect(await readModelSnapshot(redis, name)).toEqual(before);
-    expect((await verify(redis, name)).clean).toBe(true);
+    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
+    expect((await verify(t.redis, name)).clean).toBe(true);
   });
 
   it('rebuild under load: with a producer and workers running, the result verifies clean', async () => {
     const { name, queue } = setup();
-    const w = new Worker(name, () => undefined, { connection: redis, blockMs: 100, concurrency: 20 });
+    const w = new Worker(name, () => undefined, { connection: t.redis, blockMs: 100, concurrency: 20 });
     let producing = true;
     let published = 0;
     const producer = (async () => {
@@ -72,12 +52,12 @@ describe('verify and rebuild', () => {
       }
     })();
     await waitFor(() => published >= 500);
-    const report = await rebuild(redis, name, { batchSize: 100 });
+    const report = await rebuild(t.redis, name, { batchSize: 100 });
     expect(report.replayed).toBeGreaterThan(0);
     producing = false;
     await producer;
     await w.close();
-    const check = await verify(redis, name);
+    const check = await verify(t.redis, name);
     expect(check.differences).toEqual([]);
     expect((await queue.stats()).counts.waiting + (await queue.stats()).counts.completed).toBe(published);
   });
@@ -85,10 +65,10 @@ describe('verify and rebuild', () => {
   it('two rebuilds at once: the second is refused', async () => {
     const { name, queue } = setup();
     await queue.publishMany(Array.from({ length: 2000 }, () => ({ name: 'x' })));
-    const results = await Promise.allSettled([rebuild(redis, name, { batchSize: 50 }), rebuild(redis, name, { batchSize: 50 })]);
+    const results = await Promise.allSettled([rebuild(t.redis, name, { batchSize: 50 }), rebuild(t.redis, name, { batchSize: 50 })]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected');
     expect(String(refused?.status === 'rejected' && refused.reason)).toMatch(/already running/);
-    expect((await verify(redis, name)).clean).toBe(true);
+    expect((await verify(t.redis, name)).clean).toBe(true);
   });
 });

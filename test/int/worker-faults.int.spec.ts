@@ -1,44 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { Redis } from 'ioredis';
 import { Worker } from '../../src/consumers/worker.js';
 import { laneKey, toQueueName } from '../../src/keys.js';
-import { Queue } from '../../src/queue.js';
 import { Child } from '../helpers/child.js';
-import { allEvents, dropQueue, testQueueName, testRedis, typesOf, waitFor } from '../helpers/dispatch.js';
+import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function setup(): { name: string; queue: Queue } {
-  const name = testQueueName();
-  const queue = new Queue(name, { connection: redis });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue };
-}
+const t = useQueueFixture();
+const setup = t.setup;
 
 function child(name: string, env: Record<string, string>): Child {
   const c = new Child('worker-process.ts', { REDIS_URL: inject('redisUrl'), QUEUE: name, ...env });
-  cleanups.push(() => c.kill());
+  t.defer(() => c.kill());
   return c;
 }
 
 function rescuer(name: string, leaseMs: number): Worker {
-  const w = new Worker(name, () => 'rescued', { connection: redis, leaseMs, reapIntervalMs: 100, blockMs: 200 });
-  cleanups.push(() => w.close(500));
+  const w = new Worker(name, () => 'rescued', { connection: t.redis, leaseMs, reapIntervalMs: 100, blockMs: 200 });
+  t.defer(() => w.close(500));
   return w;
 }
 
@@ -52,7 +31,7 @@ describe('worker process faults', () => {
     await doomed.exited();
     rescuer(name, 800);
     await waitFor(async () => (await queue.get(id))?.state === 'completed');
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(typesOf(events, id)).toEqual(['created', 'claimed', 'timed-out', 'claimed', 'completed']);
     const claims = events.filter((e) => e.type === 'claimed');
     expect(claims.map((e) => (e.type === 'claimed' ? e.data.worker.pid : 0))).toEqual([doomed.process.pid, process.pid]);
@@ -69,7 +48,7 @@ describe('worker process faults', () => {
     await waitFor(async () => (await queue.get(id))?.state === 'completed');
     frozen.signal('SIGCONT');
     await frozen.waitForLine(new RegExp(`^stale ${id}$`), 10_000);
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(typesOf(events, id)).toEqual(['created', 'claimed', 'timed-out', 'claimed', 'completed']);
     expect((await queue.stats()).counts.completed).toBe(1);
     expect(frozen.lines).not.toContain(`done ${id}`);
@@ -91,12 +70,12 @@ describe('worker process faults', () => {
     const w = child(name, { LEASE_MS: '500', HANDLER_MS: '60000' });
     await w.waitForLine(new RegExp(`^start ${id}$`));
     w.signal('SIGKILL');
-    const claimed = (await allEvents(redis, name)).find((e) => e.type === 'claimed');
+    const claimed = (await allEvents(t.redis, name)).find((e) => e.type === 'claimed');
     const token = claimed?.type === 'claimed' ? claimed.data.token : '';
-    expect(await redis.xdel(laneKey(toQueueName(name), 1), token)).toBe(1);
+    expect(await t.redis.xdel(laneKey(toQueueName(name), 1), token)).toBe(1);
     rescuer(name, 500);
     await waitFor(async () => (await queue.get(id))?.state === 'dead');
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(typesOf(events, id)).toEqual(['created', 'claimed', 'lost', 'dead-lettered']);
     const lost = events.find((e) => e.type === 'lost');
     expect(lost?.type === 'lost' && lost.data.reason).toMatch(/deleted while pending/);
