@@ -17,7 +17,7 @@ import { replayBatches } from '../audit/replay.js';
 import type { EventArchive } from '../audit/archive.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { runScript } from '../events/scripts.js';
-import { scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
+import { eventsKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
@@ -92,9 +92,13 @@ async function replay(redis: Redis, queue: QueueName, options: ReplayOptions): P
   const keys = shadowScriptKeys(queue);
   let replayed = 0;
   let lastId = '0-0';
+  // Replay up to the log's end as it is now: events appended meanwhile are folded in by the final
+  // atomic step, so a producer faster than the replay cannot keep it chasing the stream forever.
+  const [newest] = await redis.xrevrange(eventsKey(queue), '+', '-', 'COUNT', 1);
+  if (!newest && !options.archive) return { lastId, replayed };
   const batches = replayBatches(
     { redis, queue, ...(options.archive ? { archive: options.archive } : {}) },
-    { batchSize: options.batchSize ?? 500 },
+    { batchSize: options.batchSize ?? 500, ...(newest ? { to: newest[0] } : {}) },
   );
   for await (const batch of batches) {
     const args: (string | number)[] = [batch.length];
