@@ -18,6 +18,7 @@ export {
   type NewJob,
 } from './jobs.js';
 export { type GroupLimits, type RateLimit } from './limits.js';
+export { flowState, readDependencies, relayFlowOutbox, type DependencyInfo, type FlowState } from './flows.js';
 export {
   RepeatScheduler,
   nextOccurrence,

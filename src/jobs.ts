@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ValidationError } from './errors.js';
 import type { BackoffSpec, PayloadRef } from './events/types.js';
-import { PRIORITY_LEVELS, toJobId, type JobId } from './keys.js';
+import { PRIORITY_LEVELS, toJobId, toQueueName, type JobId } from './keys.js';
 
 /** Default priority lane when a job gives none: the middle one. */
 export const DEFAULT_PRIORITY = Math.floor(PRIORITY_LEVELS / 2);
@@ -65,6 +65,20 @@ export interface JobOptions {
    * @default none (the job goes to its priority lane)
    */
   group?: string;
+  /**
+   * Prerequisites: the job stays `blocked` until every one of them has completed, then goes to
+   * its lane (or group). A job id names a job of the same queue; `{ queue, jobId }` one of any
+   * queue. A prerequisite not published yet is waited for. Not combinable with a delay.
+   * @default none
+   */
+  dependsOn?: readonly (string | { queue: string; jobId: string })[];
+  /**
+   * What a prerequisite that ends dead, cancelled or removed does to this job: `fail`
+   * dead-letters it (reason `dependency-failed`, which cascades to its own dependants); `ignore`
+   * counts the prerequisite as resolved.
+   * @default 'fail'
+   */
+  onDependencyFailure?: 'fail' | 'ignore';
 }
 
 /** The dedupe window of a job (see {@link JobOptions.dedupe}). */
@@ -104,6 +118,9 @@ export interface PreparedJob {
   dedupeKey: string | undefined;
   dedupeTtlMs: number | undefined;
   group: string | undefined;
+  /** Prerequisites; `queue` undefined means the publishing queue. */
+  dependsOn: { queue: string | undefined; jobId: string }[] | undefined;
+  onDependencyFailure: 'fail' | 'ignore' | undefined;
   hasPayload: boolean;
   payload: unknown;
 }
@@ -165,7 +182,7 @@ export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec 
   return result;
 }
 
-const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId', 'dedupe', 'group'];
+const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId', 'dedupe', 'group', 'dependsOn', 'onDependencyFailure'];
 
 function optionalId(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -222,6 +239,29 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
       dedupeTtlMs = integerIn(`${field}.opts.dedupe.ttlMs`, opts.dedupe.ttlMs, 1, 86_400_000 * 365);
     }
   }
+  let dependsOn: PreparedJob['dependsOn'];
+  if (opts.dependsOn !== undefined) {
+    const list: unknown = opts.dependsOn;
+    if (!Array.isArray(list) || list.length === 0 || list.length > 1000) {
+      throw new ValidationError(`${field}.opts.dependsOn`, 'must be an array of 1 to 1000 job ids or {queue, jobId}');
+    }
+    dependsOn = list.map((ref: unknown, i) => {
+      const where = `${field}.opts.dependsOn[${i}]`;
+      if (typeof ref === 'string') return { queue: undefined, jobId: toJobId(ref, where) };
+      if (typeof ref !== 'object' || ref === null) throw new ValidationError(where, 'must be a job id or {queue, jobId}');
+      const r = ref as Record<string, unknown>;
+      for (const key of Object.keys(r)) if (key !== 'queue' && key !== 'jobId') throw new ValidationError(`${where}.${key}`, 'is not a job reference field');
+      return { queue: toQueueName(r.queue, `${where}.queue`), jobId: toJobId(r.jobId, `${where}.jobId`) };
+    });
+    if (dependsOn.some((d) => d.queue === undefined && d.jobId === id)) throw new ValidationError(`${field}.opts.dependsOn`, `job ${id} cannot depend on itself`);
+    if (runAt !== undefined) throw new ValidationError(`${field}.opts.dependsOn`, 'a job with prerequisites cannot also be delayed');
+  }
+  if (opts.onDependencyFailure !== undefined) {
+    if (opts.onDependencyFailure !== 'fail' && opts.onDependencyFailure !== 'ignore') {
+      throw new ValidationError(`${field}.opts.onDependencyFailure`, 'must be fail or ignore');
+    }
+    if (dependsOn === undefined) throw new ValidationError(`${field}.opts.onDependencyFailure`, 'applies to jobs with dependsOn only');
+  }
   return {
     id,
     name: job.name,
@@ -236,16 +276,19 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     dedupeKey,
     dedupeTtlMs,
     group: optionalId(`${field}.opts.group`, opts.group),
+    dependsOn,
+    onDependencyFailure: opts.onDependencyFailure,
     hasPayload: job.payload !== undefined,
     payload: job.payload,
   };
 }
 
 /**
- * The 15 ARGV values one job takes in the publish wire format (src/events/lua/includes/publishjob.lua).
+ * The 17 ARGV values one job takes in the publish wire format (src/events/lua/includes/publishjob.lua).
+ * @param queue - the publishing queue (prerequisites without a queue are in it).
  * @param repeatKey - the repeatable job the job is an occurrence of.
  */
-export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, repeatKey = ''): (string | number)[] {
+export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, queue: string, repeatKey = ''): (string | number)[] {
   return [
     job.id,
     job.name,
@@ -262,6 +305,8 @@ export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, r
     job.dedupeTtlMs ?? '',
     job.group ?? '',
     repeatKey,
+    job.dependsOn ? JSON.stringify(job.dependsOn.map((d) => `${d.queue ?? queue}|${d.jobId}`)) : '',
+    job.onDependencyFailure ?? '',
   ];
 }
 

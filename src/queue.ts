@@ -13,6 +13,7 @@ import { decodeEvent } from './events/codec.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
 import { prepareJob, publishArgs, type JobDefaults, type NewJob } from './jobs.js';
+import { flowState, readDependencies, registerDependant, type DependencyInfo, type FlowState } from './flows.js';
 import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
 import { parseJobHash, type Job } from './projections/job.js';
 import {
@@ -214,7 +215,7 @@ export class Queue {
     }
     const args: (string | number)[] = [prepared.length];
     for (const job of prepared) {
-      args.push(...publishArgs(job, refs.get(job.id)));
+      args.push(...publishArgs(job, refs.get(job.id), this.name));
     }
     let reply: unknown;
     try {
@@ -231,6 +232,14 @@ export class Queue {
       await this.payloads
         ?.delete(this.name, duplicates.map((job) => (refs.get(job.id) as PayloadRef).id))
         .catch(() => undefined);
+    }
+    // Prerequisites in other queues learn of their new dependants (a script touches one queue).
+    for (const [i, job] of prepared.entries()) {
+      if (flags[i] !== 1 || !job.dependsOn) continue;
+      for (const dep of job.dependsOn) {
+        if (dep.queue === undefined || dep.queue === this.name) continue;
+        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, now);
+      }
     }
     return prepared.map((job, i) => {
       const flag = flags[i];
@@ -422,6 +431,23 @@ export class Queue {
   /** The effective limits of one group (or the defaults). */
   getGroupLimits(group?: string): Promise<GroupLimits> {
     return getGroupLimits(this.redis, this.name, group);
+  }
+
+  /**
+   * The prerequisites of a job (`dependsOn`), each with its current state and — once completed —
+   * its result from the payload store. Prerequisites in other queues are read there.
+   */
+  dependencies(jobId: string): Promise<DependencyInfo[]> {
+    return readDependencies(this.redis, this.name, toJobId(jobId), this.payloads);
+  }
+
+  /**
+   * The state of the flow ending in `jobId`: the job and, transitively, all its prerequisites
+   * (across queues), counted per state, with `state` completed, failed (a job of it dead or
+   * cancelled) or running.
+   */
+  flow(jobId: string): Promise<FlowState> {
+    return flowState(this.redis, this.name, toJobId(jobId));
   }
 
   /**

@@ -65,7 +65,7 @@ export interface RepeatTemplate<P = unknown> {
   /** JSON payload (stored in the payload store for each occurrence). */
   payload?: P;
   /** Job options; `jobId`, `delayMs`, `runAt` and `dedupe` are set by the schedule and not allowed. */
-  opts?: Omit<JobOptions, 'jobId' | 'delayMs' | 'runAt' | 'dedupe'>;
+  opts?: Omit<JobOptions, 'jobId' | 'delayMs' | 'runAt' | 'dedupe' | 'dependsOn' | 'onDependencyFailure'>;
 }
 
 /** A stored repeatable job. */
@@ -176,7 +176,7 @@ export async function upsertRepeatable(
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) throw new ValidationError('key', 'must be 1 to 150 characters: letters, digits and ._:@/+=-');
   const spec = validateSchedule(schedule);
   if (typeof template !== 'object' || template === null) throw new ValidationError('template', 'must be {name, payload?, opts?}');
-  for (const field of ['jobId', 'delayMs', 'runAt', 'dedupe']) {
+  for (const field of ['jobId', 'delayMs', 'runAt', 'dedupe', 'dependsOn', 'onDependencyFailure']) {
     if (template.opts && field in template.opts) throw new ValidationError(`template.opts.${field}`, 'is set by the schedule');
   }
   // Validates the template exactly as a publish would.
@@ -302,7 +302,7 @@ export class RepeatScheduler {
     }
     let outcome: string;
     try {
-      outcome = (await runScript(redis, 'fireRepeat', queue, now, [key, dueAt, next ?? '', run ? '1' : '0', ...publishArgs(job, ref, key)])) as string;
+      outcome = (await runScript(redis, 'fireRepeat', queue, now, [key, dueAt, next ?? '', run ? '1' : '0', ...publishArgs(job, ref, queue, key)])) as string;
     } catch (error) {
       if (ref) await payloads?.delete(queue, [ref.id]).catch(() => undefined);
       throw error;

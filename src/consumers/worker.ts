@@ -20,7 +20,8 @@ import { describe, isSluiceError, JobAbortedError, UnrecoverableError, Validatio
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { backoffDelay } from '../jobs.js';
-import { laneKeys, toQueueName, wakeKey, type QueueName } from '../keys.js';
+import { flowOutboxKey, laneKeys, toJobId, toQueueName, wakeKey, type QueueName } from '../keys.js';
+import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { sluiceTracer } from '../metrics/tracing.js';
@@ -48,6 +49,11 @@ export interface ActiveJob<P = unknown> {
   readonly signal: AbortSignal;
   /** Records progress (any JSON value) as a `progress` event. */
   progress(value: JsonValue): Promise<void>;
+  /**
+   * The job's prerequisites (`dependsOn`) with their state and, once completed, their results
+   * (read from the payload store): how a parent reads its children's results.
+   */
+  dependencies(): Promise<DependencyInfo[]>;
 }
 
 /** The function that does a job's work. Its return value is stored as the job's result. */
@@ -101,6 +107,12 @@ export interface WorkerOptions {
    * @default 1000
    */
   repeatIntervalMs?: number;
+  /**
+   * Period of the flow relay, which delivers outcomes of this queue's jobs to their dependants in
+   * other queues (`0` disables it in this worker).
+   * @default 500
+   */
+  flowRelayIntervalMs?: number;
   /**
    * How long one blocking read waits for new work before polling again.
    * @default 2000
@@ -257,6 +269,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       clock: this.clock,
       ...(workerOptions.payloads ? { payloads: workerOptions.payloads } : {}),
     });
+    const relayMs = workerOptions.flowRelayIntervalMs ?? 500;
+    if (!Number.isInteger(relayMs) || relayMs < 0) throw new ValidationError('flowRelayIntervalMs', `must be an integer >= 0, got ${relayMs}`);
     const retentionMs = workerOptions.retentionIntervalMs ?? 5000;
     if (!Number.isInteger(retentionMs) || retentionMs < 0) throw new ValidationError('retentionIntervalMs', `must be an integer >= 0, got ${retentionMs}`);
     this.tasks = [
@@ -276,6 +290,19 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
                 return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
               },
               (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
+              (e) => this.report(e),
+            ),
+          ]),
+      ...(relayMs === 0
+        ? []
+        : [
+            new PeriodicTask(
+              async () => {
+                // One XLEN when there is nothing to relay.
+                if ((await this.redis.xlen(flowOutboxKey(this.queue))) === 0) return undefined;
+                return (await relayFlowOutbox(this.redis, this.queue, this.clock.now())) >= 100 ? 0 : undefined;
+              },
+              (next) => next ?? relayMs,
               (e) => this.report(e),
             ),
           ]),
@@ -442,6 +469,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         if (text === undefined) throw new ValidationError('progress', 'must be a JSON value');
         await runScript(this.redis, 'progress', this.queue, this.clock.now(), [job.id, job.token, text]);
       },
+      dependencies: () => readDependencies(this.redis, this.queue, toJobId(job.id), this.workerOptions.payloads),
     };
   }
 

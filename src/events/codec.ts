@@ -17,6 +17,7 @@ import {
   type EventMetadata,
   type EventType,
   type JobEvent,
+  type JobRef,
   type JsonValue,
   type PayloadRef,
   type RecordedError,
@@ -225,6 +226,12 @@ function decodeBackoff(c: Checker, value: unknown): BackoffSpec {
   }
 }
 
+function decodeJobRef(c: Checker, path: string, value: unknown): JobRef {
+  const o = c.object(path, value);
+  c.only(path, o, ['queue', 'jobId']);
+  return { queue: c.nonEmptyString(`${path}.queue`, o.queue, 100), jobId: c.nonEmptyString(`${path}.jobId`, o.jobId, 200) };
+}
+
 function decodeWorker(c: Checker, value: unknown): WorkerIdentity {
   const o = c.object('data.worker', value);
   c.only('data.worker', o, ['id', 'host', 'pid']);
@@ -256,7 +263,15 @@ type Decoders = { [T in EventType]: (c: Checker, d: Record<string, unknown>) => 
 
 const dataDecoders: Decoders = {
   created: (c, d) => {
-    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey', 'dedupeTtlMs', 'group', 'repeatKey']);
+    c.only('data', d, ['name', 'priority', 'maxAttempts', 'backoff', 'timeoutMs', 'payload', 'runAt', 'dedupeKey', 'dedupeTtlMs', 'group', 'repeatKey',
+      'dependsOn', 'onDependencyFailure', 'pendingDependencies']);
+    let dependsOn: JobRef[] | undefined;
+    if (d.dependsOn !== undefined) {
+      if (!Array.isArray(d.dependsOn) || d.dependsOn.length === 0 || d.dependsOn.length > 10_000) {
+        c.fail('data.dependsOn', 'a non-empty array of at most 10000 job references', d.dependsOn);
+      }
+      dependsOn = (d.dependsOn as unknown[]).map((ref, i) => decodeJobRef(c, `data.dependsOn[${i}]`, ref));
+    }
     return defined({
       name: c.string('data.name', d.name, 200),
       priority: c.integer('data.priority', d.priority),
@@ -269,15 +284,29 @@ const dataDecoders: Decoders = {
       dedupeTtlMs: c.optionalInteger('data.dedupeTtlMs', d.dedupeTtlMs),
       group: d.group === undefined ? undefined : c.nonEmptyString('data.group', d.group, 200),
       repeatKey: d.repeatKey === undefined ? undefined : c.nonEmptyString('data.repeatKey', d.repeatKey, 200),
+      dependsOn,
+      onDependencyFailure: d.onDependencyFailure === undefined ? undefined : c.oneOf('data.onDependencyFailure', d.onDependencyFailure, ['fail', 'ignore'] as const),
+      pendingDependencies: c.optionalInteger('data.pendingDependencies', d.pendingDependencies),
     });
+  },
+  'dependency-resolved': (c, d) => {
+    c.only('data', d, ['dependency', 'outcome', 'remaining']);
+    return {
+      dependency: decodeJobRef(c, 'data.dependency', d.dependency),
+      outcome: c.oneOf('data.outcome', d.outcome, ['completed', 'dead', 'cancelled', 'removed'] as const),
+      remaining: c.integer('data.remaining', d.remaining),
+    };
   },
   scheduled: (c, d) => {
     c.only('data', d, ['runAt', 'reason']);
     return { runAt: c.integer('data.runAt', d.runAt), reason: c.oneOf('data.reason', d.reason, ['delay', 'retry'] as const) };
   },
   promoted: (c, d) => {
-    c.only('data', d, ['lane']);
-    return { lane: c.integer('data.lane', d.lane) };
+    c.only('data', d, ['lane', 'reason']);
+    return defined({
+      lane: c.integer('data.lane', d.lane),
+      reason: d.reason === undefined ? undefined : c.oneOf('data.reason', d.reason, ['dependencies'] as const),
+    });
   },
   claimed: (c, d) => {
     c.only('data', d, ['attempt', 'worker', 'token']);
@@ -322,7 +351,7 @@ const dataDecoders: Decoders = {
   'dead-lettered': (c, d) => {
     c.only('data', d, ['reason', 'attempt']);
     return {
-      reason: c.oneOf('data.reason', d.reason, ['attempts-exhausted', 'unrecoverable', 'lost', 'timed-out'] as const),
+      reason: c.oneOf('data.reason', d.reason, ['attempts-exhausted', 'unrecoverable', 'lost', 'timed-out', 'dependency-failed'] as const),
       attempt: c.integer('data.attempt', d.attempt),
     };
   },

@@ -12,6 +12,7 @@
 /** Every event type, in life-cycle order. */
 export const EVENT_TYPES = [
   'created',
+  'dependency-resolved',
   'scheduled',
   'promoted',
   'claimed',
@@ -32,6 +33,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** The schema version this code writes, per event type. Decoding accepts versions 1..current. */
 export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   created: 1,
+  'dependency-resolved': 1,
   scheduled: 1,
   promoted: 1,
   claimed: 1,
@@ -66,6 +68,15 @@ export type BackoffSpec =
   | { readonly type: 'fixed'; readonly delayMs: number }
   | { readonly type: 'exponential'; readonly delayMs: number; readonly maxDelayMs?: number; readonly jitter?: number }
   | { readonly type: 'custom' };
+
+/** A job of some queue (prerequisites may live in other queues). */
+export interface JobRef {
+  readonly queue: string;
+  readonly jobId: string;
+}
+
+/** Final outcome of a prerequisite as its dependants see it. */
+export type DependencyOutcome = 'completed' | 'dead' | 'cancelled' | 'removed';
 
 /** Who claimed a job. */
 export interface WorkerIdentity {
@@ -103,9 +114,26 @@ export interface EventDataMap {
     readonly group?: string;
     /** The repeatable job this job is an occurrence of. */
     readonly repeatKey?: string;
+    /** Prerequisite jobs: the job is `blocked` until each has completed (or failed, by policy). */
+    readonly dependsOn?: readonly JobRef[];
+    /** What a failed prerequisite (dead, cancelled, removed) does: dead-letter the job, or count as resolved. */
+    readonly onDependencyFailure?: 'fail' | 'ignore';
+    /** Prerequisites not yet completed when the job was created; above 0 the job starts `blocked`. */
+    readonly pendingDependencies?: number;
+  };
+  'dependency-resolved': {
+    /** The prerequisite that reached a final outcome. */
+    readonly dependency: JobRef;
+    readonly outcome: DependencyOutcome;
+    /** Prerequisites still unresolved after this one. */
+    readonly remaining: number;
   };
   scheduled: { readonly runAt: number; readonly reason: 'delay' | 'retry' };
-  promoted: { readonly lane: number };
+  promoted: {
+    readonly lane: number;
+    /** `dependencies` when the last prerequisite resolved; absent when a delay or backoff ended. */
+    readonly reason?: 'dependencies';
+  };
   claimed: {
     readonly attempt: number;
     readonly worker: WorkerIdentity;
@@ -135,7 +163,7 @@ export interface EventDataMap {
   };
   lost: { readonly entryId: string; readonly reason: string };
   'dead-lettered': {
-    readonly reason: 'attempts-exhausted' | 'unrecoverable' | 'lost' | 'timed-out';
+    readonly reason: 'attempts-exhausted' | 'unrecoverable' | 'lost' | 'timed-out' | 'dependency-failed';
     readonly attempt: number;
   };
   retried: { readonly fromState: string; readonly by?: string };

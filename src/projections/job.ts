@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { CorruptEventError } from '../errors.js';
-import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
+import type { BackoffSpec, JobRef, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs.js';
 import { JOB_STATES, type JobState } from '../keys.js';
 
@@ -45,6 +45,11 @@ export interface Job {
   group?: string;
   /** The repeatable job this job is an occurrence of. */
   repeatKey?: string;
+  /** Prerequisites the job waits for (see `JobOptions.dependsOn`). */
+  dependsOn?: JobRef[];
+  /** Prerequisites not resolved yet (0 once it may run). */
+  pendingDependencies?: number;
+  onDependencyFailure?: 'fail' | 'ignore';
   /** Number of events appended for this job. */
   seq: number;
 }
@@ -105,6 +110,9 @@ export function parseJobHash(queue: string, hash: Record<string, string>): Job |
     dedupeTtlMs: num(hash, 'dedupeTtlMs'),
     group: hash.group,
     repeatKey: hash.repeatKey,
+    dependsOn: json<JobRef[]>(hash, 'dependsOn', where),
+    pendingDependencies: num(hash, 'pendingDependencies'),
+    onDependencyFailure: hash.onDependencyFailure as Job['onDependencyFailure'],
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (job as unknown as Record<string, unknown>)[key] = value;

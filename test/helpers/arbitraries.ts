@@ -104,6 +104,9 @@ export const recordedErrorArb: fc.Arbitrary<RecordedError> = fc.record(
   { requiredKeys: ['name', 'message'], noNullPrototype: true },
 );
 
+/** A job reference (queue and job id). */
+export const jobRefArb = fc.record({ queue: idText(100), jobId: idText(200) }, { noNullPrototype: true });
+
 /** Data arbitraries, one per event type. */
 export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
   created: fc.record(
@@ -119,11 +122,18 @@ export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
       dedupeTtlMs: millis,
       group: idText(200),
       repeatKey: idText(200),
+      dependsOn: fc.array(jobRefArb, { minLength: 1, maxLength: 4 }),
+      onDependencyFailure: fc.constantFrom('fail', 'ignore'),
+      pendingDependencies: fc.nat(10_000),
     },
     { requiredKeys: ['name', 'priority', 'maxAttempts', 'backoff'], noNullPrototype: true },
   ),
+  'dependency-resolved': fc.record(
+    { dependency: jobRefArb, outcome: fc.constantFrom('completed', 'dead', 'cancelled', 'removed'), remaining: fc.nat(10_000) },
+    { noNullPrototype: true },
+  ),
   scheduled: fc.record({ runAt: millis, reason: fc.constantFrom('delay', 'retry') }, { noNullPrototype: true }),
-  promoted: fc.record({ lane: fc.nat(4) }, { noNullPrototype: true }),
+  promoted: fc.record({ lane: fc.nat(4), reason: fc.constant('dependencies' as const) }, { requiredKeys: ['lane'], noNullPrototype: true }),
   claimed: fc.record(
     {
       attempt,
@@ -144,7 +154,7 @@ export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
   ),
   'timed-out': fc.record({ attempt, worker: idText(200), idleMs: millis }, { requiredKeys: ['attempt', 'idleMs'], noNullPrototype: true }),
   lost: fc.record({ entryId: streamIdArb, reason: text(1000) }, { noNullPrototype: true }),
-  'dead-lettered': fc.record({ reason: fc.constantFrom('attempts-exhausted', 'lost', 'timed-out'), attempt: fc.nat(1000) }, { noNullPrototype: true }),
+  'dead-lettered': fc.record({ reason: fc.constantFrom('attempts-exhausted', 'lost', 'timed-out', 'dependency-failed'), attempt: fc.nat(1000) }, { noNullPrototype: true }),
   retried: fc.record({ fromState: text(50, 1), by: text(200) }, { requiredKeys: ['fromState'], noNullPrototype: true }),
   cancelled: fc.record({ fromState: text(50, 1), reason: text(1000) }, { requiredKeys: ['fromState'], noNullPrototype: true }),
   removed: fc.record({ fromState: text(50, 1), reason: fc.constantFrom('manual', 'retention') }, { noNullPrototype: true }),

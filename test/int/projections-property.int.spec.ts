@@ -10,7 +10,7 @@ import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
 type Op =
-  | { op: 'publish'; count: number; delayMs: number; priority: number; attempts: number; dedupe: string | undefined; group: string | undefined }
+  | { op: 'publish'; count: number; delayMs: number; priority: number; attempts: number; dedupe: string | undefined; group: string | undefined; dep: number | undefined; ignore: boolean }
   | { op: 'claim'; count: number }
   | { op: 'complete'; pick: number }
   | { op: 'fail'; pick: number; retry: boolean }
@@ -35,6 +35,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       attempts: fc.integer({ min: 1, max: 3 }),
       dedupe: fc.oneof(fc.constant(undefined), fc.constantFrom('d1', 'd2')),
       group: fc.oneof(fc.constant(undefined), fc.constantFrom('g1', 'g2')),
+      dep: fc.oneof(fc.constant(undefined), fc.constant(undefined), fc.nat()),
+      ignore: fc.boolean(),
     }),
   },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), count: fc.integer({ min: 1, max: 5 }) }) },
@@ -70,7 +72,7 @@ async function attempt(work: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe('the projection is a fold of the log', () => {
-  const totals = { completed: 0, failed: 0, 'timed-out': 0, cancelled: 0 };
+  const totals = { completed: 0, failed: 0, 'timed-out': 0, cancelled: 0, 'dependency-resolved': 0 };
   it('random publish / claim / complete / fail / retry / cancel / remove / timeout / promote sequences verify clean and rebuild exactly', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }), async (ops) => {
@@ -89,10 +91,18 @@ describe('the projection is a fold of the log', () => {
             now += 1;
             switch (op.op) {
               case 'publish': {
+                // A prerequisite from the jobs published so far (or a job never published).
+                const prerequisite = op.dep === undefined ? undefined : (pick(jobs, op.dep) ?? 'never-published');
                 const results = await q.publishMany(
                   Array.from({ length: op.count }, () => ({
                     name: 'p',
-                    opts: { priority: op.priority, attempts: op.attempts, backoff: { type: 'fixed' as const, delayMs: 100 }, ...(op.delayMs ? { delayMs: op.delayMs } : {}), ...(op.dedupe ? { dedupe: { key: op.dedupe, ttlMs: 50 } } : {}), ...(op.group ? { group: op.group } : {}) },
+                    opts: {
+                      priority: op.priority, attempts: op.attempts, backoff: { type: 'fixed' as const, delayMs: 100 },
+                      ...(op.delayMs && !prerequisite ? { delayMs: op.delayMs } : {}),
+                      ...(op.dedupe ? { dedupe: { key: op.dedupe, ttlMs: 50 } } : {}),
+                      ...(op.group ? { group: op.group } : {}),
+                      ...(prerequisite ? { dependsOn: [prerequisite], onDependencyFailure: op.ignore ? ('ignore' as const) : ('fail' as const) } : {}),
+                    },
                   })),
                 );
                 jobs.push(...results.map((r) => r.id));
@@ -159,6 +169,7 @@ describe('the projection is a fold of the log', () => {
           totals.failed += events.failed ?? 0;
           totals['timed-out'] += events['timed-out'] ?? 0;
           totals.cancelled += events.cancelled ?? 0;
+          totals['dependency-resolved'] += events['dependency-resolved'] ?? 0;
           const report = await verify(redis, name);
           expect(report.differences).toEqual([]);
           const before = await readModelSnapshot(redis, name);

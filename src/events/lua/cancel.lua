@@ -1,5 +1,6 @@
 --[[
-  Cancels a waiting, delayed or active job: appends `cancelled`. A delayed job leaves the
+  Cancels a waiting, delayed, blocked or active job: appends `cancelled`; its dependants see the
+  outcome `cancelled`. A delayed job leaves the
   delayed set; an active job's lane entry is acknowledged and deleted, so its worker's late
   outcome is refused and its next heartbeat aborts the handler. A waiting job's lane entry is
   left as a stale hint that claim discards.
@@ -15,12 +16,13 @@
 --- @include "includes/append"
 --- @include "includes/finish"
 --- @include "includes/groups"
+--- @include "includes/flows"
 local K = sluiceKeys()
 local jobId = ARGV[3]
 local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'priority', 'traceparent', 'dedupeKey', 'group')
 local state = job[1]
 if not state then return redis.error_reply('SLUICE_ERR_JOB_NOT_FOUND ' .. K.queue .. ' ' .. jobId) end
-if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' then
+if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' and state ~= 'blocked' then
   return redis.error_reply('SLUICE_ERR_INVALID_STATE job ' .. jobId .. ' is ' .. state .. ' and cannot be cancelled')
 end
 if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
@@ -33,4 +35,6 @@ local data = { fromState = state }
 if ARGV[4] ~= '' then data.reason = ARGV[4] end
 appendEvent(K, jobId, 'cancelled', data)
 releaseDedupe(K, jobId, job[5])
+redis.call('DEL', K.depsPrefix .. jobId)
+settleDependants(K, jobId, 'cancelled')
 return state

@@ -7,13 +7,16 @@
     ARGV[3]  number of jobs N
     for each job i (4 values from ARGV[4 + (i-1)*4]):
       jobId, token, result ref JSON or '', durationMs
+  Then releases the job's dedupe key and group slot and resolves its dependants (when the queue
+  has any: one HGET of the meta hash per call).
   Output: array of N integers: 1 completed, 0 stale token (nothing changed for that job).
-  Events: completed
+  Events: completed (dependency-resolved, promoted, dead-lettered for dependants)
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"
 --- @include "includes/groups"
+--- @include "includes/flows"
 local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
@@ -31,6 +34,7 @@ for i = 1, n do
     dropEntry(K, tonumber(job[4]), token)
     if job[6] then releaseDedupe(K, jobId, job[6]) end
     if job[7] then groupSlotFree(K, job[7]) end
+    settleDependants(K, jobId, 'completed')
     out[i] = 1
   end
 end

@@ -16,6 +16,7 @@
 --- @include "includes/append"
 --- @include "includes/finish"
 --- @include "includes/groups"
+--- @include "includes/flows"
 local K = sluiceKeys()
 local jobId, token = ARGV[3], ARGV[4]
 local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'maxAttempts', 'priority', 'traceparent', 'dedupeKey', 'group')
@@ -36,6 +37,7 @@ if final then
   if retryAt == nil and attempt < maxAttempts then reason = 'unrecoverable' end
   appendEvent(K, jobId, 'dead-lettered', { reason = reason, attempt = attempt })
   releaseDedupe(K, jobId, job[7])
+  settleDependants(K, jobId, 'dead')
   return 'dead'
 end
 appendEvent(K, jobId, 'scheduled', { runAt = retryAt, reason = 'retry' })

@@ -9,7 +9,7 @@
     ARGV[4]  the due time the caller read from the repeat index (ms)
     ARGV[5]  next due time (ms), or '' when the schedule has ended
     ARGV[6]  '1' to publish an occurrence, '0' to skip the missed ones and only move on
-    ARGV[7..21]  the occurrence job, in the publish wire format (includes/publishjob.lua)
+    ARGV[7..23]  the occurrence job, in the publish wire format (includes/publishjob.lua)
   Output: 'fired' | 'skipped' | 'moved' (another scheduler fired it, or the schedule was changed
     or removed: nothing changed) | 'duplicate' (the occurrence existed: only the schedule moved)
   Events: created, scheduled

@@ -9,10 +9,10 @@
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  number of jobs N
-    for each job i, 15 values from ARGV[4 + (i-1)*15] (see includes/publishjob.lua)
+    for each job i, 17 values from ARGV[4 + (i-1)*17] (see includes/publishjob.lua)
   Output: array of N values: 1 created, 0 duplicate id, or the id of the job holding the dedupe
     key (nothing changed for that job).
-  Events: created, scheduled
+  Events: created, scheduled, dependency-resolved, dead-lettered
 ]]
 --- @include "includes/keys"
 --- @include "includes/append"
@@ -22,6 +22,6 @@ local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  out[i] = publishJob(K, 4 + (i - 1) * 15)
+  out[i] = publishJob(K, 4 + (i - 1) * 17)
 end
 return out

@@ -18,6 +18,7 @@
 --- @include "includes/append"
 --- @include "includes/finish"
 --- @include "includes/groups"
+--- @include "includes/flows"
 local K = sluiceKeys()
 local consumer, lease, count = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local requeued, dead, lostCount, stale = 0, 0, 0, 0
@@ -45,6 +46,7 @@ for _, s in ipairs(streams) do
       if attempt >= maxAttempts then
         appendEvent(K, jobId, 'dead-lettered', { reason = 'timed-out', attempt = attempt })
         releaseDedupe(K, jobId, job[7])
+        settleDependants(K, jobId, 'dead')
         dead = dead + 1
       else
         if job[8] then
@@ -77,6 +79,7 @@ if anyDeleted then
       appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) })
       releaseDedupe(K, jobId, job[4])
       if job[5] then groupSlotFree(K, job[5]) end
+      settleDependants(K, jobId, 'dead')
       lostCount = lostCount + 1
     end
   end

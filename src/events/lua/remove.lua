@@ -12,6 +12,7 @@
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"
+--- @include "includes/flows"
 local K = sluiceKeys()
 local jobId = ARGV[3]
 local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'traceparent', 'dedupeKey')
@@ -24,4 +25,8 @@ if state == 'delayed' then redis.call('ZREM', K.delayed, jobId) end
 -- Before the event: the fold deletes the job hash the TTL is read from.
 releaseDedupe(K, jobId, job[3])
 appendEvent(K, jobId, 'removed', { fromState = state, reason = ARGV[4] })
+if state ~= 'completed' and state ~= 'dead' and state ~= 'cancelled' then
+  redis.call('DEL', K.depsPrefix .. jobId)
+  settleDependants(K, jobId, 'removed')
+end
 return state

@@ -76,7 +76,17 @@ local function applyEvent(K, jobId, etype, d, meta)
     if d.dedupeTtlMs then redis.call('HSET', jkey, 'dedupeTtlMs', d.dedupeTtlMs) end
     if d.group then redis.call('HSET', jkey, 'group', d.group) end
     if d.repeatKey then redis.call('HSET', jkey, 'repeatKey', d.repeatKey) end
-    moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
+    if d.dependsOn then redis.call('HSET', jkey, 'dependsOn', canonicalJson(d.dependsOn)) end
+    if d.onDependencyFailure then redis.call('HSET', jkey, 'onDependencyFailure', d.onDependencyFailure) end
+    local pending = d.pendingDependencies or 0
+    if d.dependsOn then redis.call('HSET', jkey, 'pendingDependencies', pending) end
+    if pending > 0 then
+      moveState(K, jobId, jkey, state, 'blocked', t, d.priority)
+    else
+      moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
+    end
+  elseif etype == 'dependency-resolved' then
+    redis.call('HSET', jkey, 'pendingDependencies', d.remaining)
   elseif etype == 'scheduled' then
     redis.call('HSET', jkey, 'runAt', d.runAt)
     moveState(K, jobId, jkey, state, 'delayed', t, priority)

@@ -1,11 +1,16 @@
 --[[
-  Creates one job from 15 ARGV values starting at index b (the publish wire format, built by
+  Creates one job from 17 ARGV values starting at index b (the publish wire format, built by
   publishArgs in src/jobs.ts): appends `created` (and `scheduled` when it starts delayed) and
-  dispatches it to its lane, its group's list or the delayed set.
+  dispatches it to its lane, its group's list or the delayed set — or, when prerequisites are
+  pending, leaves it `blocked` (includes/flows.lua): a prerequisite of this queue that completed
+  already counts as resolved; one that is dead or cancelled is resolved at once by policy; any
+  other (waiting, running, not published yet, or in another queue) is pending. The caller
+  registers the dependant in other queues (registerDependant.lua).
 
-  ARGV[b..b+14]: jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
+  ARGV[b..b+16]: jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
     payload ref JSON or '', runAt (ms) or '', traceparent or '', correlationId or '',
-    causationId or '', dedupe key or '', dedupe TTL (ms) or '', group or '', repeat key or ''
+    causationId or '', dedupe key or '', dedupe TTL (ms) or '', group or '', repeat key or '',
+    prerequisites JSON ["<queue>|<jobId>", ...] or '', onDependencyFailure ('fail'|'ignore') or ''
 
   publishJob(K, b) -> 1 created, 0 the job id exists (nothing changed), or the id of the job
     holding the dedupe key (nothing changed).
@@ -22,6 +27,7 @@ local function dedupeHolder(K, dedupeKey)
   return nil
 end
 
+--- @include "includes/flows"
 local groupsFlagSet = false
 
 local function publishJob(K, b)
@@ -55,11 +61,42 @@ local function publishJob(K, b)
     group = nil
   end
   if ARGV[b + 14] ~= '' then data.repeatKey = ARGV[b + 14] end
+  local pending, settled = 0, {}
+  if ARGV[b + 15] ~= '' then
+    local me = K.queue .. '|' .. jobId
+    data.dependsOn = {}
+    for i, ref in ipairs(cjson.decode(ARGV[b + 15])) do
+      local q, id = splitRef(ref)
+      data.dependsOn[i] = { queue = q, jobId = id }
+      local st = nil
+      if q == K.queue then st = redis.call('HGET', K.jobPrefix .. id, 'state') end
+      if st ~= 'completed' and redis.call('SADD', K.depsPrefix .. jobId, ref) == 1 then
+        pending = pending + 1
+        if st == 'dead' or st == 'cancelled' then
+          settled[#settled + 1] = { ref, st }
+        elseif q == K.queue then
+          redis.call('SADD', K.dependentsPrefix .. id, me)
+        end
+      end
+    end
+    if ARGV[b + 16] ~= '' then data.onDependencyFailure = ARGV[b + 16] end
+    data.pendingDependencies = pending
+    if pending > 0 and not flowsOn(K) then
+      redis.call('HSET', K.meta, 'flows', '1')
+      K.flowsOn = true
+    end
+  end
   local runAt = tonumber(ARGV[b + 7])
-  if runAt and runAt > K.now then data.runAt = runAt else runAt = nil end
+  if runAt and runAt > K.now and pending == 0 then data.runAt = runAt else runAt = nil end
   appendEvent(K, jobId, 'created', data,
     { traceparent = ARGV[b + 8], correlationId = ARGV[b + 9], causationId = ARGV[b + 10] })
-  if runAt then
+  if pending > 0 then
+    -- Blocked: dispatched when its last prerequisite resolves (or dead-lettered by policy now).
+    for _, s in ipairs(settled) do
+      local failed = resolveDependency(K, jobId, s[1], s[2])
+      if failed then settleDependants(K, jobId, failed) end
+    end
+  elseif runAt then
     appendEvent(K, jobId, 'scheduled', { runAt = runAt, reason = 'delay' })
     redis.call('ZADD', K.delayed, runAt, jobId)
   elseif group then
