@@ -30,6 +30,7 @@ import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { applyRetention } from '../projections/retention.js';
 import { RepeatScheduler } from '../repeat.js';
 import { PeriodicTask } from './periodic.js';
+import type { SlotPool } from './slot-pool.js';
 
 /** A claimed job as the handler sees it. */
 export interface ActiveJob<P = unknown> {
@@ -132,6 +133,17 @@ export interface WorkerOptions {
   graceMs?: number;
   /** Worker id (consumer name). @default `<host>:<pid>:<random>` */
   id?: string;
+  /**
+   * Handler slots shared with other workers (set by `MultiQueueWorker`): this worker runs
+   * a handler only while it holds a slot of the pool, and `concurrency` caps it on top.
+   * @default none (its own `concurrency` slots)
+   */
+  slots?: SlotPool;
+  /**
+   * This worker's share of `slots` while other workers of the pool wait for slots too.
+   * @default 1
+   */
+  weight?: number;
   /** @default the system clock */
   clock?: Clock;
   /** Source of randomness in [0, 1) for jitter. @default Math.random */
@@ -224,6 +236,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private closing: Promise<void> | undefined;
   private readonly tasks: PeriodicTask[];
   private readonly telemetry: WorkerTelemetry; // [observability]
+  private readonly pool: SlotPool | undefined;
+  private readonly weight: number;
 
   constructor(
     queue: string,
@@ -253,6 +267,9 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     };
     this.clock = workerOptions.clock ?? systemClock;
     this.random = workerOptions.random ?? Math.random;
+    this.pool = workerOptions.slots;
+    this.weight = workerOptions.weight ?? 1;
+    if (!Number.isInteger(this.weight) || this.weight < 1) throw new ValidationError('weight', `must be an integer >= 1, got ${this.weight}`);
     this.id = workerOptions.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
     // [observability] consumer spans and wait/run time histograms
@@ -352,16 +369,28 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         // Handlers running now; jobs whose handler finished but whose outcome is still being
         // committed do not hold a slot, so the next claim overlaps the commit. The commit
         // backlog is bounded by the concurrency.
-        const free = this.options.concurrency - this.busy;
+        let free = this.options.concurrency - this.busy;
         if (free <= 0 || this.completions.length >= this.options.concurrency) {
           await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
           continue;
         }
-        const reply = (await runScript(this.redis, 'claim', this.queue, this.clock.now(), [
-          this.id,
-          Math.min(free, this.options.batchSize),
-          this.identityJson,
-        ])) as (string | number)[];
+        if (this.pool) {
+          // Shared slots: wait for this worker's turn; the ones the claim does not use go back.
+          free = await this.pool.acquire(this.id, this.weight, Math.min(free, this.options.batchSize));
+          if (free === 0) continue;
+        }
+        let reply: (string | number)[];
+        try {
+          reply = (await runScript(this.redis, 'claim', this.queue, this.clock.now(), [
+            this.id,
+            Math.min(free, this.options.batchSize),
+            this.identityJson,
+          ])) as (string | number)[];
+        } catch (error) {
+          this.pool?.release(this.id, free);
+          throw error;
+        }
+        this.pool?.release(this.id, free - (reply[0] === 'jobs' ? (reply.length - 1) / CLAIM_FIELDS : 0));
         failures = 0;
         if (reply[0] === 'paused') {
           await this.pause(Math.min(1000, this.options.blockMs));
@@ -428,6 +457,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         payloads = await this.workerOptions.payloads.getMany(this.queue, refs);
       } catch (error) {
         // Give the jobs back without counting the attempt, then let the loop back off.
+        this.pool?.release(this.id, jobs.length);
         await this.release(jobs.map((job) => [job.id, job.token]));
         throw error;
       }
@@ -442,6 +472,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         if (!held) return;
         held = false;
         this.busy--;
+        this.pool?.release(this.id, 1);
         this.wake();
       };
       entry.done = this.execute(job, job.payload ? payloads.get(job.payload.id) : undefined, controller, releaseSlot).finally(() => {
@@ -630,6 +661,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
 
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.pool?.cancel(this.id);
     this.blocker?.disconnect();
     this.wake();
     await this.loopDone;
