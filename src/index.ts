@@ -32,6 +32,7 @@ export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueS
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';
 export { SlotPool } from './consumers/slot-pool.js';
+export { BatchWorker, type BatchHandler, type BatchOutcome, type BatchWorkerOptions } from './consumers/batch-worker.js';
 export * from './events/index.js';
 export { type Job } from './projections/job.js';
 export { rebuild, verify, type RebuildReport, type ReplayOptions, type VerifyReport } from './projections/rebuild.js';

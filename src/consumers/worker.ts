@@ -462,7 +462,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         throw error;
       }
     }
-    for (const job of jobs) {
+    const runners = this.runnersFor(jobs.length);
+    for (const [i, job] of jobs.entries()) {
       const controller = new AbortController();
       const entry: Running = { token: job.token, controller, done: Promise.resolve() };
       this.running.set(job.id, entry);
@@ -475,7 +476,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         this.pool?.release(this.id, 1);
         this.wake();
       };
-      entry.done = this.execute(job, job.payload ? payloads.get(job.payload.id) : undefined, controller, releaseSlot).finally(() => {
+      entry.done = this.execute(job, job.payload ? payloads.get(job.payload.id) : undefined, controller, releaseSlot, runners?.[i]).finally(() => {
         releaseSlot();
         // The job stays in `running` (so heartbeats keep its lease) until its outcome is recorded.
         if (this.running.get(job.id) === entry) this.running.delete(job.id);
@@ -504,14 +505,29 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     };
   }
 
-  private async execute(job: Claimed, payload: unknown, controller: AbortController, releaseSlot: () => void): Promise<void> {
+  /**
+   * How the jobs of one claim are run: `undefined` runs the handler once per job; a subclass
+   * (BatchWorker) returns one runner per job, settled by a single call for the whole claim.
+   */
+  protected runnersFor(count: number): ((job: ActiveJob<P>) => Promise<R>)[] | undefined {
+    void count;
+    return undefined;
+  }
+
+  private async execute(
+    job: Claimed,
+    payload: unknown,
+    controller: AbortController,
+    releaseSlot: () => void,
+    runner?: (job: ActiveJob<P>) => Promise<R>,
+  ): Promise<void> {
     const active = this.activeJob(job, payload, controller.signal);
     const started = this.clock.now();
     const attempt = this.telemetry.startAttempt(job); // [observability]
     let timer: NodeJS.Timeout | undefined;
     let result: R;
     try {
-      const run = Promise.resolve().then(() => attempt.run(() => this.handler(active)));
+      const run = Promise.resolve().then(() => attempt.run(() => (runner ? runner(active) : this.handler(active))));
       if (job.timeoutMs !== undefined) {
         const timeoutMs = job.timeoutMs;
         const timeout = new Promise<never>((_, reject) => {
