@@ -1,35 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
+import { allEvents } from '../helpers/dispatch.js';
 import { claim, complete, fail, promote } from '../helpers/scripted.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const t = useQueueFixture();
 
 function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
-  const name = testQueueName();
   const clock = { t: 1_800_000_000_000, now() { return this.t; } };
-  const queue = new Queue(name, { connection: redis, clock });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue, clock };
+  return { ...t.setup({ clock }), clock };
 }
 
 async function expectClean(name: string): Promise<void> {
-  expect((await verify(redis, name)).differences).toEqual([]);
+  expect((await verify(t.redis, name)).differences).toEqual([]);
 }
 
 describe('deduplication windows', () => {
@@ -38,15 +22,15 @@ describe('deduplication windows', () => {
     const first = await queue.publish('sync', undefined, { dedupe: { key: 'user:7' } });
     expect(first.created).toBe(true);
     expect(await queue.publish('sync', undefined, { dedupe: { key: 'user:7' } })).toEqual({ id: first.id, created: false, deduplicated: true });
-    const [attempt] = await claim(redis, name, ++clock.t);
+    const [attempt] = await claim(t.redis, name, ++clock.t);
     expect(attempt?.id).toBe(first.id);
     expect((await queue.publish('sync', undefined, { dedupe: { key: 'user:7' } })).created).toBe(false);
-    await complete(redis, name, ++clock.t, [attempt!]);
+    await complete(t.redis, name, ++clock.t, [attempt!]);
     const second = await queue.publish('sync', undefined, { dedupe: { key: 'user:7' } });
     expect(second.created).toBe(true);
     expect(second.id).not.toBe(first.id);
     // Only two jobs were ever created; the ignored publishes appended nothing.
-    expect((await allEvents(redis, name)).filter((e) => e.type === 'created')).toHaveLength(2);
+    expect((await allEvents(t.redis, name)).filter((e) => e.type === 'created')).toHaveLength(2);
     expect((await queue.get(first.id))?.dedupeKey).toBe('user:7');
     await expectClean(name);
   });
@@ -56,7 +40,7 @@ describe('deduplication windows', () => {
     const start = clock.t;
     const first = await queue.publish('report', undefined, { dedupe: { key: 'daily', ttlMs: 60_000 } });
     clock.t += 10;
-    await complete(redis, name, clock.t, await claim(redis, name, clock.t));
+    await complete(t.redis, name, clock.t, await claim(t.redis, name, clock.t));
     expect((await queue.get(first.id))?.state).toBe('completed');
     clock.t = start + 59_999;
     expect(await queue.publish('report', undefined, { dedupe: { key: 'daily', ttlMs: 60_000 } })).toMatchObject({ id: first.id, deduplicated: true });
@@ -72,13 +56,13 @@ describe('deduplication windows', () => {
   it('a retrying job keeps its key; dead-lettered, cancelled and removed jobs let go of theirs', async () => {
     const { name, queue, clock } = setup();
     const a = await queue.publish('x', undefined, { dedupe: { key: 'a' }, attempts: 2 });
-    let [attempt] = await claim(redis, name, ++clock.t);
-    expect(await fail(redis, name, ++clock.t, attempt!, clock.t + 5)).toBe('retry');
+    let [attempt] = await claim(t.redis, name, ++clock.t);
+    expect(await fail(t.redis, name, ++clock.t, attempt!, clock.t + 5)).toBe('retry');
     expect((await queue.publish('x', undefined, { dedupe: { key: 'a' } })).id).toBe(a.id);
     clock.t += 10;
-    expect(await promote(redis, name, clock.t)).toBe(1);
-    [attempt] = await claim(redis, name, ++clock.t);
-    expect(await fail(redis, name, ++clock.t, attempt!)).toBe('dead');
+    expect(await promote(t.redis, name, clock.t)).toBe(1);
+    [attempt] = await claim(t.redis, name, ++clock.t);
+    expect(await fail(t.redis, name, ++clock.t, attempt!)).toBe('dead');
     expect((await queue.publish('x', undefined, { dedupe: { key: 'a' } })).created).toBe(true);
 
     const b = await queue.publish('y', undefined, { dedupe: { key: 'b' }, delayMs: 1000 });

@@ -1,32 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
+import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { claim, complete } from '../helpers/scripted.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const t = useQueueFixture();
 
 function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
-  const name = testQueueName();
   const clock = { t: 1_800_000_000_000, now() { return this.t; } };
-  const queue = new Queue(name, { connection: redis, clock });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue, clock };
+  return { ...t.setup({ clock }), clock };
 }
 
 async function publish(queue: Queue, group: string | undefined, count: number, prefix: string): Promise<void> {
@@ -45,15 +29,16 @@ describe('fair groups', () => {
     await publish(queue, 'big', 10_000, 'big');
     for (let g = 1; g <= 9; g++) await publish(queue, `small-${g}`, 10, `small-${g}`);
     let bigStarted = 0;
-    for (let i = 0; i < 4; i++) {
+    const workers = Array.from({ length: 4 }, () => {
       const w = new Worker(name, (job) => {
         if (job.id.startsWith('big-')) bigStarted++;
-      }, { connection: redis, concurrency: 10, blockMs: 100, metrics: false, repeatIntervalMs: 0, retentionIntervalMs: 0 });
-      cleanups.push(() => w.close(1000));
-    }
+      }, { connection: t.redis, concurrency: 10, blockMs: 100, metrics: false, repeatIntervalMs: 0, retentionIntervalMs: 0 });
+      t.defer(() => w.close(1000));
+      return w;
+    });
     await waitFor(() => bigStarted >= 150, 30_000, '150 jobs of the big group');
-    for (const c of cleanups.splice(1).reverse()) await c(); // stop the workers; keep the queue for the checks
-    const claims = (await allEvents(redis, name)).filter((e) => e.type === 'claimed').map((e) => e.metadata.jobId);
+    await Promise.all(workers.map((w) => w.close(1000))); // stop the workers; keep the queue for the checks
+    const claims = (await allEvents(t.redis, name)).filter((e) => e.type === 'claimed').map((e) => e.metadata.jobId);
     const hundredthBig = claims.filter((id) => id.startsWith('big-'))[99] as string;
     const before = claims.slice(0, claims.indexOf(hundredthBig));
     const small = claims.filter((id) => id.startsWith('small-'));
@@ -61,7 +46,7 @@ describe('fair groups', () => {
     expect(before.filter((id) => id.startsWith('small-'))).toHaveLength(90);
     const bigBeforeLastSmall = claims.slice(0, claims.indexOf(small[89] as string)).filter((id) => id.startsWith('big-')).length;
     console.info(`fair groups: the last of the 90 small-group jobs started after ${bigBeforeLastSmall} big-group jobs`);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('weights share the starts in proportion while both groups are backlogged; FIFO within a group', async () => {
@@ -71,9 +56,9 @@ describe('fair groups', () => {
     await publish(queue, 'iron', 300, 'iron');
     const order: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const claimed = await claim(redis, name, ++clock.t, 1);
+      const claimed = await claim(t.redis, name, ++clock.t, 1);
       order.push(...claimed.map((c) => c.id));
-      await complete(redis, name, ++clock.t, claimed);
+      await complete(t.redis, name, ++clock.t, claimed);
     }
     const gold = order.filter((id) => id.startsWith('gold-'));
     expect(gold.length).toBeGreaterThanOrEqual(149);
@@ -83,19 +68,19 @@ describe('fair groups', () => {
       expect(order.slice(i, i + 8).filter((id) => id.startsWith('gold-')).length).toBeGreaterThanOrEqual(5);
     }
     expect(gold).toEqual(gold.map((_, i) => `gold-${i}`));
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('a group that joins late starts at the current virtual time: no banked credit, no waiting behind the backlog', async () => {
     const { name, queue, clock } = setup();
     await publish(queue, 'early', 100, 'early');
-    for (let i = 0; i < 50; i++) await complete(redis, name, ++clock.t, await claim(redis, name, ++clock.t, 1));
+    for (let i = 0; i < 50; i++) await complete(t.redis, name, ++clock.t, await claim(t.redis, name, ++clock.t, 1));
     await publish(queue, 'late', 10, 'late');
     const next: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const claimed = await claim(redis, name, ++clock.t, 1);
+      const claimed = await claim(t.redis, name, ++clock.t, 1);
       next.push(...claimed.map((c) => c.id));
-      await complete(redis, name, ++clock.t, claimed);
+      await complete(t.redis, name, ++clock.t, claimed);
     }
     // Alternating from the moment it joins: exactly 10 of each in the next 20 starts.
     expect(next.filter((id) => id.startsWith('late-'))).toHaveLength(10);
@@ -106,9 +91,9 @@ describe('fair groups', () => {
     const { name, queue, clock } = setup();
     await publish(queue, undefined, 100, 'plain');
     await publish(queue, 'tenant', 100, 'grouped');
-    const first = await claim(redis, name, ++clock.t, 10);
+    const first = await claim(t.redis, name, ++clock.t, 10);
     expect(first.filter((c) => c.id.startsWith('plain-'))).toHaveLength(5);
     expect(first.filter((c) => c.id.startsWith('grouped-'))).toHaveLength(5);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 });

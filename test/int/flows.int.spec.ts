@@ -1,44 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis, typesOf, waitFor } from '../helpers/dispatch.js';
-import { openTestPayloads, type TestPayloads } from '../helpers/payloads.js';
+import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 import { claim, complete, fail } from '../helpers/scripted.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-let payloads: TestPayloads;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = testRedis();
-  payloads = await openTestPayloads();
-});
-afterAll(async () => {
-  await payloads.close();
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const t = useQueueFixture({ payloads: true });
 
-function setup(name = testQueueName()): { name: string; queue: Queue; clock: { t: number; now(): number } } {
+function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
   const clock = { t: 1_800_000_000_000, now() { return this.t; } };
-  const queue = new Queue(name, { connection: redis, clock, payloads: payloads.store });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue, clock };
+  return { ...t.setup({ clock }), clock };
 }
 
 function worker<P>(name: string, handler: ConstructorParameters<typeof Worker<P>>[1], concurrency = 10): Worker<P> {
   const w = new Worker<P>(name, handler, {
-    connection: redis, payloads: payloads.store, concurrency, blockMs: 100, metrics: false, repeatIntervalMs: 0, flowRelayIntervalMs: 50,
+    connection: t.redis, payloads: t.payloads, concurrency, blockMs: 100, metrics: false, repeatIntervalMs: 0, flowRelayIntervalMs: 50,
   });
-  cleanups.push(() => w.close(1000));
+  t.defer(() => w.close(1000));
   return w;
 }
 
@@ -91,7 +72,7 @@ describe('flows', () => {
     }
     await waitFor(async () => (await queue.get('sink'))?.state === 'completed', 60_000, 'the sink to complete');
     console.info(`flows: 1,000-job DAG ran in ${Date.now() - started} ms over 4 workers (no payloads; 100 results)`);
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     const position = new Map<string, number>();
     events.forEach((e: StoredJobEvent, i) => {
       if (e.type === 'claimed' && !position.has(`claimed:${e.metadata.jobId}`)) position.set(`claimed:${e.metadata.jobId}`, i);
@@ -113,11 +94,11 @@ describe('flows', () => {
     const flow = await queue.flow('sink');
     expect(flow).toMatchObject({ state: 'completed', total: ancestors.size, counts: { completed: ancestors.size } });
     expect((await queue.stats()).counts).toMatchObject({ completed: 1000, blocked: 0, waiting: 0 });
-    expect((await verify(redis, name)).differences).toEqual([]);
-    const before = await readModelSnapshot(redis, name);
-    await deleteReadModel(redis, name);
-    await rebuild(redis, name);
-    expect(await readModelSnapshot(redis, name)).toEqual(before);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
+    const before = await readModelSnapshot(t.redis, name);
+    await deleteReadModel(t.redis, name);
+    await rebuild(t.redis, name);
+    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
   });
 
   it('a failed prerequisite dead-letters its dependants (cascading) or, with ignore, counts as resolved; counts are queryable', async () => {
@@ -129,32 +110,32 @@ describe('flows', () => {
     await queue.publish('d', undefined, { jobId: 'd', dependsOn: ['a', 'x'], onDependencyFailure: 'ignore' });
     expect((await queue.get('d'))?.pendingDependencies).toBe(2);
     expect((await queue.get('d'))?.state).toBe('blocked');
-    const claimed = await claim(redis, name, ++clock.t, 2);
+    const claimed = await claim(t.redis, name, ++clock.t, 2);
     const a = claimed.find((x) => x.id === 'a');
     const x = claimed.find((j) => j.id === 'x');
-    expect(await fail(redis, name, ++clock.t, a!)).toBe('dead');
+    expect(await fail(t.redis, name, ++clock.t, a!)).toBe('dead');
     expect(await queue.get('b')).toMatchObject({ state: 'dead', deadReason: 'dependency-failed', pendingDependencies: 0 });
     expect(await queue.get('c')).toMatchObject({ state: 'dead', deadReason: 'dependency-failed' });
     expect(await queue.get('d')).toMatchObject({ state: 'blocked', pendingDependencies: 1 });
-    const events = await allEvents(redis, name);
+    const events = await allEvents(t.redis, name);
     expect(typesOf(events, 'b')).toEqual(['created', 'dependency-resolved', 'dead-lettered']);
     const resolved = events.find((e) => e.type === 'dependency-resolved' && e.metadata.jobId === 'b');
     expect(resolved?.data).toEqual({ dependency: { queue: name, jobId: 'a' }, outcome: 'dead', remaining: 0 });
-    await complete(redis, name, ++clock.t, [x!]);
+    await complete(t.redis, name, ++clock.t, [x!]);
     expect(await queue.get('d')).toMatchObject({ state: 'waiting', pendingDependencies: 0 });
-    expect(typesOf(await allEvents(redis, name), 'd')).toEqual(['created', 'dependency-resolved', 'dependency-resolved', 'promoted']);
+    expect(typesOf(await allEvents(t.redis, name), 'd')).toEqual(['created', 'dependency-resolved', 'dependency-resolved', 'promoted']);
     expect((await queue.flow('c')).state).toBe('failed');
     expect((await queue.flow('d')).state).toBe('running');
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('resolves prerequisites known at publish: completed counts as done, dead fails at once, unknown ids are waited for', async () => {
     const { name, queue, clock } = setup();
     await queue.publish('done', undefined, { jobId: 'done' });
     await queue.publish('doomed', undefined, { jobId: 'doomed', attempts: 1 });
-    for (const attempt of await claim(redis, name, ++clock.t, 2)) {
-      if (attempt.id === 'done') await complete(redis, name, ++clock.t, [attempt]);
-      else await fail(redis, name, ++clock.t, attempt);
+    for (const attempt of await claim(t.redis, name, ++clock.t, 2)) {
+      if (attempt.id === 'done') await complete(t.redis, name, ++clock.t, [attempt]);
+      else await fail(t.redis, name, ++clock.t, attempt);
     }
     expect((await queue.publish('n', undefined, { jobId: 'ready', dependsOn: ['done'] })).created).toBe(true);
     expect(await queue.get('ready')).toMatchObject({ state: 'waiting', pendingDependencies: 0 });
@@ -166,8 +147,8 @@ describe('flows', () => {
       { name: 'n', opts: { jobId: 'later' } },
     ]);
     expect((await queue.get('child-first'))?.state).toBe('blocked');
-    const attempts = await claim(redis, name, ++clock.t, 10);
-    await complete(redis, name, ++clock.t, attempts.filter((a) => a.id === 'later'));
+    const attempts = await claim(t.redis, name, ++clock.t, 10);
+    await complete(t.redis, name, ++clock.t, attempts.filter((a) => a.id === 'later'));
     expect((await queue.get('child-first'))?.state).toBe('waiting');
     // Cancelling a blocked job fails its own dependants.
     await queue.publish('n', undefined, { jobId: 'p', dependsOn: ['never'] });
@@ -176,7 +157,7 @@ describe('flows', () => {
     expect((await queue.get('q'))?.deadReason).toBe('dependency-failed');
     await expect(queue.publish('n', undefined, { jobId: 'self', dependsOn: ['self'] })).rejects.toThrow(/itself/);
     await expect(queue.publish('n', undefined, { dependsOn: ['done'], delayMs: 10 })).rejects.toThrow(/delayed/);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('waits for prerequisites in another queue, relayed through the flow outbox', async () => {
@@ -199,12 +180,12 @@ describe('flows', () => {
       { queue: upstream.name, jobId: 'extract', state: 'completed', result: { extracted: 'extract' } },
       { queue: upstream.name, jobId: 'already', state: 'completed', result: { extracted: 'already' } },
     ]);
-    expect(await redis.xlen(`sluice:{${upstream.name}}:flow:outbox`)).toBe(0);
+    expect(await t.redis.xlen(`sluice:{${upstream.name}}:flow:outbox`)).toBe(0);
     // A dependant registered after its prerequisite finished hears of it at once.
     await downstream.queue.publish('late', undefined, { jobId: 'late', dependsOn: [{ queue: upstream.name, jobId: 'extract' }] });
     await waitFor(async () => (await downstream.queue.get('late'))?.state === 'completed', 20_000, 'the late dependant');
     const flow = await downstream.queue.flow('report');
     expect(flow).toMatchObject({ state: 'completed', total: 3 });
-    for (const q of [upstream.name, downstream.name]) expect((await verify(redis, q)).differences).toEqual([]);
+    for (const q of [upstream.name, downstream.name]) expect((await verify(t.redis, q)).differences).toEqual([]);
   });
 });

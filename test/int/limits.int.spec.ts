@@ -1,33 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { runScript } from '../../src/events/scripts.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
-import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
+import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { claim, claimReply, complete, fail } from '../helpers/scripted.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const t = useQueueFixture();
 
 function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
-  const name = testQueueName();
   const clock = { t: 1_800_000_000_000, now() { return this.t; } };
-  const queue = new Queue(name, { connection: redis, clock });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue, clock };
+  return { ...t.setup({ clock }), clock };
 }
 
 async function publishGrouped(queue: Queue, group: string | undefined, count: number): Promise<string[]> {
@@ -56,16 +40,16 @@ describe('queue rate limit', () => {
     expect(await queue.getRateLimit()).toEqual({ max: 5, durationMs: 1000 });
     await publishGrouped(queue, undefined, 20);
     const start = clock.t;
-    expect(await claim(redis, name, start, 3)).toHaveLength(3);
-    expect(await claim(redis, name, start + 400, 10)).toHaveLength(2);
-    expect(await claimReply(redis, name, start + 500, 10)).toEqual(['limited', 500]);
+    expect(await claim(t.redis, name, start, 3)).toHaveLength(3);
+    expect(await claim(t.redis, name, start + 400, 10)).toHaveLength(2);
+    expect(await claimReply(t.redis, name, start + 500, 10)).toEqual(['limited', 500]);
     // The first three claims leave the window at start + 1000, the other two at start + 1400.
-    expect(await claim(redis, name, start + 1000, 10)).toHaveLength(3);
-    expect(await claimReply(redis, name, start + 1001, 10)).toEqual(['limited', 399]);
-    expect(await claim(redis, name, start + 1400, 10)).toHaveLength(2);
+    expect(await claim(t.redis, name, start + 1000, 10)).toHaveLength(3);
+    expect(await claimReply(t.redis, name, start + 1001, 10)).toEqual(['limited', 399]);
+    expect(await claim(t.redis, name, start + 1400, 10)).toHaveLength(2);
     await queue.setRateLimit(null);
-    expect(await claim(redis, name, start + 1401, 100)).toHaveLength(10);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect(await claim(t.redis, name, start + 1401, 100)).toHaveLength(10);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it.each([
@@ -76,11 +60,11 @@ describe('queue rate limit', () => {
     await queue.setRateLimit({ max, durationMs });
     await publishGrouped(queue, undefined, jobs);
     for (let i = 0; i < 4; i++) {
-      const w = new Worker(name, () => undefined, { connection: redis, concurrency: 8, blockMs: 100, metrics: false, id: `rate-${i}` });
-      cleanups.push(() => w.close(500));
+      const w = new Worker(name, () => undefined, { connection: t.redis, concurrency: 8, blockMs: 100, metrics: false, id: `rate-${i}` });
+      t.defer(() => w.close(500));
     }
     await waitFor(async () => (await queue.stats()).counts.completed === jobs, 30_000, 'every completion');
-    const claims = (await allEvents(redis, name)).filter((e) => e.type === 'claimed');
+    const claims = (await allEvents(t.redis, name)).filter((e) => e.type === 'claimed');
     expect(claims).toHaveLength(jobs);
     const times = claims.map((e) => e.metadata.time);
     expect(busiestWindow(times, durationMs)).toBeLessThanOrEqual(max);
@@ -91,7 +75,7 @@ describe('queue rate limit', () => {
     // (jobs / max - 1) × durationMs).
     const span = Math.max(...times) - Math.min(...times);
     console.info(`rate limit ${max}/${durationMs} ms over 4 workers (${byWorker.size} claimed): ${jobs} claims in ${span} ms (least possible ${(jobs / max - 1) * durationMs}), busiest window ${busiestWindow(times, durationMs)}`);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 });
 
@@ -101,24 +85,24 @@ describe('group limits', () => {
     await queue.setGroupLimits({ concurrency: 2 }, 'a');
     const a = await publishGrouped(queue, 'a', 6);
     const b = await publishGrouped(queue, 'b', 6);
-    const first = await claim(redis, name, ++clock.t, 8);
+    const first = await claim(t.redis, name, ++clock.t, 8);
     const inA = (ids: { id: string }[]): number => ids.filter((x) => a.includes(x.id)).length;
     expect(inA(first)).toBe(2);
     expect(first.filter((x) => b.includes(x.id))).toHaveLength(6);
-    expect(await claim(redis, name, ++clock.t, 8)).toEqual([]);
+    expect(await claim(t.redis, name, ++clock.t, 8)).toEqual([]);
     const doneA = first.filter((x) => a.includes(x.id));
-    await complete(redis, name, ++clock.t, [doneA[0]!]);
-    const next = await claim(redis, name, ++clock.t, 8);
+    await complete(t.redis, name, ++clock.t, [doneA[0]!]);
+    const next = await claim(t.redis, name, ++clock.t, 8);
     expect(next.map((x) => x.id)).toEqual([a[2]]);
     // A failed attempt frees its slot too; the retry comes back through the group.
-    expect(await fail(redis, name, ++clock.t, doneA[1]!, clock.t + 10)).toBe('retry');
+    expect(await fail(t.redis, name, ++clock.t, doneA[1]!, clock.t + 10)).toBe('retry');
     clock.t += 20;
-    await runScript(redis, 'promote', queue.name, clock.t, [100]);
-    const again = await claim(redis, name, ++clock.t, 8);
+    await runScript(t.redis, 'promote', queue.name, clock.t, [100]);
+    const again = await claim(t.redis, name, ++clock.t, 8);
     expect(again).toHaveLength(1);
     expect(await queue.getGroupLimits('a')).toMatchObject({ concurrency: 2, weight: 1 });
     expect((await queue.get(a[0]!))?.group).toBe('a');
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('rate-limits a group on its own and reports when it may run again (injected clock)', async () => {
@@ -127,40 +111,40 @@ describe('group limits', () => {
     const slow = await publishGrouped(queue, 'slow', 10);
     const fast = await publishGrouped(queue, 'fast', 4);
     const start = clock.t;
-    const first = await claim(redis, name, start, 20);
+    const first = await claim(t.redis, name, start, 20);
     expect(first.filter((x) => slow.includes(x.id))).toHaveLength(3);
     expect(first.filter((x) => fast.includes(x.id))).toHaveLength(4);
-    const reply = await claimReply(redis, name, start + 10, 20);
+    const reply = await claimReply(t.redis, name, start + 10, 20);
     expect(reply[0]).toBe('empty');
     expect(reply[7]).toBe(990);
-    expect(await claim(redis, name, start + 1000, 20)).toHaveLength(3);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect(await claim(t.redis, name, start + 1000, 20)).toHaveLength(3);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('timed-out, released and cancelled grouped attempts free their slot and requeue through the group', async () => {
     const { name, queue, clock } = setup();
     await queue.setGroupLimits({ concurrency: 1 });
     const ids = await publishGrouped(queue, 'g', 3);
-    const [first] = await claim(redis, name, ++clock.t, 5);
+    const [first] = await claim(t.redis, name, ++clock.t, 5);
     expect(first?.token.startsWith('g')).toBe(true);
-    await runScript(redis, 'reap', queue.name, ++clock.t, ['reaper', 0, 100]);
+    await runScript(t.redis, 'reap', queue.name, ++clock.t, ['reaper', 0, 100]);
     expect((await queue.get(first!.id))?.state).toBe('waiting');
-    const [second] = await claim(redis, name, ++clock.t, 5);
+    const [second] = await claim(t.redis, name, ++clock.t, 5);
     expect(second?.id).toBe(ids[1]);
-    await runScript(redis, 'release', queue.name, ++clock.t, ['w1', 1, second!.id, second!.token]);
-    const [third] = await claim(redis, name, ++clock.t, 5);
+    await runScript(t.redis, 'release', queue.name, ++clock.t, ['w1', 1, second!.id, second!.token]);
+    const [third] = await claim(t.redis, name, ++clock.t, 5);
     expect(third?.id).toBe(ids[2]);
     await queue.cancel(third!.id);
-    const rest = await claim(redis, name, ++clock.t, 5);
+    const rest = await claim(t.redis, name, ++clock.t, 5);
     expect(rest.map((x) => x.id)).toEqual([ids[0]]);
-    await complete(redis, name, ++clock.t, rest);
-    const last = await claim(redis, name, ++clock.t, 5);
+    await complete(t.redis, name, ++clock.t, rest);
+    const last = await claim(t.redis, name, ++clock.t, 5);
     expect(last.map((x) => x.id)).toEqual([ids[1]]);
-    await complete(redis, name, ++clock.t, last);
-    expect(await claim(redis, name, ++clock.t, 5)).toEqual([]);
+    await complete(t.redis, name, ++clock.t, last);
+    expect(await claim(t.redis, name, ++clock.t, 5)).toEqual([]);
     // Idle groups are forgotten: only the virtual time is left.
-    expect(Object.keys(await redis.hgetall(`sluice:{${name}}:groups:state`))).toEqual(['vt']);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect(Object.keys(await t.redis.hgetall(`sluice:{${name}}:groups:state`))).toEqual(['vt']);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('real workers never run more than the group concurrency at once', async () => {
@@ -178,12 +162,12 @@ describe('group limits', () => {
       running.set(group, (running.get(group) ?? 0) - 1);
     };
     for (let i = 0; i < 4; i++) {
-      const w = new Worker(name, handler, { connection: redis, concurrency: 10, blockMs: 100, metrics: false });
-      cleanups.push(() => w.close(500));
+      const w = new Worker(name, handler, { connection: t.redis, concurrency: 10, blockMs: 100, metrics: false });
+      t.defer(() => w.close(500));
     }
     await waitFor(async () => (await queue.stats()).counts.completed === 60, 30_000, '60 completions');
     expect(most.get('a')).toBeLessThanOrEqual(3);
     expect(most.get('b')).toBeLessThanOrEqual(3);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 });

@@ -1,53 +1,33 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { toQueueName } from '../../src/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import { RepeatScheduler } from '../../src/repeat.js';
 import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
-import { openTestPayloads, type TestPayloads } from '../helpers/payloads.js';
+import { useQueueFixture } from '../helpers/fixture.js';
 
-let redis: Redis;
-let payloads: TestPayloads;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = testRedis();
-  payloads = await openTestPayloads();
-});
-afterAll(async () => {
-  await payloads.close();
-  await redis.quit();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const t = useQueueFixture({ payloads: true });
 
 const MINUTE = 60_000;
 // 2026-01-05 10:00:17 UTC: a little past a minute boundary, as a real start would be.
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 17);
 
 function setup(): { name: string; queue: Queue; clock: { t: number; now(): number } } {
-  const name = testQueueName();
   const clock = { t: T0, now() { return this.t; } };
-  const queue = new Queue(name, { connection: redis, clock, payloads: payloads.store });
-  cleanups.push(async () => {
-    await queue.close();
-    await dropQueue(redis, name);
-  });
-  return { name, queue, clock };
+  return { ...t.setup({ clock }), clock };
 }
 
 function scheduler(name: string, clock: { now(): number }): RepeatScheduler {
   const connection = testRedis();
-  cleanups.push(async () => {
+  t.defer(async () => {
     await connection.quit();
   });
-  return new RepeatScheduler({ redis: connection, queue: toQueueName(name), clock, payloads: payloads.store });
+  return new RepeatScheduler({ redis: connection, queue: toQueueName(name), clock, payloads: t.payloads });
 }
 
 async function occurrences(name: string, key: string): Promise<number[]> {
-  const created = (await allEvents(redis, name)).filter((e) => e.type === 'created' && e.data.repeatKey === key);
+  const created = (await allEvents(t.redis, name)).filter((e) => e.type === 'created' && e.data.repeatKey === key);
   return created.map((e) => Number(e.metadata.jobId.split(':').pop()));
 }
 
@@ -77,7 +57,7 @@ describe('repeatable jobs', () => {
     expect(job).toMatchObject({ name: 'tick', repeatKey: 'minutely', state: 'waiting' });
     expect(await queue.getPayload(job!)).toEqual({ n: 1 });
     expect(await queue.getRepeatable('minutely')).toMatchObject({ runs: 60, nextRunAt: Date.UTC(2026, 0, 5, 11, 1, 0) });
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('reads cron expressions in the given time zone, across a daylight-saving change', async () => {
@@ -107,7 +87,7 @@ describe('repeatable jobs', () => {
     clock.t = Date.UTC(2026, 0, 5, 10, 11, 2);
     await s.tick();
     expect(await occurrences(name, 'skip')).toEqual([Date.UTC(2026, 0, 5, 10, 11, 0)]);
-    expect((await verify(redis, name)).differences).toEqual([]);
+    expect((await verify(t.redis, name)).differences).toEqual([]);
   });
 
   it('upsert replaces a schedule, endAt ends it, remove stops it', async () => {
@@ -134,17 +114,17 @@ describe('repeatable jobs', () => {
 
   it('workers run the scheduler: an interval job is published and processed', async () => {
     const name = testQueueName();
-    const queue = new Queue(name, { connection: redis, payloads: payloads.store });
-    cleanups.push(async () => {
+    const queue = new Queue(name, { connection: t.redis, payloads: t.payloads });
+    t.defer(async () => {
       await queue.close();
-      await dropQueue(redis, name);
+      await dropQueue(t.redis, name);
     });
     await queue.upsertRepeatable('heartbeat', { everyMs: 1000, startAt: Date.now() + 100 }, { name: 'beat', payload: { ping: true } });
     const seen: unknown[] = [];
     const worker = new Worker(name, (job) => {
       seen.push(job.payload);
-    }, { connection: redis, payloads: payloads.store, blockMs: 100, repeatIntervalMs: 50, metrics: false });
-    cleanups.push(() => worker.close(500));
+    }, { connection: t.redis, payloads: t.payloads, blockMs: 100, repeatIntervalMs: 50, metrics: false });
+    t.defer(() => worker.close(500));
     await waitFor(() => seen.length >= 2, 10_000, 'two occurrences');
     expect(seen[0]).toEqual({ ping: true });
   });
