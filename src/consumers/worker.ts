@@ -226,6 +226,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly running = new Map<string, Running>();
+  /** Claimed jobs whose payloads are being fetched: heartbeats keep their leases too. */
+  private readonly fetching = new Map<string, string>();
   /** Handlers running now (≤ concurrency). */
   private busy = 0;
   private readonly completions: PendingCompletion[] = [];
@@ -452,10 +454,15 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     let payloads = new Map<string, unknown>();
     const refs = jobs.map((job) => job.payload).filter((ref): ref is PayloadRef => ref !== undefined);
     if (refs.length > 0) {
+      // A slow payload store (retrying while MongoDB is down) must not cost the jobs their
+      // leases: the reaper would time them out and count the attempt.
+      for (const job of jobs) this.fetching.set(job.id, job.token);
       try {
         if (!this.workerOptions.payloads) throw new ValidationError('payloads', 'jobs carry payloads but the worker has no payload store');
         payloads = await this.workerOptions.payloads.getMany(this.queue, refs);
+        for (const job of jobs) this.fetching.delete(job.id);
       } catch (error) {
+        for (const job of jobs) this.fetching.delete(job.id);
         // Give the jobs back without counting the attempt, then let the loop back off.
         this.pool?.release(this.id, jobs.length);
         await this.release(jobs.map((job) => [job.id, job.token]));
@@ -632,6 +639,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private async heartbeat(): Promise<undefined> {
     const pairs: string[] = [];
     for (const [jobId, entry] of this.running) pairs.push(jobId, entry.token);
+    for (const [jobId, token] of this.fetching) pairs.push(jobId, token);
     const lost = (await runScript(this.redis, 'extendLeases', this.queue, this.clock.now(), [
       this.id,
       pairs.length / 2,
