@@ -129,7 +129,7 @@ describe('service and worker processes', () => {
     // history below is read from the archive.
     const redis = testRedis();
     try {
-      await waitFor(async () => (await redis.xlen(eventsKey(toQueueName(queue)))) === 1, 10_000, 'the stream archived and trimmed');
+      await waitFor(async () => (await redis.xlen(eventsKey(toQueueName(queue)))) === 1, 60_000, 'the stream archived and trimmed');
     } finally {
       await redis.quit();
     }

@@ -69,10 +69,21 @@ export async function statesOf(redis: Redis, queue: string, ids: Iterable<string
  * completed twice, and the read model equals a replay of the log.
  */
 export async function expectAllCompletedOnce(redis: Redis, queue: string, acked: Set<string>, timeoutMs = 60_000): Promise<void> {
-  await waitFor(async () => {
+  try {
+    await waitFor(async () => {
+      const states = await statesOf(redis, queue, acked);
+      return [...states.values()].every((s) => s === 'completed');
+    }, timeoutMs, 'every acknowledged job completed');
+  } catch (error) {
+    // Say which jobs are stuck and how they got there.
     const states = await statesOf(redis, queue, acked);
-    return [...states.values()].every((s) => s === 'completed');
-  }, timeoutMs, 'every acknowledged job completed');
+    const stuck = [...states.entries()].filter(([, s]) => s !== 'completed');
+    const byState = new Map<string, number>();
+    for (const [, s] of stuck) byState.set(String(s), (byState.get(String(s)) ?? 0) + 1);
+    const sample = stuck[0]?.[0];
+    const history = sample ? (await allEvents(redis, queue)).filter((e) => e.metadata.jobId === sample).map((e) => `${e.type}${e.type === 'failed' ? `(${e.data.error.message.slice(0, 120)})` : ''}`) : [];
+    throw new Error(`${(error as Error).message}; stuck by state: ${JSON.stringify(Object.fromEntries(byState))}; ${sample}: ${history.join(' → ')}`, { cause: error });
+  }
   const events = await allEvents(redis, queue);
   const completions = new Map<string, number>();
   for (const e of events) if (e.type === 'completed') completions.set(e.metadata.jobId, (completions.get(e.metadata.jobId) ?? 0) + 1);

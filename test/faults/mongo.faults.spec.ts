@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('MongoDB faults', () => {
-  it('killed and restarted mid-run: publishes fail with a retryable error while it is down, nothing is half-written, everything resumes', async (context) => {
+  it('killed and restarted mid-run: publishes fail with a retryable error while it is down, nothing is half-written, everything resumes', { timeout: 300_000 }, async (context) => {
     const mongo = await MongoServer.start({ kind: 'ferretdb' });
     cleanups.push(() => mongo.stop());
     if (!mongo.controllable) {
@@ -54,7 +54,8 @@ describe('MongoDB faults', () => {
     const upAt = producer.acked.size;
     await waitFor(() => producer.acked.size >= upAt + 200, 60_000, 'publishing resumed');
     await producer.stop();
-    await expectAllCompletedOnce(redis, name, producer.acked);
+    // Generous: under a loaded CI machine FerretDB serves a few hundred payload reads a second.
+    await expectAllCompletedOnce(redis, name, producer.acked, 180_000);
     // Every job has its payload: no job was created without one.
     const created = (await allEvents(redis, name)).filter((e) => e.type === 'created');
     expect(created.length).toBe(producer.acked.size);
