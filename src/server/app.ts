@@ -23,6 +23,7 @@ import type { SluiceContext } from './context.js';
 import { errorResponse, fromAjv, logDescription, toSluiceError } from './http-errors.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerLimitRoutes } from './routes/limits.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerQueueRoutes } from './routes/queues.js';
 
@@ -131,6 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: 'jobs', description: 'Publish and manage jobs' },
         { name: 'queues', description: 'Queues, stats, pause, retention, dead letters' },
+        { name: 'limits', description: 'Queue rate limit and group limits' },
+        { name: 'repeatables', description: 'Repeatable (cron or interval) jobs' },
         { name: 'events', description: 'Audit history, replay and the live event feed' },
         { name: 'ops', description: 'Health, readiness, metrics, this document' },
       ],
@@ -196,6 +199,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerOpsRoutes(app, { context, metrics, metricsPublic });
   registerQueueRoutes(app, { context });
   registerJobRoutes(app, { context });
+  registerLimitRoutes(app, { context });
   registerEventRoutes(app, { context });
   return app;
 }

@@ -43,6 +43,21 @@ export const Backoff = Type.Object(
   { ...strict, description: '`fixed` needs `delayMs`; `exponential` needs `delayMs` and may have `maxDelayMs` and `jitter`.' },
 );
 
+/** A group key (tenant, customer…): 1 to 200 printable ASCII characters without spaces. */
+export const GroupName = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Group key: 1 to 200 printable ASCII characters without spaces' });
+
+/** Deduplication window of a published job. */
+export const Dedupe = Type.Object(
+  {
+    key: Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Dedupe key: 1 to 200 printable ASCII characters without spaces' }),
+    ttlMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Keep ignoring duplicates until this long after the first publish, even once it finished' })),
+  },
+  { ...strict, description: 'Ignore the publish while a job holding `key` is live (and, with ttlMs, within the window)' },
+);
+
+/** A job of any queue. */
+export const JobRef = Type.Object({ queue: QueueName, jobId: JobId }, strict);
+
 /** Options of one published job. */
 export const JobOptions = Type.Object(
   {
@@ -56,6 +71,12 @@ export const JobOptions = Type.Object(
     backoff: Type.Optional(Backoff),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', description: 'W3C traceparent; defaults to the request header' })),
+    dedupe: Type.Optional(Dedupe),
+    group: Type.Optional(GroupName),
+    dependsOn: Type.Optional(
+      Type.Array(Type.Union([JobId, JobRef]), { minItems: 1, maxItems: 1000, description: 'Prerequisites: job ids of this queue or {queue, jobId}; the job stays blocked until all completed. Not combinable with a delay.' }),
+    ),
+    onDependencyFailure: Type.Optional(StringEnum(['fail', 'ignore'] as const, { description: 'A prerequisite dead, cancelled or removed: dead-letter this job (fail, default) or count it resolved (ignore)' })),
   },
   strict,
 );
@@ -81,7 +102,8 @@ export const BulkBody = Type.Object({ jobs: Type.Array(NewJobBody, { minItems: 1
 /** What publish reports for one job. */
 export const PublishResult = Type.Object({
   id: Type.String(),
-  created: Type.Boolean({ description: 'False when a job with this id existed already (nothing changed)' }),
+  created: Type.Boolean({ description: 'False when nothing was created: a job with this id existed already, or the publish was deduplicated' }),
+  deduplicated: Type.Optional(Type.Boolean({ description: 'True when ignored because job `id` holds the dedupe key' })),
 });
 
 /** Bulk publish results, in request order. */
@@ -122,6 +144,15 @@ export const JobSchema = Type.Object({
   progress: Type.Optional(Type.Unknown()),
   deadReason: Type.Optional(Type.String()),
   cancelReason: Type.Optional(Type.String()),
+  correlationId: Type.Optional(Type.String()),
+  causationId: Type.Optional(Type.String()),
+  dedupeKey: Type.Optional(Type.String()),
+  dedupeTtlMs: Type.Optional(Type.Integer()),
+  group: Type.Optional(Type.String()),
+  repeatKey: Type.Optional(Type.String({ description: 'The repeatable job that published this occurrence' })),
+  dependsOn: Type.Optional(Type.Array(Type.Object({ queue: Type.String(), jobId: Type.String() }))),
+  pendingDependencies: Type.Optional(Type.Integer({ description: 'Prerequisites not resolved yet' })),
+  onDependencyFailure: Type.Optional(Type.String()),
   seq: Type.Integer({ description: 'Events appended for this job' }),
   payloadValue: Type.Optional(Type.Unknown({ description: 'With include=payload: the payload (binary as {"$binary": base64})' })),
   resultValue: Type.Optional(Type.Unknown({ description: 'With include=result: the result' })),
@@ -241,6 +272,133 @@ export const LiveQuery = Type.Object(
   },
   strict,
 );
+
+/** A job's prerequisites with their states (and results once completed). */
+export const DependenciesSchema = Type.Object({
+  dependencies: Type.Array(
+    Type.Object({
+      queue: Type.String(),
+      jobId: Type.String(),
+      state: Type.Optional(JobStateSchema),
+      result: Type.Optional(Type.Unknown({ description: 'Its result once completed (binary as {"$binary": base64})' })),
+    }),
+  ),
+});
+
+/** The state of a flow (a job and, transitively, its prerequisites). */
+export const FlowSchema = Type.Object({
+  state: StringEnum(['completed', 'failed', 'running'] as const),
+  total: Type.Integer(),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  jobs: Type.Array(
+    Type.Object({
+      queue: Type.String(),
+      jobId: Type.String(),
+      state: Type.String({ description: 'A job state, or missing' }),
+      pendingDependencies: Type.Optional(Type.Integer()),
+    }),
+  ),
+});
+
+/** A rate limit: at most `max` starts in any `durationMs` window. */
+export const RateLimitSchema = Type.Object(
+  {
+    max: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Starts (attempts) per window' }),
+    durationMs: Type.Integer({ minimum: 1, maximum: 86_400_000 * 30, description: 'Window length in ms (sliding)' }),
+  },
+  strict,
+);
+const NullableRate = Type.Union([RateLimitSchema, Type.Null()], { description: 'null: no limit' });
+
+/** `PUT …/rate-limit` body. */
+export const RateLimitBody = Type.Object({ rate: NullableRate }, strict);
+/** Queue rate limit. */
+export const RateLimitResult = Type.Object({ queue: Type.String(), rate: NullableRate });
+
+/** `{queue}/{group}` path parameters. */
+export const GroupParams = Type.Object({ queue: QueueName, group: GroupName }, strict);
+
+/** `PUT …/limits` body: values left out are unchanged, null removes one. */
+export const GroupLimitsBody = Type.Object(
+  {
+    concurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()], { description: 'Most jobs of the group active at once; null: no limit' })),
+    rate: Type.Optional(NullableRate),
+    weight: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'Share of the workers when groups compete; null: back to 1' })),
+  },
+  strict,
+);
+/** Effective group limits. */
+export const GroupLimitsResult = Type.Object({
+  queue: Type.String(),
+  group: Type.Optional(Type.String({ description: 'Absent for the defaults of every group' })),
+  concurrency: Type.Union([Type.Integer(), Type.Null()]),
+  rate: Type.Union([Type.Object({ max: Type.Integer(), durationMs: Type.Integer() }), Type.Null()]),
+  weight: Type.Integer(),
+});
+
+/** A repeatable job key. */
+export const RepeatKey = Type.String({ pattern: '^[A-Za-z0-9._:@/+=-]{1,150}$', description: 'Repeatable job key (URL-encode `/` as `%2F`)' });
+/** `{queue}/{key}` path parameters. */
+export const RepeatParams = Type.Object({ queue: QueueName, key: RepeatKey }, strict);
+
+const Time = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], { description: 'ms since the epoch or an ISO 8601 date-time' });
+
+/** When a repeatable job runs: exactly one of cron and everyMs. */
+export const RepeatScheduleSchema = Type.Object(
+  {
+    cron: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '5 fields, or 6 with seconds first' })),
+    tz: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'IANA time zone of the cron expression (default UTC)' })),
+    everyMs: Type.Optional(Type.Integer({ minimum: 1000, description: 'Fixed interval in ms' })),
+    startAt: Type.Optional(Time),
+    endAt: Type.Optional(Time),
+    missed: Type.Optional(StringEnum(['run-once', 'skip'] as const)),
+    graceMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  strict,
+);
+
+/** Options of each occurrence. */
+export const RepeatJobOptions = Type.Object(
+  {
+    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1 })),
+    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    backoff: Type.Optional(Backoff),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    group: Type.Optional(GroupName),
+  },
+  strict,
+);
+
+/** `PUT …/repeatables/{key}` body. */
+export const RepeatableBody = Type.Object(
+  {
+    schedule: RepeatScheduleSchema,
+    template: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+        payload: Type.Optional(Type.Unknown({ description: 'JSON, at most 64 KiB' })),
+        opts: Type.Optional(RepeatJobOptions),
+      },
+      strict,
+    ),
+  },
+  strict,
+);
+
+/** A repeatable job. */
+export const RepeatableSchema = Type.Object({
+  key: Type.String(),
+  schedule: Type.Object({}, { additionalProperties: true }),
+  template: Type.Object({ name: Type.String(), payload: Type.Optional(Type.Unknown()), opts: Type.Optional(Type.Object({}, { additionalProperties: true })) }),
+  nextRunAt: Type.Optional(Type.Integer({ description: 'Absent once the schedule ended' })),
+  runs: Type.Integer(),
+  lastRunAt: Type.Optional(Type.Integer()),
+  lastJobId: Type.Optional(Type.String()),
+});
+/** Repeatable jobs, soonest first. */
+export const RepeatableList = Type.Object({ repeatables: Type.Array(RepeatableSchema) });
+/** Removal result. */
+export const RepeatableRemoved = Type.Object({ key: Type.String(), removed: Type.Boolean({ description: 'False when no such repeatable job existed' }) });
 
 /** Error body: `{error: {code, message, field?}}`. */
 export const ErrorBody = Type.Object({

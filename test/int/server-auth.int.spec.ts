@@ -36,6 +36,17 @@ const ROUTES: Record<string, { scope: Scope; queue: boolean; body?: unknown; all
   'GET /v1/queues/{queue}/jobs/{id}/history': { scope: 'read', queue: true },
   'POST /v1/queues/{queue}/jobs/{id}/retry': { scope: 'admin', queue: true },
   'POST /v1/queues/{queue}/jobs/{id}/cancel': { scope: 'publish', queue: true, body: { reason: 'x' } },
+  'GET /v1/queues/{queue}/jobs/{id}/dependencies': { scope: 'read', queue: true },
+  'GET /v1/queues/{queue}/jobs/{id}/flow': { scope: 'read', queue: true },
+  'GET /v1/queues/{queue}/rate-limit': { scope: 'read', queue: true },
+  'PUT /v1/queues/{queue}/rate-limit': { scope: 'admin', queue: true, body: { rate: { max: 10, durationMs: 1000 } } },
+  'GET /v1/queues/{queue}/groups/limits': { scope: 'read', queue: true },
+  'PUT /v1/queues/{queue}/groups/limits': { scope: 'admin', queue: true, body: { concurrency: 5 } },
+  'GET /v1/queues/{queue}/groups/{group}/limits': { scope: 'read', queue: true },
+  'PUT /v1/queues/{queue}/groups/{group}/limits': { scope: 'admin', queue: true, body: { weight: 2 } },
+  'GET /v1/queues/{queue}/repeatables': { scope: 'read', queue: true },
+  'PUT /v1/queues/{queue}/repeatables/{key}': { scope: 'admin', queue: true, body: { schedule: { everyMs: 60_000 }, template: { name: 'tick' } } },
+  'DELETE /v1/queues/{queue}/repeatables/{key}': { scope: 'admin', queue: true },
   'GET /v1/queues/{queue}/replay': { scope: 'consume', queue: true },
   'GET /v1/queues/{queue}/events': { scope: 'consume', queue: true },
 };
@@ -65,7 +76,7 @@ afterAll(async () => {
 function request(route: string, headers: Record<string, string>): InjectOptions {
   const [method, path] = route.split(' ') as [string, string];
   const spec = ROUTES[route];
-  const url = path.replace('{queue}', queue).replace('{id}', JOB);
+  const url = path.replace('{queue}', queue).replace('{id}', JOB).replace('{group}', 'tenant-1').replace('{key}', 'nightly');
   return {
     method: method,
     url,

@@ -151,6 +151,96 @@ describe('HTTP service', () => {
     }
   });
 
+  it('publishes with dedupe, group and prerequisites, and reports dependencies and the flow', async () => {
+    const publish = `/v1/queues/${queue}/jobs`;
+    const first = await t.app.inject({ method: 'POST', url: publish, ...json({ name: 'sync', opts: { dedupe: { key: 'sync:7', ttlMs: 60_000 }, group: 'tenant-a' } }) });
+    expect(first.statusCode).toBe(201);
+    const { id } = first.json<{ id: string }>();
+    const dup = await t.app.inject({ method: 'POST', url: publish, ...json({ name: 'sync', opts: { dedupe: { key: 'sync:7' } } }) });
+    expect(dup.statusCode).toBe(200);
+    expect(dup.json()).toEqual({ id, created: false, deduplicated: true });
+    const job = await t.app.inject({ method: 'GET', url: `${publish}/${id}`, headers: admin });
+    expect(job.json()).toMatchObject({ id, state: 'waiting', group: 'tenant-a', dedupeKey: 'sync:7', dedupeTtlMs: 60_000 });
+
+    const bulk = await t.app.inject({
+      method: 'POST',
+      url: `${publish}/bulk`,
+      ...json({
+        jobs: [
+          { name: 'extract', opts: { jobId: 'extract' } },
+          { name: 'publish', opts: { jobId: 'final', dependsOn: ['extract', { queue, jobId: 'later' }], onDependencyFailure: 'ignore' } },
+          { name: 'again', opts: { dedupe: { key: 'sync:7' } } },
+        ],
+      }),
+    });
+    expect(bulk.statusCode).toBe(200);
+    expect(bulk.json()).toEqual({ results: [{ id: 'extract', created: true }, { id: 'final', created: true }, { id, created: false, deduplicated: true }] });
+    const blocked = await t.app.inject({ method: 'GET', url: `${publish}/final`, headers: admin });
+    expect(blocked.json()).toMatchObject({
+      state: 'blocked',
+      pendingDependencies: 2,
+      onDependencyFailure: 'ignore',
+      dependsOn: [{ queue, jobId: 'extract' }, { queue, jobId: 'later' }],
+    });
+    const single = await t.app.inject({ method: 'POST', url: publish, ...json({ name: 'next', opts: { jobId: 'next', dependsOn: ['final'] } }) });
+    expect(single.statusCode).toBe(201);
+    expect((await t.app.inject({ method: 'GET', url: `${publish}/next`, headers: admin })).json()).toMatchObject({ state: 'blocked', pendingDependencies: 1 });
+    expect((await t.app.inject({ method: 'GET', url: `${publish}?state=blocked`, headers: admin })).json<{ jobs: { id: string }[] }>().jobs.map((j) => j.id).sort()).toEqual(['final', 'next']);
+
+    const deps = await t.app.inject({ method: 'GET', url: `${publish}/final/dependencies`, headers: admin });
+    expect(deps.statusCode).toBe(200);
+    expect(deps.json()).toEqual({ dependencies: [{ queue, jobId: 'extract', state: 'waiting' }, { queue, jobId: 'later' }] });
+    const flow = await t.app.inject({ method: 'GET', url: `${publish}/next/flow`, headers: admin });
+    expect(flow.statusCode).toBe(200);
+    expect(flow.json()).toMatchObject({ state: 'running', total: 4, counts: { blocked: 2, waiting: 1, missing: 1 } });
+    expect(flow.json<{ jobs: { jobId: string }[] }>().jobs.map((j) => j.jobId).sort()).toEqual(['extract', 'final', 'later', 'next']);
+  });
+
+  it('sets and reads the rate limit and group limits', async () => {
+    const base = `/v1/queues/${queue}`;
+    expect((await t.app.inject({ method: 'GET', url: `${base}/rate-limit`, headers: admin })).json()).toEqual({ queue, rate: null });
+    const set = await t.app.inject({ method: 'PUT', url: `${base}/rate-limit`, ...json({ rate: { max: 20, durationMs: 1000 } }) });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toEqual({ queue, rate: { max: 20, durationMs: 1000 } });
+    expect((await t.context.queue(queue).getRateLimit())).toEqual({ max: 20, durationMs: 1000 });
+    expect((await t.app.inject({ method: 'PUT', url: `${base}/rate-limit`, ...json({ rate: null }) })).json()).toEqual({ queue, rate: null });
+
+    expect((await t.app.inject({ method: 'GET', url: `${base}/groups/limits`, headers: admin })).json()).toEqual({ queue, concurrency: null, rate: null, weight: 1 });
+    const defaults = await t.app.inject({ method: 'PUT', url: `${base}/groups/limits`, ...json({ concurrency: 5, rate: { max: 10, durationMs: 1000 } }) });
+    expect(defaults.json()).toEqual({ queue, concurrency: 5, rate: { max: 10, durationMs: 1000 }, weight: 1 });
+    const one = await t.app.inject({ method: 'PUT', url: `${base}/groups/customer-42/limits`, ...json({ concurrency: 1, weight: 3 }) });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual({ queue, group: 'customer-42', concurrency: 1, rate: { max: 10, durationMs: 1000 }, weight: 3 });
+    expect(await t.context.queue(queue).getGroupLimits('customer-42')).toEqual({ concurrency: 1, rate: { max: 10, durationMs: 1000 }, weight: 3 });
+    const cleared = await t.app.inject({ method: 'PUT', url: `${base}/groups/customer-42/limits`, ...json({ concurrency: null, weight: null }) });
+    expect(cleared.json()).toEqual({ queue, group: 'customer-42', concurrency: 5, rate: { max: 10, durationMs: 1000 }, weight: 1 });
+    expect((await t.app.inject({ method: 'GET', url: `${base}/groups/other/limits`, headers: admin })).json()).toEqual({ queue, group: 'other', concurrency: 5, rate: { max: 10, durationMs: 1000 }, weight: 1 });
+  });
+
+  it('creates, lists, replaces and removes repeatable jobs', async () => {
+    const base = `/v1/queues/${queue}/repeatables`;
+    expect((await t.app.inject({ method: 'GET', url: base, headers: admin })).json()).toEqual({ repeatables: [] });
+    const digest = await t.app.inject({
+      method: 'PUT',
+      url: `${base}/digest`,
+      ...json({ schedule: { cron: '0 9 * * 1-5', tz: 'Europe/Paris' }, template: { name: 'send-digest', payload: { list: 'all' }, opts: { attempts: 5 } } }),
+    });
+    expect(digest.statusCode).toBe(200);
+    expect(digest.json()).toMatchObject({ key: 'digest', schedule: { cron: '0 9 * * 1-5', tz: 'Europe/Paris' }, template: { name: 'send-digest', payload: { list: 'all' }, opts: { attempts: 5 } }, runs: 0 });
+    expect(digest.json<{ nextRunAt: number }>().nextRunAt).toBeGreaterThan(Date.now());
+    const startAt = new Date(Date.now() + 3_600_000).toISOString();
+    const poll = await t.app.inject({ method: 'PUT', url: `${base}/${encodeURIComponent('poll/feeds')}`, ...json({ schedule: { everyMs: 60_000, startAt }, template: { name: 'poll' } }) });
+    expect(poll.statusCode).toBe(200);
+    expect(poll.json()).toMatchObject({ key: 'poll/feeds', nextRunAt: Date.parse(startAt) });
+    const replaced = await t.app.inject({ method: 'PUT', url: `${base}/digest`, ...json({ schedule: { everyMs: 5000 }, template: { name: 'send-digest' } }) });
+    expect(replaced.json()).toMatchObject({ key: 'digest', schedule: { everyMs: 5000 } });
+    const listed = await t.app.inject({ method: 'GET', url: base, headers: admin });
+    expect(listed.json<{ repeatables: { key: string }[] }>().repeatables.map((r) => r.key)).toEqual(['digest', 'poll/feeds']);
+    expect((await t.app.inject({ method: 'DELETE', url: `${base}/digest`, headers: admin })).json()).toEqual({ key: 'digest', removed: true });
+    expect((await t.app.inject({ method: 'DELETE', url: `${base}/digest`, headers: admin })).json()).toEqual({ key: 'digest', removed: false });
+    expect((await t.context.queue(queue).listRepeatables()).map((r) => r.key)).toEqual(['poll/feeds']);
+  });
+
   it('answers bad input with 4xx naming the problem, changes nothing and keeps serving', async () => {
     await t.context.queue(queue).publish('seed', { n: 0 }, { jobId: 'seed' });
     const streamBefore = await t.context.redis.xlen(eventsKey(toQueueName(queue)));
@@ -185,6 +275,24 @@ describe('HTTP service', () => {
       { what: 'requeue without ids or all', request: { method: 'POST', url: `/v1/queues/${queue}/dlq/requeue`, ...json({}) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'ids' },
       { what: 'retention of a wrong type', request: { method: 'PUT', url: `/v1/queues/${queue}/retention`, ...json({ dead: { maxCount: -1 } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'dead.maxCount' },
       { what: 'cancel with an unknown field', request: { method: 'POST', url: `${publish}/seed/cancel`, ...json({ why: 'x' }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'why' },
+      { what: 'dedupe without a key', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dedupe: { ttlMs: 10 } } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.dedupe.key' },
+      { what: 'negative dedupe ttl', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dedupe: { key: 'k', ttlMs: -1 } } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.dedupe.ttlMs' },
+      { what: 'unknown dedupe field', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dedupe: { key: 'k', ttl: 5 } } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.dedupe.ttl' },
+      { what: 'group with a space', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { group: 'a b' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.group' },
+      { what: 'bad prerequisite', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dependsOn: [{ queue: queue, id: 'a' }] } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.dependsOn[0]' },
+      { what: 'bad failure policy', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dependsOn: ['a'], onDependencyFailure: 'maybe' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'opts.onDependencyFailure' },
+      { what: 'prerequisites with a delay', request: { method: 'POST', url: publish, ...json({ name: 'x', opts: { dependsOn: ['a'], delayMs: 10 } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION' },
+      { what: 'bulk dedupe', request: { method: 'POST', url: `${publish}/bulk`, ...json({ jobs: [{ name: 'x', opts: { dedupe: {} } }] }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'jobs[0].opts.dedupe.key' },
+      { what: 'rate limit of zero', request: { method: 'PUT', url: `/v1/queues/${queue}/rate-limit`, ...json({ rate: { max: 0, durationMs: 1000 } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'rate' },
+      { what: 'rate limit missing', request: { method: 'PUT', url: `/v1/queues/${queue}/rate-limit`, ...json({}) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'rate' },
+      { what: 'unknown group limit', request: { method: 'PUT', url: `/v1/queues/${queue}/groups/g1/limits`, ...json({ parallel: 2 }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'parallel' },
+      { what: 'group concurrency of zero', request: { method: 'PUT', url: `/v1/queues/${queue}/groups/limits`, ...json({ concurrency: 0 }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'concurrency' },
+      { what: 'cron and interval', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { cron: '* * * * *', everyMs: 5000 }, template: { name: 'x' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'schedule' },
+      { what: 'bad cron', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { cron: 'every day' }, template: { name: 'x' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'schedule.cron' },
+      { what: 'short interval', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { everyMs: 10 }, template: { name: 'x' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'schedule.everyMs' },
+      { what: 'repeat template with a job id', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { everyMs: 5000 }, template: { name: 'x', opts: { jobId: 'j' } } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'template.opts.jobId' },
+      { what: 'bad repeatable key', request: { method: 'DELETE', url: `/v1/queues/${queue}/repeatables/a%20b`, headers: admin }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'key' },
+      { what: 'flow of an unknown job', request: { method: 'GET', url: `${publish}/missing/flow`, headers: admin }, status: 404, code: 'SLUICE_ERR_JOB_NOT_FOUND' },
       { what: 'retry of a waiting job', request: { method: 'POST', url: `${publish}/seed/retry`, headers: admin }, status: 409, code: 'SLUICE_ERR_INVALID_STATE' },
       { what: 'unknown job', request: { method: 'GET', url: `${publish}/missing`, headers: admin }, status: 404, code: 'SLUICE_ERR_JOB_NOT_FOUND' },
       { what: 'unknown route', request: { method: 'GET', url: '/v1/nothing', headers: admin }, status: 404, code: 'SLUICE_ERR_ROUTE_NOT_FOUND' },

@@ -15,6 +15,8 @@ import {
   BulkBody,
   BulkResult,
   CancelBody,
+  DependenciesSchema,
+  FlowSchema,
   HistorySchema,
   JobPageSchema,
   JobParams,
@@ -160,6 +162,50 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
       const events = await jobHistory(context.replaySource(queue), id);
       if (events.length === 0) throw new JobNotFoundError(queue, id);
       return { events };
+    },
+  );
+
+  app.get<{ Params: Static<typeof JobParams> }>(
+    '/v1/queues/:queue/jobs/:id/dependencies',
+    {
+      config: { auth: { scope: 'read', queue: true } },
+      schema: {
+        tags: ['jobs'],
+        summary: "A job's prerequisites (dependsOn) with their states, and results once completed",
+        params: JobParams,
+        response: { 200: DependenciesSchema, ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const queue = context.queue(request.params.queue);
+      await queue.getOrThrow(request.params.id);
+      const dependencies = await queue.dependencies(request.params.id);
+      return {
+        dependencies: dependencies.map((d) => ({
+          queue: d.queue,
+          jobId: d.jobId,
+          ...(d.state === undefined ? {} : { state: d.state }),
+          ...(d.result === undefined ? {} : { result: payloadToJson(d.result as PayloadValue) }),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Params: Static<typeof JobParams> }>(
+    '/v1/queues/:queue/jobs/:id/flow',
+    {
+      config: { auth: { scope: 'read', queue: true } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'The flow ending in a job: it and, transitively across queues, its prerequisites, counted per state',
+        params: JobParams,
+        response: { 200: FlowSchema, ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const queue = context.queue(request.params.queue);
+      await queue.getOrThrow(request.params.id);
+      return queue.flow(request.params.id);
     },
   );
 
