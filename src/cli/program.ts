@@ -10,6 +10,7 @@ import { registerAdminCommands } from './commands/admin.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerInspectCommands } from './commands/inspect.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { printJson, processIo, type Io } from './output.js';
 import { EXIT } from './shared.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerRunCommands(program, io);
   registerInspectCommands(program, io);
   registerAdminCommands(program, io);
+  registerScheduleCommands(program, io);
   registerAuditCommands(program, io);
   for (const command of program.commands) {
     command.exitOverride();

@@ -111,6 +111,44 @@ describe('sluice CLI (built)', () => {
     expect((await context.queue(queue).stats()).counts.completed).toBe(1);
   });
 
+  it('sets, lists and removes repeatable jobs', async () => {
+    const set = await runCli(['repeat', 'set', queue, 'digest', '--name', 'send-digest', '--cron', '0 9 * * 1-5', '--tz', 'Europe/Paris', '--payload', '{"list":"all"}', '--job-attempts', '5', '--json'], env);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ key: 'digest', schedule: { cron: '0 9 * * 1-5', tz: 'Europe/Paris' }, template: { name: 'send-digest', payload: { list: 'all' }, opts: { attempts: 5 } }, runs: 0 });
+    expect((await runCli(['repeat', 'set', queue, 'poll', '--name', 'poll', '--every', '15m'], env)).stdout).toMatch(/^repeatable poll set: every 900000ms, next run \d{4}-/);
+    const listed = await runCli(['repeat', 'list', queue], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^KEY\s+SCHEDULE\s+JOB\s+NEXT RUN\s+RUNS\s+LAST RUN\s+LAST JOB$/);
+    expect(listed.stdout).toContain('cron 0 9 * * 1-5 (Europe/Paris)');
+    expect((await context.queue(queue).listRepeatables()).map((r) => r.key).sort()).toEqual(['digest', 'poll']);
+    const both = await runCli(['repeat', 'set', queue, 'x', '--name', 'x', '--cron', '* * * * *', '--every', '1m'], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--cron: give exactly one of --cron and --every/);
+    expect(JSON.parse((await runCli(['repeat', 'rm', queue, 'poll', '--json'], env)).stdout)).toEqual({ key: 'poll', removed: true });
+    expect((await runCli(['repeat', 'remove', queue, 'poll'], env)).code).toBe(1);
+    const left = JSON.parse((await runCli(['repeat', 'list', queue, '--json'], env)).stdout) as { repeatables: { key: string }[] };
+    expect(left.repeatables.map((r) => r.key)).toEqual(['digest']);
+    await context.queue(queue).removeRepeatable('digest');
+  });
+
+  it('sets and shows the rate limit and group limits', async () => {
+    const set = await runCli(['limits', 'set', queue, '--rate', '100/1s', '--group-concurrency', '5', '--group-rate', '10/250ms', '--json'], env);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ queue, rate: { max: 100, durationMs: 1000 }, groupLimits: { concurrency: 5, rate: { max: 10, durationMs: 250 }, weight: 1 } });
+    expect((await runCli(['limits', 'set', queue, '--group', 'gold', '--group-weight', '3'], env)).code).toBe(0);
+    expect(await context.queue(queue).getGroupLimits('gold')).toEqual({ concurrency: 5, rate: { max: 10, durationMs: 250 }, weight: 3 });
+    const shown = await runCli(['limits', 'show', queue, '--group', 'gold'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/rate limit:\s+100\/1000ms/);
+    expect(shown.stdout).toMatch(/weight:\s+3/);
+    const cleared = await runCli(['limits', 'set', queue, '--rate', 'none', '--group-concurrency', 'none', '--group-rate', 'none', '--json'], env);
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ rate: null, groupLimits: { concurrency: null, rate: null } });
+    const bad = await runCli(['limits', 'set', queue, '--rate', 'fast'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--rate: must be N\/<duration>/);
+    expect((await runCli(['limits', 'set', queue], env)).code).toBe(2);
+  });
+
   it('exits 2 on usage errors and 1 when Redis is unreachable, without printing the password', async () => {
     const usage = await runCli(['jobs', queue, '--state', 'finished'], env);
     expect(usage.code).toBe(2);
