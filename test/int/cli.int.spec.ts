@@ -149,6 +149,37 @@ describe('sluice CLI (built)', () => {
     expect((await runCli(['limits', 'set', queue], env)).code).toBe(2);
   });
 
+  it('shows a blocked job with its dependencies and group, and its flow', async () => {
+    const other = testQueueName();
+    try {
+      const q = context.queue(other);
+      await q.publishMany([
+        { name: 'extract', opts: { jobId: 'extract', group: 'tenant-a', dedupe: { key: 'ex:1' } } },
+        { name: 'final', opts: { jobId: 'final', dependsOn: ['extract', 'later'], onDependencyFailure: 'ignore' } },
+      ]);
+      const show = await runCli(['show', other, 'final'], env);
+      expect(show.code).toBe(0);
+      expect(show.stdout).toMatch(/state:\s+blocked/);
+      expect(show.stdout).toMatch(/depends on:\s+extract, later/);
+      expect(show.stdout).toMatch(/pending deps:\s+2/);
+      expect(show.stdout).toMatch(/on dep failure:\s+ignore/);
+      const extract = await runCli(['show', other, 'extract'], env);
+      expect(extract.stdout).toMatch(/dedupe key:\s+ex:1/);
+      expect(extract.stdout).toMatch(/group:\s+tenant-a/);
+      expect(extract.stdout).not.toMatch(/depends on/);
+      const blocked = await runCli(['jobs', other, '--state', 'blocked', '--json'], env);
+      expect((JSON.parse(blocked.stdout) as { jobs: { id: string }[] }).jobs.map((j) => j.id)).toEqual(['final']);
+      const flow = await runCli(['flow', other, 'final', '--json'], env);
+      expect(flow.code).toBe(0);
+      expect(JSON.parse(flow.stdout)).toMatchObject({ state: 'running', total: 3, counts: { blocked: 1, waiting: 1, missing: 1 } });
+      const text = await runCli(['flow', other, 'final'], env);
+      expect(text.stdout.split('\n')[0]).toBe('flow running: 3 job(s) (blocked 1, waiting 1, missing 1)');
+      expect((await runCli(['flow', other, 'nope'], env)).code).toBe(1);
+    } finally {
+      await dropQueue(context.redis, other);
+    }
+  });
+
   it('exits 2 on usage errors and 1 when Redis is unreachable, without printing the password', async () => {
     const usage = await runCli(['jobs', queue, '--state', 'finished'], env);
     expect(usage.code).toBe(2);

@@ -50,6 +50,19 @@ function toState(value: string): JobState {
   return value as JobState;
 }
 
+/** The rows of the feature fields a job has (dedupe, group, repeat, dependencies). */
+function featureRows(job: Job): [string, string | number][] {
+  const rows: [string, string | number | undefined][] = [
+    ['dedupe key', job.dedupeKey === undefined ? undefined : `${job.dedupeKey}${job.dedupeTtlMs ? ` (window ${job.dedupeTtlMs} ms)` : ''}`],
+    ['group', job.group],
+    ['repeat key', job.repeatKey],
+    ['depends on', job.dependsOn?.length ? job.dependsOn.map((d) => (d.queue === job.queue ? d.jobId : `${d.queue}/${d.jobId}`)).join(', ') : undefined],
+    ['pending deps', job.dependsOn?.length ? (job.pendingDependencies ?? 0) : undefined],
+    ['on dep failure', job.dependsOn?.length ? (job.onDependencyFailure ?? 'fail') : undefined],
+  ];
+  return rows.filter((row): row is [string, string | number] => row[1] !== undefined);
+}
+
 /** Registers the read-only commands. */
 export function registerInspectCommands(program: Command, io: Io): void {
   addConfigOptions(program.command('queues').description('List the queues that have been published to')).action(async (_opts, command: Command) => {
@@ -138,11 +151,30 @@ export function registerInspectCommands(program: Command, io: Io): void {
           ['dead reason', job.deadReason],
           ['cancel reason', job.cancelReason],
           ['traceparent', job.traceparent],
+          ...featureRows(job),
           ['events', job.seq],
           ...(opts.payload ? ([['payload', JSON.stringify(job.payloadValue)]] as const) : []),
           ...(opts.result ? ([['result', JSON.stringify(job.resultValue)]] as const) : []),
         ]),
       );
+    });
+  });
+
+  addConfigOptions(
+    program
+      .command('flow')
+      .description('The flow ending in a job: it and, transitively across queues, its prerequisites, with their states')
+      .argument('<queue>', 'queue name')
+      .argument('<id>', 'job id'),
+  ).action(async (queueName: string, id: string, _opts, command: Command) => {
+    await withContext(command, async (context) => {
+      const queue = context.queue(queueName);
+      await queue.getOrThrow(id);
+      const flow = await queue.flow(id);
+      if (jsonOutput(command)) return printJson(io, flow);
+      const counts = Object.entries(flow.counts).map(([state, n]) => `${state} ${n}`).join(', ');
+      io.out.write(`flow ${flow.state}: ${flow.total} job(s) (${counts})\n`);
+      io.out.write(table(['queue', 'id', 'state', 'pending deps'], flow.jobs.map((j) => [j.queue, j.jobId, j.state, j.pendingDependencies])));
     });
   });
 
