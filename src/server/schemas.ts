@@ -336,6 +336,23 @@ export const GroupLimitsResult = Type.Object({
   weight: Type.Integer(),
 });
 
+/** `GET …/groups` query. */
+export const GroupsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most groups listed' })) }, strict);
+/** Groups known to the scheduler. */
+export const GroupList = Type.Object({
+  queue: Type.String(),
+  groups: Type.Array(
+    Type.Object({
+      group: Type.String(),
+      status: StringEnum(['runnable', 'parked', 'busy'] as const, { description: 'runnable: may start a job now; parked: held by its rate limit; busy: at its concurrency limit, or running with nothing waiting' }),
+      waiting: Type.Integer(),
+      active: Type.Integer(),
+      parkedUntil: Type.Optional(Type.Integer({ description: 'When a parked group may run again (ms)' })),
+    }),
+  ),
+  truncated: Type.Boolean({ description: 'More groups than limit' }),
+});
+
 /** A repeatable job key. */
 export const RepeatKey = Type.String({ pattern: '^[A-Za-z0-9._:@/+=-]{1,150}$', description: 'Repeatable job key (URL-encode `/` as `%2F`)' });
 /** `{queue}/{key}` path parameters. */

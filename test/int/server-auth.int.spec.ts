@@ -40,6 +40,7 @@ const ROUTES: Record<string, { scope: Scope; queue: boolean; body?: unknown; all
   'GET /v1/queues/{queue}/jobs/{id}/flow': { scope: 'read', queue: true },
   'GET /v1/queues/{queue}/rate-limit': { scope: 'read', queue: true },
   'PUT /v1/queues/{queue}/rate-limit': { scope: 'admin', queue: true, body: { rate: { max: 10, durationMs: 1000 } } },
+  'GET /v1/queues/{queue}/groups': { scope: 'read', queue: true },
   'GET /v1/queues/{queue}/groups/limits': { scope: 'read', queue: true },
   'PUT /v1/queues/{queue}/groups/limits': { scope: 'admin', queue: true, body: { concurrency: 5 } },
   'GET /v1/queues/{queue}/groups/{group}/limits': { scope: 'read', queue: true },

@@ -217,6 +217,29 @@ describe('HTTP service', () => {
     expect((await t.app.inject({ method: 'GET', url: `${base}/groups/other/limits`, headers: admin })).json()).toEqual({ queue, group: 'other', concurrency: 5, rate: { max: 10, durationMs: 1000 }, weight: 1 });
   });
 
+  it('lists the groups with waiting and active jobs', async () => {
+    const q = t.context.queue(queue);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/queues/${queue}/groups`, headers: admin })).json()).toEqual({ queue, groups: [], truncated: false });
+    await q.publishMany([
+      { name: 'a', opts: { group: 'tenant-b' } },
+      { name: 'a', opts: { group: 'tenant-b' } },
+      { name: 'a', opts: { group: 'tenant-a' } },
+      { name: 'plain' },
+    ]);
+    const listed = await t.app.inject({ method: 'GET', url: `/v1/queues/${queue}/groups`, headers: admin });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json()).toEqual({
+      queue,
+      groups: [
+        { group: 'tenant-a', status: 'runnable', waiting: 1, active: 0 },
+        { group: 'tenant-b', status: 'runnable', waiting: 2, active: 0 },
+      ],
+      truncated: false,
+    });
+    const one = await t.app.inject({ method: 'GET', url: `/v1/queues/${queue}/groups?limit=1`, headers: admin });
+    expect(one.json()).toMatchObject({ groups: [{ group: 'tenant-a' }], truncated: true });
+  });
+
   it('creates, lists, replaces and removes repeatable jobs', async () => {
     const base = `/v1/queues/${queue}/repeatables`;
     expect((await t.app.inject({ method: 'GET', url: base, headers: admin })).json()).toEqual({ repeatables: [] });
@@ -292,6 +315,7 @@ describe('HTTP service', () => {
       { what: 'short interval', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { everyMs: 10 }, template: { name: 'x' } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'schedule.everyMs' },
       { what: 'repeat template with a job id', request: { method: 'PUT', url: `/v1/queues/${queue}/repeatables/r1`, ...json({ schedule: { everyMs: 5000 }, template: { name: 'x', opts: { jobId: 'j' } } }) }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'template.opts.jobId' },
       { what: 'bad repeatable key', request: { method: 'DELETE', url: `/v1/queues/${queue}/repeatables/a%20b`, headers: admin }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'key' },
+      { what: 'bad groups limit', request: { method: 'GET', url: `/v1/queues/${queue}/groups?limit=0`, headers: admin }, status: 400, code: 'SLUICE_ERR_VALIDATION', field: 'limit' },
       { what: 'flow of an unknown job', request: { method: 'GET', url: `${publish}/missing/flow`, headers: admin }, status: 404, code: 'SLUICE_ERR_JOB_NOT_FOUND' },
       { what: 'retry of a waiting job', request: { method: 'POST', url: `${publish}/seed/retry`, headers: admin }, status: 409, code: 'SLUICE_ERR_INVALID_STATE' },
       { what: 'unknown job', request: { method: 'GET', url: `${publish}/missing`, headers: admin }, status: 404, code: 'SLUICE_ERR_JOB_NOT_FOUND' },

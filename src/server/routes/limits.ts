@@ -7,11 +7,14 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../errors.js';
+import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../keys.js';
 import type { Queue } from '../../queue.js';
 import type { RepeatSchedule, RepeatTemplate } from '../../repeat.js';
 import type { SluiceContext } from '../context.js';
 import {
+  GroupList,
   GroupLimitsBody,
+  GroupsQuery,
   GroupLimitsResult,
   GroupParams,
   QueueParams,
@@ -34,6 +37,46 @@ async function groupLimitsOf(queue: Queue, group: string | undefined): Promise<S
     concurrency: limits.concurrency ?? null,
     rate: limits.rate ?? null,
     weight: limits.weight ?? 1,
+  };
+}
+
+/**
+ * The groups of the scheduler's dispatch state (read only): runnable ones (`groups`), parked
+ * ones (`groups:parked`) and those with active jobs (`active:<group>` of `groups:state`).
+ */
+export async function listGroups(context: SluiceContext, queueName: string, limit: number): Promise<Static<typeof GroupList>> {
+  const queue = toQueueName(queueName);
+  const redis = context.redis;
+  const [runnable, parked, state] = await Promise.all([
+    redis.zrange(groupsKey(queue), '0', '-1'),
+    redis.zrange(groupsParkedKey(queue), '0', '-1', 'WITHSCORES'),
+    redis.hgetall(groupStateKey(queue)),
+  ]);
+  const parkedUntil = new Map<string, number>();
+  for (let i = 0; i + 1 < parked.length; i += 2) parkedUntil.set(parked[i] as string, Number(parked[i + 1]));
+  const active = new Map<string, number>();
+  for (const [field, value] of Object.entries(state)) if (field.startsWith('active:')) active.set(field.slice('active:'.length), Number(value));
+  const names = [...new Set([...runnable, ...parkedUntil.keys(), ...[...active].filter(([, n]) => n > 0).map(([g]) => g)])].sort();
+  const shown = names.slice(0, limit);
+  const ready = new Set(runnable);
+  const pipeline = redis.pipeline();
+  for (const g of shown) pipeline.llen(`${groupWaitPrefix(queue)}${g}`);
+  const lengths = (await pipeline.exec()) ?? [];
+  return {
+    queue,
+    groups: shown.map((group, i) => {
+      const [error, waiting] = lengths[i] ?? [null, 0];
+      if (error) throw error;
+      const until = parkedUntil.get(group);
+      return {
+        group,
+        status: until !== undefined ? 'parked' : ready.has(group) ? 'runnable' : 'busy',
+        waiting: Number(waiting),
+        active: Math.max(0, active.get(group) ?? 0),
+        ...(until === undefined ? {} : { parkedUntil: until }),
+      } as const;
+    }),
+    truncated: names.length > shown.length,
   };
 }
 
@@ -84,6 +127,21 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
       await queue.setRateLimit(request.body.rate);
       return { queue: queue.name, rate: await queue.getRateLimit() };
     },
+  );
+
+  app.get<Params & { Querystring: Static<typeof GroupsQuery> }>(
+    '/v1/queues/:queue/groups',
+    {
+      config: { auth: { scope: 'read', queue: true } },
+      schema: {
+        tags: ['limits'],
+        summary: 'Groups the scheduler knows (waiting or running jobs), with their waiting and active counts, by name',
+        params: QueueParams,
+        querystring: GroupsQuery,
+        response: { 200: GroupList, ...errorResponses() },
+      },
+    },
+    async (request) => listGroups(context, request.params.queue, request.query.limit ?? 1000),
   );
 
   const groupLimitRoutes = [
