@@ -9,7 +9,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.js';
 import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
-import { decodeEvent } from './events/codec.js';
+import { jobHistory } from './audit/replay.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
 import { prepareJob, publishArgs, type JobDefaults, type NewJob } from './jobs.js';
@@ -29,7 +29,6 @@ import { applyRetention, getRetention, setRetention, type RetentionPolicy } from
 import {
   CONSUMER_GROUP,
   countsKey,
-  eventsKey,
   groupLaneKey,
   JOB_STATES,
   jobKey,
@@ -305,22 +304,11 @@ export class Queue {
   }
 
   /**
-   * Every event of one job, in order, from the live event log.
-   * Reads the whole stream; the archive-backed history of the audit module scales further.
+   * Every event of one job, in order, from the live event log (events already archived and
+   * trimmed are not included: use `jobHistory` with the archive for those).
    */
-  async history(jobId: string): Promise<StoredJobEvent[]> {
-    const id = toJobId(jobId);
-    const events: StoredJobEvent[] = [];
-    let start = '-';
-    for (;;) {
-      const batch = await this.redis.xrange(eventsKey(this.name), start, '+', 'COUNT', 1000);
-      for (const [entryId, fields] of batch) {
-        const event = decodeEvent(entryId, fields);
-        if (event.metadata.jobId === id) events.push(event);
-      }
-      if (batch.length < 1000) return events;
-      start = `(${(batch[batch.length - 1] as [string, string[]])[0]}`;
-    }
+  history(jobId: string): Promise<StoredJobEvent[]> {
+    return jobHistory({ redis: this.redis, queue: this.name }, jobId);
   }
 
   /** Cancels a waiting, delayed or active job. @returns the state it was cancelled from. */

@@ -37,6 +37,7 @@ describe('publish and complete', () => {
       expect(event.metadata.jobId).toBe(id);
     }
     expect(events.map((e) => e.metadata.seq)).toEqual([1, 2, 3]);
+    expect((await queue.history(id)).map((e) => e.id)).toEqual(events.map((e) => e.id));
     const claimed = events[1];
     expect(claimed?.type === 'claimed' && claimed.data.worker.pid).toBe(process.pid);
     const stats = await queue.stats();
