@@ -30,15 +30,23 @@ export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed'
 /** A job state. */
 export type JobState = (typeof JOB_STATES)[number];
 
-/** The characters of a queue name, as a JSON-schema pattern (the HTTP schemas use it too). */
-export const QUEUE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+/** Most partitions of one partitioned queue (see `PartitionedQueue`); partition indexes are 0..MAX_PARTITIONS-1. */
+export const MAX_PARTITIONS = 1024;
+
+/**
+ * The characters of a queue name, as a JSON-schema pattern (the HTTP schemas use it too): letters,
+ * digits, `.`, `_`, `-`, starting with a letter or digit, and optionally one partition suffix
+ * `#<n>` (a decimal index without leading zeros, at most 4 digits) naming partition `n` of a
+ * partitioned queue. Whether `n` is below the queue's partition count is `PartitionedQueue`'s business.
+ */
+export const QUEUE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*(?:#(?:0|[1-9][0-9]{0,3}))?$';
 const queueNamePattern = new RegExp(QUEUE_NAME_PATTERN);
 // Job ids may contain ':' (e.g. `invoice:2024:17`); key parsing splits on the first delimiter only.
 /** The characters of a job id, as a JSON-schema pattern (the HTTP schemas use it too). */
 export const JOB_ID_PATTERN = '^[A-Za-z0-9._:@/+=-]+$';
 const jobIdPattern = new RegExp(JOB_ID_PATTERN);
 
-/** A validated queue name (letters, digits, `.`, `_`, `-`; starts with a letter or digit). */
+/** A validated queue name (letters, digits, `.`, `_`, `-`; starts with a letter or digit; may end with `#<partition>`). */
 export type QueueName = string & { readonly __brand: 'QueueName' };
 /** A validated job id (letters, digits and `._:@/+=-`). */
 export type JobId = string & { readonly __brand: 'JobId' };
@@ -56,7 +64,8 @@ export function toQueueName(value: unknown, field = 'queue'): QueueName {
   if (!queueNamePattern.test(value)) {
     throw new ValidationError(
       field,
-      `${JSON.stringify(clip(value))} may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit`,
+      `${JSON.stringify(clip(value))} may contain only letters, digits, '.', '_' and '-', must start with a letter or digit, ` +
+        `and may end with one partition suffix '#<n>' (n a decimal index from 0 to ${MAX_PARTITIONS - 1}, no leading zeros)`,
     );
   }
   return value as QueueName;
@@ -79,6 +88,25 @@ export function toJobId(value: unknown, field = 'jobId'): JobId {
     );
   }
   return value as JobId;
+}
+
+/**
+ * The physical queue name of partition `partition` of the partitioned queue `queue`: `<queue>#<partition>`.
+ * @throws {@link ValidationError} when `queue` already carries a partition suffix or `partition` is out of range.
+ */
+export function partitionQueueName(queue: QueueName, partition: number): QueueName {
+  if (queue.includes('#')) throw new ValidationError('queue', `${JSON.stringify(queue)} is already a partition; name the logical queue`);
+  if (!Number.isInteger(partition) || partition < 0 || partition >= MAX_PARTITIONS) {
+    throw new ValidationError('partition', `must be an integer from 0 to ${MAX_PARTITIONS - 1}, got ${String(partition)}`);
+  }
+  return toQueueName(`${queue}#${partition}`);
+}
+
+/** Splits `<queue>#<n>` into the logical queue and the partition index; `undefined` for an unpartitioned name. */
+export function parsePartition(queue: QueueName): { queue: QueueName; partition: number } | undefined {
+  const hash = queue.indexOf('#');
+  if (hash < 0) return undefined;
+  return { queue: queue.slice(0, hash) as QueueName, partition: Number(queue.slice(hash + 1)) };
 }
 
 /** Validates a priority lane number. */
@@ -142,6 +170,15 @@ export function countsKey(queue: QueueName): string {
 /** HASH — queue configuration and the pause flag. */
 export function metaKey(queue: QueueName): string {
   return `${queuePrefix(queue)}meta`;
+}
+
+/**
+ * STRING — the partition count N of the partitioned queue `queue` (whose partitions are the queues
+ * `<queue>#0` … `<queue>#N-1`). Written once by the first `PartitionedQueue` or `PartitionedWorker`;
+ * later opens with another N are refused.
+ */
+export function partitionsKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}partitions`;
 }
 
 /** ZSET — worker id → last time (ms) the worker was seen alive. */

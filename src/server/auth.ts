@@ -22,7 +22,7 @@ export const SCOPES = ['publish', 'consume', 'read', 'admin'] as const;
 /** A token scope. */
 export type Scope = (typeof SCOPES)[number];
 
-const QUEUE_PATTERN = '^[A-Za-z0-9._*?-]{1,100}$';
+const QUEUE_PATTERN = '^[A-Za-z0-9._*?#-]{1,100}$'; // '#': partition names (`orders#*`)
 
 /** One token entry of the auth file or `SLUICE_TOKENS`. */
 export const TokenEntry = Type.Object(

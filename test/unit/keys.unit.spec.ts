@@ -10,6 +10,9 @@ import {
   laneKey,
   laneKeys,
   metaKey,
+  parsePartition,
+  partitionQueueName,
+  partitionsKey,
   priorityKey,
   QUEUES_KEY,
   SCRIPT_KEY_COUNT,
@@ -34,6 +37,9 @@ describe('key layout', () => {
     ['counts', countsKey(q), 'sluice:{emails}:counts'],
     ['meta', metaKey(q), 'sluice:{emails}:meta'],
     ['workers', workersKey(q), 'sluice:{emails}:workers'],
+    ['partitions', partitionsKey(q), 'sluice:{emails}:partitions'],
+    ['partition events', eventsKey(partitionQueueName(q, 7)), 'sluice:{emails#7}:events'],
+    ['partition lane', laneKey(partitionQueueName(q, 0), 2), 'sluice:{emails#0}:lane:2'],
   ])('%s key is pinned', (_name, actual, expected) => {
     expect(actual).toBe(expected);
   });
@@ -88,7 +94,7 @@ describe('key layout', () => {
 });
 
 describe('validation', () => {
-  it.each(['', 'a'.repeat(101), 'has space', 'brace{', 'colon:x', '-leading', 'hash#1', 'ünicode'])(
+  it.each(['', 'a'.repeat(101), 'has space', 'brace{', 'colon:x', '-leading', 'hash#', 'hash#01', 'hash#1#2', '#1', 'hash#x', 'hash#10000', 'ha#sh', 'ünicode'])(
     'rejects queue name %j with a ValidationError naming the field',
     (name) => {
       expect(() => toQueueName(name)).toThrow(ValidationError);
@@ -111,7 +117,18 @@ describe('validation', () => {
 
   it('accepts ordinary names and ids', () => {
     expect(toQueueName('a.b_c-1')).toBe('a.b_c-1');
+    expect(toQueueName('a.b_c-1#0')).toBe('a.b_c-1#0');
+    expect(toQueueName('emails#1023')).toBe('emails#1023');
     expect(toJobId('order:42/retry+1=x@y')).toBe('order:42/retry+1=x@y');
+  });
+
+  it('names partitions <queue>#<n> and parses them back', () => {
+    expect(partitionQueueName(q, 12)).toBe('emails#12');
+    expect(parsePartition(toQueueName('emails#12'))).toEqual({ queue: 'emails', partition: 12 });
+    expect(parsePartition(q)).toBeUndefined();
+    expect(() => partitionQueueName(toQueueName('emails#1'), 0)).toThrow(/already a partition/);
+    expect(() => partitionQueueName(q, 1024)).toThrow(/partition: must be an integer from 0 to 1023/);
+    expect(() => toQueueName('hash#01')).toThrow(/may end with one partition suffix '#<n>'/);
   });
 
   it('rejects out-of-range lanes', () => {
