@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SLUICE_ERR_REDIS_UNAVAILABLE: { httpStatus: 503, retryable: true },
   SLUICE_ERR_STALE_ATTEMPT: { httpStatus: 409, retryable: false },
   SLUICE_ERR_INVALID_STATE: { httpStatus: 409, retryable: false },
+  SLUICE_ERR_PARTITION_MISMATCH: { httpStatus: 409, retryable: false },
   SLUICE_ERR_CLOSED: { httpStatus: 503, retryable: false },
   SLUICE_ERR_SERVICE_START: { httpStatus: 500, retryable: false },
   SLUICE_ERR_SCRIPT: { httpStatus: 500, retryable: false },
@@ -159,6 +160,30 @@ export class StaleAttemptError extends SluiceError {
 export class InvalidStateError extends SluiceError {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super('SLUICE_ERR_INVALID_STATE', message, options);
+  }
+}
+
+/**
+ * A partitioned queue was opened with a partition count other than the one stored for it when it
+ * was first opened. Jobs are routed by `hash(partitionKey) mod N`, so another N would send the same
+ * key to another partition: open it with the stored count (or omit the count where that is allowed).
+ */
+export class PartitionCountMismatchError extends SluiceError {
+  /** The logical queue. */
+  readonly queue: string;
+  /** The partition count stored for the queue. */
+  readonly stored: number;
+  /** The partition count asked for. */
+  readonly requested: number;
+  constructor(queue: string, stored: number, requested: number) {
+    super(
+      'SLUICE_ERR_PARTITION_MISMATCH',
+      `partitioned queue ${queue} has ${stored} partitions, not ${requested}: open it with partitions: ${stored}`,
+      { details: { queue, stored, requested } },
+    );
+    this.queue = queue;
+    this.stored = stored;
+    this.requested = requested;
   }
 }
 

@@ -32,6 +32,25 @@ export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueS
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';
 export { SlotPool } from './consumers/slot-pool.js';
+/**
+ * Partitioned queues: one logical queue spread over N physical queues `<queue>#0 … #N-1` (one hash
+ * tag, hence one Redis Cluster slot, each), routed by a stable hash of a partition key.
+ * See docs/FEATURES.md, "Partitioned queues".
+ */
+export {
+  MAX_PARTITION_KEY_LENGTH,
+  PartitionedQueue,
+  PartitionedWorker,
+  claimPartitionCount,
+  partitionOf,
+  toPartitionCount,
+  type PartitionedJobOptions,
+  type PartitionedNewJob,
+  type PartitionedPublishResult,
+  type PartitionedQueueOptions,
+  type PartitionedQueueStats,
+  type PartitionedWorkerOptions,
+} from './partitioned.js';
 export { BatchWorker, type BatchHandler, type BatchOutcome, type BatchWorkerOptions } from './consumers/batch-worker.js';
 export * from './events/index.js';
 export { type Job } from './projections/job.js';
