@@ -27,6 +27,7 @@ import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js
 import { sluiceTracer } from '../metrics/tracing.js';
 import type { PayloadStore } from '../payloads/store.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
+import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
 import { applyRetention } from '../projections/retention.js';
 import { RepeatScheduler } from '../repeat.js';
 import { PeriodicTask } from './periodic.js';
@@ -721,9 +722,9 @@ function parseClaims(reply: (string | number)[]): Claimed[] {
       attempt: Number(f(2)),
       maxAttempts: Number(f(3)),
       name: f(4),
-      payload: f(5) === '' ? undefined : (JSON.parse(f(5)) as PayloadRef),
+      payload: parseClaimedRef(f(5), `job ${f(0)}`),
       timeoutMs: f(6) === '' ? undefined : Number(f(6)),
-      backoff: JSON.parse(f(7)) as BackoffSpec,
+      backoff: parseBackoffField(f(7), `job ${f(0)}`),
       traceparent: f(8),
       createdAt: Number(f(9)),
     });

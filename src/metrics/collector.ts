@@ -255,8 +255,9 @@ export class QueueStatsCollector {
       const group = findGroup(groups);
       const pending = toCount(group.pending);
       // XINFO GROUPS reports lag as nil when Redis cannot compute it (e.g. an undelivered entry
-      // was deleted). Sluice acknowledges and deletes lane entries together, so a lane holds
-      // exactly its undelivered and its pending entries: length - pending is the same figure.
+      // was deleted; Sluice deletes only delivered ones). The fallback, length - pending, is an
+      // upper bound: acknowledged entries of completed jobs stay at the head of the lane until
+      // the next claim trims them (claim.lua).
       const lag = typeof group.lag === 'number' || (typeof group.lag === 'string' && group.lag !== '') ? toCount(group.lag) : Math.max(0, length - pending);
       lanes.push({ lane, lag, pending });
     }

@@ -27,7 +27,6 @@ local function sweep(state, maxAge, maxCount)
   local function drop(ids)
     for _, jobId in ipairs(ids) do
       if budget <= 0 then return end
-      local tp = redis.call('HGET', K.jobPrefix .. jobId, 'traceparent')
       appendEvent(K, jobId, 'removed', { fromState = state, reason = 'retention' })
       budget = budget - 1
       removed = removed + 1

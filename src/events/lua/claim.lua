@@ -27,8 +27,11 @@
       newest entry id of each lane and of the wake stream (or '0-0'), from which the caller may
       XREAD BLOCK without missing an entry, and how long until a rate-limited group may run
       (-1 when none is parked);
-    { 'jobs', then 10 values per job: jobId, token, attempt, maxAttempts, name, payload JSON,
-      timeoutMs, backoff JSON, traceparent, createdAt }
+    { 'jobs', then 10 values per job: jobId, token, attempt, maxAttempts, name, payload reference
+      (`<encoding> <size> <sha256 hex> <id>`, or ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`),
+      traceparent, createdAt }
+  Lanes are trimmed up to their oldest pending entry after each read (acknowledged entries of
+  completed jobs go, see trimLane in includes/append.lua).
   Events: claimed
 ]]
 --- @include "includes/keys"
@@ -56,29 +59,33 @@ end
 local worker = cjson.decode(workerJson)
 local out = { 'jobs' }
 local claimed = 0
+local groupsTaken = 0
 
-local JOB_FIELDS = { 'state', 'attempt', 'maxAttempts', 'name', 'payload', 'timeoutMs', 'backoff',
-  'traceparent', 'createdAt' }
+-- JOB_CONTEXT (includes/append.lua) first, so the reply doubles as the append's context.
+local JOB_FIELDS = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId',
+  'attempt', 'maxAttempts', 'name', 'payloadId', 'payloadEncoding', 'payloadSize', 'payloadHash',
+  'timeoutMs', 'backoff', 'createdAt' }
 
 -- Appends `claimed` for a waiting job (its fields in JOB_FIELDS order) and adds it to the reply.
 local function take(jobId, token, job)
-  local attempt = tonumber(job[2]) + 1
+  local attempt = tonumber(job[7]) + 1
   local data = { attempt = attempt, worker = worker, token = token }
   local dataJson = '{"attempt":' .. attempt .. ',"worker":' .. workerJson .. ',"token":"' .. token .. '"}'
-  appendEvent(K, jobId, 'claimed', data, nil, dataJson)
+  appendEvent(K, jobId, 'claimed', data, job, dataJson)
   if rateMax then redis.call('ZADD', K.limiter, K.now, token) end
   claimed = claimed + 1
   local n = #out
   out[n + 1] = jobId
   out[n + 2] = token
   out[n + 3] = attempt
-  out[n + 4] = job[3]
-  out[n + 5] = job[4]
-  out[n + 6] = job[5] or ''
-  out[n + 7] = job[6] or ''
-  out[n + 8] = job[7]
-  out[n + 9] = job[8] or ''
-  out[n + 10] = job[9]
+  out[n + 4] = job[8]
+  out[n + 5] = job[9]
+  -- The payload reference as `<encoding> <size> <sha256 hex> <id>` (the id last: it may hold spaces).
+  out[n + 6] = job[10] and (job[11] .. ' ' .. job[12] .. ' ' .. job[13] .. ' ' .. job[10]) or ''
+  out[n + 7] = job[14] or ''
+  out[n + 8] = job[15]
+  out[n + 9] = job[4] or ''
+  out[n + 10] = job[16]
 end
 
 local function claimLanes(max)
@@ -88,6 +95,7 @@ local function claimLanes(max)
     local reply = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', target - claimed,
       'STREAMS', K.lanes[lane], '>')
     if reply then
+      trimLane(K.lanes[lane])
       for _, entry in ipairs(reply[1][2]) do
         local entryId, fields = entry[1], entry[2]
         local jobId = fields[2]
@@ -151,6 +159,7 @@ local function claimGroups(max)
           end
           local token = 'g' .. entryId
           take(jobId, token, job)
+          groupsTaken = groupsTaken + 1
           redis.call('HINCRBY', K.groupState, 'active:' .. g, 1)
           if gRateMax then redis.call('ZADD', limitKey, K.now, token) end
           local nextPass = pass + 1 / weight
@@ -178,6 +187,8 @@ if cfg[4] == '1' then
 else
   claimLanes(budget)
 end
+
+if groupsTaken > 0 then trimLane(K.groupLane) end
 
 if claimed == 0 then
   local empty = { 'empty' }

@@ -1,6 +1,7 @@
 --[[
   Completes a batch of attempts. For each job whose current attempt token matches, appends
-  `completed` (with the result reference), acknowledges and deletes its lane entry. A token
+  `completed` (with the result reference) and acknowledges its lane entry (claim.lua trims
+  acknowledged entries from the lane). A token
   that no longer owns its job (lease expired and reclaimed, cancelled) changes nothing.
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
@@ -23,17 +24,18 @@ local out = {}
 for i = 1, n do
   local b = 4 + (i - 1) * 4
   local jobId, token = ARGV[b], ARGV[b + 1]
-  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token', 'attempt', 'priority', 'traceparent',
-    'dedupeKey', 'group')
-  if job[1] ~= 'active' or job[2] ~= token then
+  -- JOB_CONTEXT (includes/append.lua) first: the reply is the append's context.
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'seq', 'traceparent', 'correlationId',
+    'causationId', 'token', 'attempt', 'dedupeKey', 'group')
+  if job[1] ~= 'active' or job[7] ~= token then
     out[i] = 0
   else
-    local data = { attempt = tonumber(job[3]), durationMs = tonumber(ARGV[b + 3]) }
+    local data = { attempt = tonumber(job[8]), durationMs = tonumber(ARGV[b + 3]) }
     if ARGV[b + 2] ~= '' then data.result = cjson.decode(ARGV[b + 2]) end
-    appendEvent(K, jobId, 'completed', data)
-    dropEntry(K, tonumber(job[4]), token)
-    if job[6] then releaseDedupe(K, jobId, job[6]) end
-    if job[7] then groupSlotFree(K, job[7]) end
+    appendEvent(K, jobId, 'completed', data, job)
+    ackEntry(K, tonumber(job[2]), token)
+    if job[9] then releaseDedupe(K, jobId, job[9]) end
+    if job[10] then groupSlotFree(K, job[10]) end
     settleDependants(K, jobId, 'completed')
     out[i] = 1
   end

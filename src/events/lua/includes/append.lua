@@ -2,29 +2,31 @@
   Appends one event to the log and folds it into the read models, in that order, inside the
   calling script: the log and the projections can never disagree.
 
-  appendEvent(K, jobId, etype, d, ctx, dataJson)
+  appendEvent(K, jobId, etype, d, job, dataJson)
     d          event data table (passed to the fold)
-    ctx        { traceparent, correlationId, causationId } for `created` (the job hash does not
-               exist yet); nil for every other event: they are read from the job hash
+    job        the job hash's current values of JOB_CONTEXT (in that order, false or nil for a
+               missing field) when the caller has read them in this call and appended nothing
+               for the job since; nil to read them here (one HMGET). For `created` the caller
+               passes { false, false, 0, traceparent, correlationId, causationId }.
     dataJson   optional pre-encoded JSON of d (used when d holds raw JSON the fold re-encodes)
   Output: the new entry id of the event.
   Events: the one given (entry fields: type, v, data, meta).
 ]]
 --- @include "includes/project"
-local function appendEvent(K, jobId, etype, d, ctx, dataJson)
-  local jkey = K.jobPrefix .. jobId
-  if not ctx then
-    local f = redis.call('HMGET', jkey, 'traceparent', 'correlationId', 'causationId')
-    ctx = { traceparent = f[1], correlationId = f[2], causationId = f[3] }
-  end
-  local seq = redis.call('HINCRBY', jkey, 'seq', 1)
-  local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = seq }
-  if ctx.traceparent and ctx.traceparent ~= '' then meta.traceparent = ctx.traceparent end
-  if ctx.correlationId and ctx.correlationId ~= '' then meta.correlationId = ctx.correlationId end
-  if ctx.causationId and ctx.causationId ~= '' then meta.causationId = ctx.causationId end
+
+-- The job hash fields an event append needs; callers that read the hash anyway list these
+-- first in their HMGET and pass the reply on.
+local JOB_CONTEXT = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId' }
+
+local function appendEvent(K, jobId, etype, d, job, dataJson)
+  if not job then job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_CONTEXT)) end
+  local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = (tonumber(job[3]) or 0) + 1 }
+  if job[4] and job[4] ~= '' then meta.traceparent = job[4] end
+  if job[5] and job[5] ~= '' then meta.correlationId = job[5] end
+  if job[6] and job[6] ~= '' then meta.causationId = job[6] end
   local id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1',
     'data', dataJson or cjson.encode(d), 'meta', cjson.encode(meta))
-  applyEvent(K, jobId, etype, d, meta)
+  applyEvent(K, jobId, etype, d, meta, job)
   return id
 end
 
@@ -40,4 +42,20 @@ local function dropEntry(K, lane, token)
   local stream, entryId = entryOf(K, lane, token)
   redis.call('XACK', stream, 'workers', entryId)
   redis.call('XDEL', stream, entryId)
+end
+
+-- Acknowledges the entry an attempt token names without deleting it: completed entries leave
+-- their lane when claim.lua trims the lane up to its oldest pending entry (trimLane), which
+-- frees whole stream nodes instead of marking entries deleted one by one.
+local function ackEntry(K, lane, token)
+  local stream, entryId = entryOf(K, lane, token)
+  redis.call('XACK', stream, 'workers', entryId)
+end
+
+-- Drops the acknowledged entries at the head of a lane: everything before its oldest pending
+-- entry (whole stream nodes only, `~`). Pending entries are never trimmed, so leases, the
+-- reaper's XAUTOCLAIM and `lost` detection see exactly what they saw before.
+local function trimLane(stream)
+  local pending = redis.call('XPENDING', stream, 'workers')
+  if pending[2] then redis.call('XTRIM', stream, 'MINID', '~', pending[2]) end
 end

@@ -6,10 +6,19 @@
   Read models touched (all named by the K table of includes/keys.lua):
     job hash (K.jobPrefix .. jobId), K.states[*], K.priority, K.counts
 
-  applyEvent(K, jobId, etype, d, meta)
+  applyEvent(K, jobId, etype, d, meta, cur)
     d     the event data as a Lua table (decoded JSON)
     meta  the event metadata table: time, seq, traceparent
+    cur   the job's current { state, priority } (HMGET order) when the caller has read them in
+          this call; nil to read them here (the replay path)
   Output: none. Events: none (the caller appended the event).
+
+  The job hash is written with one HSET per event (plus one HDEL for `promoted` and `retried`)
+  and kept small enough for Redis' compact listpack encoding: no value the fold writes for a
+  waiting job is longer than 64 bytes. The backoff is stored as `type:delayMs:maxDelayMs:jitter`
+  (empty parts for absent fields) and a payload or result reference as four fields
+  (`<p>Id`, `<p>Encoding`, `<p>Size`, `<p>Hash` with the 64 hex digits of the sha256), not as
+  JSON; src/projections/job.ts reads both forms back.
 ]]
 -- JSON with object keys sorted, so the same value always encodes to the same text (cjson's
 -- key order depends on table history, which inline and replayed folds do not share).
@@ -23,10 +32,10 @@ local function canonicalJson(v)
     return '[' .. table.concat(parts, ',') .. ']'
   end
   local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
   local parts = {}
-  for i, k in ipairs(keys) do parts[i] = cjson.encode(tostring(k)) .. ':' .. canonicalJson(v[k]) end
+  for i, k in ipairs(keys) do parts[i] = cjson.encode(k) .. ':' .. canonicalJson(v[k]) end
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
@@ -35,97 +44,139 @@ local function priorityScore(priority, time)
   return (4 - priority) * 10000000000000 + time
 end
 
-local function moveState(K, jobId, jkey, from, to, time, priority)
-  if from then
-    redis.call('ZREM', K.states[from], jobId)
-    redis.call('HINCRBY', K.counts, from, -1)
-    if from == 'waiting' then redis.call('ZREM', K.priority, jobId) end
-  end
-  if to then
-    redis.call('ZADD', K.states[to], time, jobId)
-    redis.call('HINCRBY', K.counts, to, 1)
-    if to == 'waiting' then redis.call('ZADD', K.priority, priorityScore(priority, time), jobId) end
-    redis.call('HSET', jkey, 'state', to)
-  end
+-- Appends field k = v to an HSET argument list.
+local function put(f, k, v)
+  local n = #f
+  f[n + 1] = k
+  f[n + 2] = v
 end
 
-local function applyEvent(K, jobId, etype, d, meta)
+-- `type:delayMs:maxDelayMs:jitter`, absent fields empty.
+local function backoffText(b)
+  return b.type .. ':' .. (b.delayMs or '') .. ':' .. (b.maxDelayMs or '') .. ':' .. (b.jitter or '')
+end
+
+-- A payload or result reference as four short fields named after `p`.
+local function putRef(f, p, ref)
+  local hash = ref.hash
+  if string.sub(hash, 1, 7) == 'sha256:' then hash = string.sub(hash, 8) end
+  put(f, p .. 'Id', ref.id)
+  put(f, p .. 'Encoding', ref.encoding)
+  put(f, p .. 'Size', ref.size)
+  put(f, p .. 'Hash', hash)
+end
+
+-- Takes the job out of the index of state `from`.
+local function leaveState(K, jobId, from)
+  redis.call('ZREM', K.states[from], jobId)
+  redis.call('HINCRBY', K.counts, from, -1)
+  if from == 'waiting' then redis.call('ZREM', K.priority, jobId) end
+end
+
+-- Puts the job in the index of state `to`.
+local function enterState(K, jobId, to, time, priority)
+  redis.call('ZADD', K.states[to], time, jobId)
+  redis.call('HINCRBY', K.counts, to, 1)
+  if to == 'waiting' then redis.call('ZADD', K.priority, priorityScore(priority, time), jobId) end
+end
+
+local function applyEvent(K, jobId, etype, d, meta, cur)
   local jkey = K.jobPrefix .. jobId
   local t = meta.time
-  local cur = redis.call('HMGET', jkey, 'state', 'priority')
+  if not cur then cur = redis.call('HMGET', jkey, 'state', 'priority') end
   local state = cur[1] or nil
   local priority = tonumber(cur[2])
   redis.call('HINCRBY', K.counts, 'events:' .. etype, 1)
   if etype == 'removed' then
-    if state then
-      moveState(K, jobId, jkey, state, nil, t, priority)
-    end
+    if state then leaveState(K, jobId, state) end
     redis.call('DEL', jkey)
     return
   end
-  redis.call('HSET', jkey, 'seq', meta.seq, 'updatedAt', t)
+  local f = { 'seq', meta.seq, 'updatedAt', t }
+  local to, del = nil, nil
   if etype == 'created' then
-    redis.call('HSET', jkey, 'id', jobId, 'name', d.name, 'priority', d.priority,
-      'maxAttempts', d.maxAttempts, 'attempt', 0, 'backoff', canonicalJson(d.backoff), 'createdAt', t)
-    if d.timeoutMs then redis.call('HSET', jkey, 'timeoutMs', d.timeoutMs) end
-    if d.payload then redis.call('HSET', jkey, 'payload', canonicalJson(d.payload)) end
-    if meta.traceparent then redis.call('HSET', jkey, 'traceparent', meta.traceparent) end
-    if meta.correlationId then redis.call('HSET', jkey, 'correlationId', meta.correlationId) end
-    if meta.causationId then redis.call('HSET', jkey, 'causationId', meta.causationId) end
-    if d.dedupeKey then redis.call('HSET', jkey, 'dedupeKey', d.dedupeKey) end
-    if d.dedupeTtlMs then redis.call('HSET', jkey, 'dedupeTtlMs', d.dedupeTtlMs) end
-    if d.group then redis.call('HSET', jkey, 'group', d.group) end
-    if d.repeatKey then redis.call('HSET', jkey, 'repeatKey', d.repeatKey) end
-    if d.dependsOn then redis.call('HSET', jkey, 'dependsOn', canonicalJson(d.dependsOn)) end
-    if d.onDependencyFailure then redis.call('HSET', jkey, 'onDependencyFailure', d.onDependencyFailure) end
+    priority = d.priority
+    put(f, 'id', jobId)
+    put(f, 'name', d.name)
+    put(f, 'priority', d.priority)
+    put(f, 'maxAttempts', d.maxAttempts)
+    put(f, 'attempt', 0)
+    put(f, 'backoff', backoffText(d.backoff))
+    put(f, 'createdAt', t)
+    if d.timeoutMs then put(f, 'timeoutMs', d.timeoutMs) end
+    if d.payload then putRef(f, 'payload', d.payload) end
+    if meta.traceparent then put(f, 'traceparent', meta.traceparent) end
+    if meta.correlationId then put(f, 'correlationId', meta.correlationId) end
+    if meta.causationId then put(f, 'causationId', meta.causationId) end
+    if d.dedupeKey then put(f, 'dedupeKey', d.dedupeKey) end
+    if d.dedupeTtlMs then put(f, 'dedupeTtlMs', d.dedupeTtlMs) end
+    if d.group then put(f, 'group', d.group) end
+    if d.repeatKey then put(f, 'repeatKey', d.repeatKey) end
+    if d.dependsOn then put(f, 'dependsOn', canonicalJson(d.dependsOn)) end
+    if d.onDependencyFailure then put(f, 'onDependencyFailure', d.onDependencyFailure) end
     local pending = d.pendingDependencies or 0
-    if d.dependsOn then redis.call('HSET', jkey, 'pendingDependencies', pending) end
-    if pending > 0 then
-      moveState(K, jobId, jkey, state, 'blocked', t, d.priority)
-    else
-      moveState(K, jobId, jkey, state, 'waiting', t, d.priority)
-    end
+    if d.dependsOn then put(f, 'pendingDependencies', pending) end
+    if pending > 0 then to = 'blocked' else to = 'waiting' end
   elseif etype == 'dependency-resolved' then
-    redis.call('HSET', jkey, 'pendingDependencies', d.remaining)
+    put(f, 'pendingDependencies', d.remaining)
   elseif etype == 'scheduled' then
-    redis.call('HSET', jkey, 'runAt', d.runAt)
-    moveState(K, jobId, jkey, state, 'delayed', t, priority)
+    put(f, 'runAt', d.runAt)
+    to = 'delayed'
   elseif etype == 'promoted' then
-    redis.call('HDEL', jkey, 'runAt')
-    moveState(K, jobId, jkey, state, 'waiting', t, priority)
+    del = { 'runAt' }
+    to = 'waiting'
   elseif etype == 'claimed' then
-    redis.call('HSET', jkey, 'attempt', d.attempt, 'token', d.token, 'worker', d.worker.id, 'claimedAt', t)
-    moveState(K, jobId, jkey, state, 'active', t, priority)
+    put(f, 'attempt', d.attempt)
+    put(f, 'token', d.token)
+    put(f, 'worker', d.worker.id)
+    put(f, 'claimedAt', t)
+    to = 'active'
   elseif etype == 'progress' then
-    redis.call('HSET', jkey, 'progress', canonicalJson(d.progress))
+    put(f, 'progress', canonicalJson(d.progress))
   elseif etype == 'completed' then
-    redis.call('HSET', jkey, 'token', '', 'finishedAt', t)
-    if d.result then redis.call('HSET', jkey, 'result', canonicalJson(d.result)) end
-    moveState(K, jobId, jkey, state, 'completed', t, priority)
+    put(f, 'token', '')
+    put(f, 'finishedAt', t)
+    if d.result then putRef(f, 'result', d.result) end
+    to = 'completed'
   elseif etype == 'failed' then
-    redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson(d.error), 'failedAt', t)
-    moveState(K, jobId, jkey, state, 'failed', t, priority)
+    put(f, 'token', '')
+    put(f, 'lastError', canonicalJson(d.error))
+    put(f, 'failedAt', t)
+    to = 'failed'
   elseif etype == 'timed-out' then
+    put(f, 'token', '')
     if d.reason == 'released' then
       -- Given back on shutdown: the attempt does not count.
-      redis.call('HSET', jkey, 'token', '', 'attempt', d.attempt - 1)
+      put(f, 'attempt', d.attempt - 1)
     else
-      redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson({ name = 'LeaseExpired',
+      put(f, 'lastError', canonicalJson({ name = 'LeaseExpired',
         message = 'lease of ' .. d.idleMs .. ' ms expired without a heartbeat' }))
     end
-    moveState(K, jobId, jkey, state, 'waiting', t, priority)
+    to = 'waiting'
   elseif etype == 'lost' then
-    redis.call('HSET', jkey, 'token', '', 'lastError', canonicalJson({ name = 'EntryLost', message = d.reason }))
+    put(f, 'token', '')
+    put(f, 'lastError', canonicalJson({ name = 'EntryLost', message = d.reason }))
   elseif etype == 'dead-lettered' then
-    redis.call('HSET', jkey, 'token', '', 'deadReason', d.reason, 'finishedAt', t)
-    moveState(K, jobId, jkey, state, 'dead', t, priority)
+    put(f, 'token', '')
+    put(f, 'deadReason', d.reason)
+    put(f, 'finishedAt', t)
+    to = 'dead'
   elseif etype == 'retried' then
-    redis.call('HSET', jkey, 'attempt', 0, 'token', '')
-    redis.call('HDEL', jkey, 'finishedAt', 'deadReason')
-    moveState(K, jobId, jkey, state, 'waiting', t, priority)
+    put(f, 'attempt', 0)
+    put(f, 'token', '')
+    del = { 'finishedAt', 'deadReason' }
+    to = 'waiting'
   elseif etype == 'cancelled' then
-    redis.call('HSET', jkey, 'token', '', 'finishedAt', t)
-    if d.reason then redis.call('HSET', jkey, 'cancelReason', d.reason) end
-    moveState(K, jobId, jkey, state, 'cancelled', t, priority)
+    put(f, 'token', '')
+    put(f, 'finishedAt', t)
+    if d.reason then put(f, 'cancelReason', d.reason) end
+    to = 'cancelled'
   end
+  if to then
+    if state then leaveState(K, jobId, state) end
+    enterState(K, jobId, to, t, priority)
+    put(f, 'state', to)
+  end
+  redis.call('HSET', jkey, unpack(f))
+  if del then redis.call('HDEL', jkey, unpack(del)) end
 end

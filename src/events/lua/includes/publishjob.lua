@@ -89,7 +89,7 @@ local function publishJob(K, b)
   local runAt = tonumber(ARGV[b + 7])
   if runAt and runAt > K.now and pending == 0 then data.runAt = runAt else runAt = nil end
   appendEvent(K, jobId, 'created', data,
-    { traceparent = ARGV[b + 8], correlationId = ARGV[b + 9], causationId = ARGV[b + 10] })
+    { false, false, 0, ARGV[b + 8], ARGV[b + 9], ARGV[b + 10] })
   if pending > 0 then
     -- Blocked: dispatched when its last prerequisite resolves (or dead-lettered by policy now).
     for _, s in ipairs(settled) do
