@@ -34,6 +34,9 @@ export interface SluiceConfig {
   redisPassword: string | undefined;
   redisTlsCaFile: string | undefined;
   mongoUrl: string;
+  mongoUsername: string | undefined;
+  mongoPassword: string | undefined;
+  mongoTlsCaFile: string | undefined;
   mongoDatabase: string;
   collectionPrefix: string;
   host: string;
@@ -132,14 +135,20 @@ export function parseBytes(text: string, field: string): number {
 
 function url(protocols: readonly string[]): (text: string, field: string) => string {
   return (text, field) => {
-    let parsed: URL;
+    let protocol: string;
     try {
-      parsed = new URL(text);
+      protocol = new URL(text).protocol;
     } catch {
-      throw new ValidationError(field, `is not a URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})`);
+      // A MongoDB seed list (`mongodb://h1:27017,h2:27017/?replicaSet=rs`) is a valid connection
+      // string that the WHATWG parser refuses; the driver parses it.
+      const scheme = /^([a-z][a-z0-9+.-]*:)\/\/[^\s/?#]+(?:[/?#]\S*)?$/i.exec(text)?.[1]?.toLowerCase();
+      if (scheme === undefined || !scheme.startsWith('mongodb')) {
+        throw new ValidationError(field, `is not a URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})`);
+      }
+      protocol = scheme;
     }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new ValidationError(field, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got ${parsed.protocol}//`);
+    if (!protocols.includes(protocol)) {
+      throw new ValidationError(field, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got ${protocol}//`);
     }
     return text;
   };
@@ -248,6 +257,34 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     group: 'connection',
     secret: true,
     parse: url(['mongodb:', 'mongodb+srv:']),
+  },
+  mongoUsername: {
+    env: ['SLUICE_MONGO_USERNAME'],
+    arg: '<user>',
+    default: undefined,
+    defaultText: 'from the URL',
+    doc: 'MongoDB user; overrides the one in the URL (authenticated against `authSource`, default `admin`).',
+    group: 'connection',
+    parse: optional((text) => text),
+  },
+  mongoPassword: {
+    env: ['SLUICE_MONGO_PASSWORD'],
+    arg: '<password>',
+    default: undefined,
+    defaultText: 'from the URL',
+    doc: 'MongoDB password; overrides the one in the URL (keeps it out of the URL and of process listings). Needs a user: `SLUICE_MONGO_USERNAME` or the URL\'s.',
+    group: 'connection',
+    secret: true,
+    parse: optional((text) => text),
+  },
+  mongoTlsCaFile: {
+    env: ['SLUICE_MONGO_TLS_CA_FILE'],
+    arg: '<path>',
+    default: undefined,
+    defaultText: 'system CAs',
+    doc: 'PEM file of the CA that signed the MongoDB server certificate; turns TLS on (like `tls=true&tlsCAFile=<path>` in the URL).',
+    group: 'connection',
+    parse: optional((text) => text),
   },
   mongoDatabase: {
     env: ['SLUICE_MONGO_DATABASE'],
@@ -541,20 +578,34 @@ export function loadConfig(sources: ConfigSources = {}): SluiceConfig {
   return config as unknown as SluiceConfig;
 }
 
-/** The URL with its password replaced by `***` (and unparsable text replaced wholesale). */
+// `scheme://user:password@`: the password runs to the last `@` of the authority, so an
+// unencoded `@` or `/` in it (which drivers refuse, but a message may still quote) is masked too.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s"'<>]*):[^\s"'<>?]*@/gi;
+// Query options holding secrets: `tlsCertificateKeyFilePassword`, `authMechanismProperties`
+// (e.g. an AWS session token), and anything named like a password, secret or token.
+const QUERY_SECRETS = /([?&](?:[a-z]*(?:password|secret|token)[a-z]*|authMechanismProperties)=)[^&#\s"'<>]*/gi;
+
+/**
+ * The URL with its password (and secret query options such as `tlsCertificateKeyFilePassword`)
+ * replaced by `***`. A URL the WHATWG parser refuses (a multi-host `mongodb://h1,h2/`) is masked
+ * by pattern; text that does not look like a URL at all is replaced wholesale.
+ */
 export function redactUrl(text: string): string {
   try {
     const parsed = new URL(text);
     if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return parsed.toString().replace(QUERY_SECRETS, '$1***');
   } catch {
-    return '<unparsable URL>';
+    return /^[a-z][a-z0-9+.-]*:\/\/\S*$/i.test(text) ? scrubSecrets(text) : '<unparsable URL>';
   }
 }
 
-/** Replaces `scheme://user:password@` credentials anywhere in `text` with `scheme://user:***@`. */
+/**
+ * Replaces `scheme://user:password@` credentials anywhere in `text` with `scheme://user:***@`,
+ * and the values of secret URL query options with `***`.
+ */
 export function scrubSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@/?#\s]+@/gi, '$1:***@');
+  return text.replace(URL_CREDENTIALS, '$1:***@').replace(QUERY_SECRETS, '$1***');
 }
 
 /** The configuration for logs: secrets masked, URLs without passwords. */

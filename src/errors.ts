@@ -16,6 +16,7 @@ export const ErrorCodes = {
   SLUICE_ERR_JOB_NOT_FOUND: { httpStatus: 404, retryable: false },
   SLUICE_ERR_PAYLOAD_NOT_FOUND: { httpStatus: 404, retryable: false },
   SLUICE_ERR_PAYLOAD_STORE_UNAVAILABLE: { httpStatus: 503, retryable: true },
+  SLUICE_ERR_PAYLOAD_STORE_ACCESS: { httpStatus: 503, retryable: false },
   SLUICE_ERR_PAYLOAD_CONFLICT: { httpStatus: 409, retryable: false },
   SLUICE_ERR_REDIS_UNAVAILABLE: { httpStatus: 503, retryable: true },
   SLUICE_ERR_STALE_ATTEMPT: { httpStatus: 409, retryable: false },
@@ -121,6 +122,33 @@ export class PayloadStoreUnavailableError extends SluiceError {
         'check MONGO_URL and that MongoDB is up, then retry',
       { cause, details: { operation, attempts } },
     );
+  }
+}
+
+/** Why MongoDB refused the payload store: see {@link PayloadStoreAccessError}. */
+export type PayloadStoreAccessReason = 'authentication' | 'authorization' | 'tls';
+
+const ACCESS_REMEDY: Record<PayloadStoreAccessReason, string> = {
+  authentication: 'authentication failed: check the user, password, authSource and authMechanism of MONGO_URL',
+  authorization: 'not authorized: give MONGO_URL credentials, or grant its user read and write on the database',
+  tls: 'TLS handshake failed: check tls=true, tlsCAFile (the CA that signed the server certificate) and tlsCertificateKeyFile (when the server asks for a client certificate) in MONGO_URL',
+};
+
+/**
+ * MongoDB refused the payload store: authentication failed, the user lacks a privilege, or the
+ * TLS handshake failed (server certificate not trusted, client certificate missing or refused).
+ * A configuration problem: it is not retried, and repeating the call cannot help until
+ * `MONGO_URL` is fixed. Nothing was reported as stored. The message never holds the password.
+ */
+export class PayloadStoreAccessError extends SluiceError {
+  /** What was refused. */
+  readonly reason: PayloadStoreAccessReason;
+  constructor(operation: string, reason: PayloadStoreAccessReason, cause: unknown) {
+    super('SLUICE_ERR_PAYLOAD_STORE_ACCESS', `payload store refused access: ${operation} failed, ${ACCESS_REMEDY[reason]} (${describe(cause)})`, {
+      cause,
+      details: { operation, reason },
+    });
+    this.reason = reason;
   }
 }
 

@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scrubSecrets } from './config.js';
 import { describe } from './errors.js';
 import { MongoServer } from './services/mongo-server.js';
 import { freePort } from './services/process.js';
@@ -22,8 +23,9 @@ import { RedisServer } from './services/redis-server.js';
 const QUEUE = 'demo';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Prints a line; URL credentials in it (e.g. of a `MONGO_URL` quoted by an error) are masked. */
 function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${scrubSecrets(line)}\n`);
 }
 
 const children = new Set<ChildProcess>();
@@ -61,7 +63,7 @@ class SluiceChild {
       buffer = lines.pop() ?? '';
       for (const text of lines) this.line(text);
     });
-    this.process.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${label}] ${chunk.toString('utf8')}`));
+    this.process.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${label}] ${scrubSecrets(chunk.toString('utf8'))}`));
   }
 
   private line(text: string): void {
@@ -219,7 +221,8 @@ async function main(): Promise<void> {
       'Try:',
       `  curl -H 'Authorization: Bearer ${token}' ${url}/v1/queues/${QUEUE}/dlq`,
       `  curl -N -H 'Authorization: Bearer ${token}' ${url}/v1/queues/${QUEUE}/events`,
-      `  REDIS_URL=${redisUrl} MONGO_URL=${mongo.url} SLUICE_MONGO_DATABASE=${String(env.SLUICE_MONGO_DATABASE)} ${cli} stats`,
+      // URLs taken from the environment are left out: they may hold passwords, and are set already.
+      `  ${redisServer ? `REDIS_URL=${redisUrl} ` : ''}${mongo.kind === 'external' ? '' : `MONGO_URL=${mongo.url} `}SLUICE_MONGO_DATABASE=${String(env.SLUICE_MONGO_DATABASE)} ${cli} stats`,
       '',
       'Press Ctrl-C to stop.',
       '',
@@ -237,6 +240,6 @@ async function portFree(port: number): Promise<boolean> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`sluice: ${describe(error)}\n`);
+  process.stderr.write(`sluice: ${scrubSecrets(describe(error))}\n`);
   process.exit(1);
 });

@@ -11,7 +11,13 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
-import { PayloadStoreUnavailableError, SluiceError, ValidationError } from '../errors.js';
+import {
+  PayloadStoreAccessError,
+  PayloadStoreUnavailableError,
+  SluiceError,
+  ValidationError,
+  type PayloadStoreAccessReason,
+} from '../errors.js';
 
 /** Retry policy of a payload store. */
 export interface RetryOptions {
@@ -128,6 +134,7 @@ export function isTransientMongoError(error: unknown): boolean {
 function isTransient(error: unknown, depth: number): boolean {
   // A Sluice error is a decision already made (possibly about a transient cause): never retried.
   if (!(error instanceof Error) || error instanceof SluiceError || depth > 3) return false;
+  if (depth === 0 && accessFailure(error) !== undefined) return false;
   if (
     error instanceof TransientStoreError ||
     error instanceof MongoNetworkError ||
@@ -149,6 +156,46 @@ function isTransient(error: unknown, depth: number): boolean {
   // keeps the original as `errorResponse`; other errors keep theirs as `cause`.
   const { errorResponse } = error as { errorResponse?: unknown };
   return isTransient(errorResponse, depth + 1) || isTransient(error.cause, depth + 1);
+}
+
+// AuthenticationFailed (wrong user, password, authSource or mechanism) and Unauthorized (no
+// credentials, or a user without the privilege). The driver labels a failed handshake
+// `ResetPool`, which alone would make it look transient.
+const AUTHENTICATION_FAILED = 18;
+const UNAUTHORIZED = 13;
+
+// Node's certificate verification failures (OpenSSL X509 codes and Node's own); `ERR_SSL_*`
+// codes (alerts such as "certificate required" from a server asking for a client certificate)
+// are matched by prefix.
+const tlsCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Why MongoDB refused access, when `error` (or an error it wraps: a server selection error keeps
+ * the TLS failure as its `cause`) is an authentication, authorization or TLS certificate
+ * failure; `undefined` for anything else. These are configuration problems: never retried.
+ */
+export function accessFailure(error: unknown, depth = 0): PayloadStoreAccessReason | undefined {
+  if (!(error instanceof Error) || error instanceof SluiceError || depth > 3) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof MongoError && code === AUTHENTICATION_FAILED) return 'authentication';
+  if (error.name === 'MongoMissingCredentialsError') return 'authentication';
+  if (error instanceof MongoError && code === UNAUTHORIZED) return 'authorization';
+  if (typeof code === 'string' && (tlsCodes.has(code) || code.startsWith('ERR_SSL_'))) return 'tls';
+  const { errorResponse, cause } = error as { errorResponse?: unknown; cause?: unknown };
+  return accessFailure(errorResponse, depth + 1) ?? accessFailure(cause, depth + 1);
 }
 
 /**
@@ -182,9 +229,10 @@ export interface RetryContext {
 }
 
 /**
- * Runs `attempt` until it succeeds, fails with a non-transient error (rethrown as is), or the
- * policy is exhausted — then rejects with {@link PayloadStoreUnavailableError} wrapping the last
- * transient error.
+ * Runs `attempt` until it succeeds, fails with a non-transient error (rethrown as is, except that
+ * an {@link accessFailure} becomes a {@link PayloadStoreAccessError} at once), or the policy is
+ * exhausted — then rejects with {@link PayloadStoreUnavailableError} wrapping the last transient
+ * error.
  */
 export async function withRetry<T>(attempt: (n: number) => Promise<T>, context: RetryContext): Promise<T> {
   const isTransient = context.isTransient ?? isTransientMongoError;
@@ -196,6 +244,8 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, context: 
     try {
       return await attempt(n);
     } catch (error) {
+      const refused = accessFailure(error);
+      if (refused) throw new PayloadStoreAccessError(context.operation, refused, error);
       if (!isTransient(error)) throw error;
       const delay = backoffDelay(n, policy, context.random);
       if (n >= policy.maxAttempts || now() - started + delay > policy.maxRetryTimeMs) {

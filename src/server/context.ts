@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../audit/archive.js';
 import type { ReplaySource } from '../audit/replay.js';
 import { describe, ValidationError } from '../errors.js';
@@ -74,6 +74,37 @@ export function redisFromConfig(config: SluiceConfig, options: SluiceContextOpti
   return redis;
 }
 
+/**
+ * The MongoDB client the configuration asks for: `MONGO_URL` with `DEFAULT_CLIENT_OPTIONS`, the
+ * user and password of `SLUICE_MONGO_USERNAME` / `SLUICE_MONGO_PASSWORD` (each overriding the
+ * URL's), and TLS with the CA of `SLUICE_MONGO_TLS_CA_FILE`. Does not connect.
+ * @throws {@link ValidationError} for a password without a user or an unreadable CA file.
+ */
+export function mongoFromConfig(config: SluiceConfig): MongoClient {
+  const options: MongoClientOptions = { ...DEFAULT_CLIENT_OPTIONS };
+  if (config.mongoUsername !== undefined || config.mongoPassword !== undefined) {
+    // The driver takes both or neither: the missing one comes from the URL's user info.
+    const userInfo = /^mongodb(?:\+srv)?:\/\/([^@/?#]*)@/i.exec(config.mongoUrl)?.[1];
+    const colon = userInfo?.indexOf(':') ?? -1;
+    const fromUrl = (part: string | undefined): string | undefined => (part ? decodeURIComponent(part) : undefined);
+    const username = config.mongoUsername ?? fromUrl(colon < 0 ? userInfo : userInfo?.slice(0, colon));
+    const password = config.mongoPassword ?? fromUrl(colon < 0 ? undefined : userInfo?.slice(colon + 1));
+    if (username === undefined) throw new ValidationError('SLUICE_MONGO_PASSWORD', 'needs a user: set SLUICE_MONGO_USERNAME or put one in MONGO_URL');
+    if (password === undefined) throw new ValidationError('SLUICE_MONGO_USERNAME', 'needs a password: set SLUICE_MONGO_PASSWORD or put one in MONGO_URL');
+    options.auth = { username, password };
+  }
+  if (config.mongoTlsCaFile !== undefined) {
+    try {
+      accessSync(config.mongoTlsCaFile, constants.R_OK);
+    } catch (error) {
+      throw new ValidationError('SLUICE_MONGO_TLS_CA_FILE', `cannot read ${config.mongoTlsCaFile}: ${(error as NodeJS.ErrnoException).code ?? describe(error)}`);
+    }
+    options.tls = true;
+    options.tlsCAFile = config.mongoTlsCaFile;
+  }
+  return new MongoClient(config.mongoUrl, options);
+}
+
 /** Connections and queue handles of one Sluice process. */
 export class SluiceContext {
   /** The configuration it was built from. */
@@ -92,8 +123,9 @@ export class SluiceContext {
 
   constructor(config: SluiceConfig, options: SluiceContextOptions = {}) {
     this.config = config;
+    // The Mongo client first: it validates without connecting, so a bad option leaks no Redis connection.
+    this.mongo = mongoFromConfig(config);
     this.redis = redisFromConfig(config, options);
-    this.mongo = new MongoClient(config.mongoUrl, { ...DEFAULT_CLIENT_OPTIONS });
     this.payloads = new MongoPayloadStore({
       client: this.mongo,
       database: config.mongoDatabase,

@@ -4,6 +4,14 @@
  * 2. a `mongod` on PATH, started privately on a free port;
  * 3. FerretDB v1.24.2 with its SQLite backend, built once through the Go module proxy by
  *    `scripts/ensure-ferretdb.sh` into a cache folder outside the repository.
+ *
+ * With `tls` or `auth` the server is always a private FerretDB (what this machine has; `MONGO_URL`
+ * and `mongod` are not configured by Sluice): TLS only (`--listen-tls`, no plain-text listener),
+ * optionally requiring client certificates, and SCRAM-SHA-256/SCRAM-SHA-1 authentication against
+ * one user created at start-up. FerretDB v1.24.2 does SCRAM only in its "new authentication" mode
+ * (`--test-enable-new-auth`, experimental in that version, backend-independent: users live in
+ * `admin.system.users`); without it, it accepts only `PLAIN`, which the SQLite backend ignores and
+ * the PostgreSQL backend checks against PostgreSQL roles.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +39,37 @@ export interface MongoServerOptions {
    * @default 30000
    */
   startTimeoutMs?: number;
+  /**
+   * Serve TLS only, with this certificate (implies a private FerretDB).
+   * @default plain TCP
+   */
+  tls?: MongoServerTlsOptions;
+  /**
+   * Require SCRAM authentication as this user (implies a private FerretDB).
+   * @default no authentication
+   */
+  auth?: MongoServerAuthOptions;
+}
+
+/** TLS of a private server: PEM files. */
+export interface MongoServerTlsOptions {
+  /** Server certificate (its names must match the host clients dial: `127.0.0.1`). */
+  certFile: string;
+  /** Private key of `certFile`. */
+  keyFile: string;
+  /**
+   * CA of the client certificates: when set, every client must present a certificate it signed
+   * (mutual TLS).
+   * @default client certificates not asked for
+   */
+  clientCaFile?: string;
+}
+
+/** The one user of a private server with authentication. */
+export interface MongoServerAuthOptions {
+  username: string;
+  /** Given to FerretDB through its environment, never on its command line. */
+  password: string;
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -52,13 +91,17 @@ export class MongoServer {
   private constructor(
     /** What serves the protocol. */
     readonly kind: MongoServerKind,
-    /** Connection URL (no database in the path). */
+    /**
+     * Connection URL (no database in the path). For a server started with `tls` or `auth` it
+     * carries neither credentials nor TLS options: add `user:password@` and
+     * `?tls=true&tlsCAFile=…` (see docs/PAYLOADS.md).
+     */
     readonly url: string,
     readonly port: number | undefined,
-    private readonly command: { binary: string; args: string[]; dir: string } | undefined,
+    private readonly command: { binary: string; args: string[]; dir: string; env?: NodeJS.ProcessEnv } | undefined,
     private readonly startTimeoutMs: number,
   ) {
-    if (command) this.process = new ManagedProcess(`${kind}:${port}`, command.binary, command.args, { cwd: command.dir });
+    if (command) this.process = new ManagedProcess(`${kind}:${port}`, command.binary, command.args, { cwd: command.dir, env: command.env });
   }
 
   /** Process id of a private server. */
@@ -74,27 +117,44 @@ export class MongoServer {
   /** Picks and starts a server as described in the module comment. */
   static async start(options: MongoServerOptions = {}): Promise<MongoServer> {
     const timeout = options.startTimeoutMs ?? 30_000;
-    const url = options.kind ? undefined : (options.url ?? process.env.MONGO_URL);
+    const secured = options.tls !== undefined || options.auth !== undefined;
+    if (secured && options.kind === 'mongod') {
+      throw new ServiceStartError('MongoServer: tls and auth options are implemented for a private FerretDB only');
+    }
+    const url = options.kind || secured ? undefined : (options.url ?? process.env.MONGO_URL);
     if (url) return new MongoServer('external', url, undefined, undefined, timeout);
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'sluice-mongo-'));
-    const mongod = options.kind === 'ferretdb' ? undefined : which('mongod');
+    const mongod = options.kind === 'ferretdb' || secured ? undefined : which('mongod');
     let server: MongoServer;
     if (mongod) {
       const args = ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'];
       server = new MongoServer('mongod', `mongodb://127.0.0.1:${port}`, port, { binary: mongod, args, dir }, timeout);
     } else {
       const binary = ensureFerretDbBinary();
+      const { tls, auth } = options;
       const args = [
         '--handler=sqlite',
         `--sqlite-url=file:${dir}/`,
-        `--listen-addr=127.0.0.1:${port}`,
+        ...(tls
+          ? [
+              // An empty TCP address turns the plain-text listener off.
+              '--listen-addr=',
+              `--listen-tls=127.0.0.1:${port}`,
+              `--listen-tls-cert-file=${tls.certFile}`,
+              `--listen-tls-key-file=${tls.keyFile}`,
+              ...(tls.clientCaFile === undefined ? [] : [`--listen-tls-ca-file=${tls.clientCaFile}`]),
+            ]
+          : [`--listen-addr=127.0.0.1:${port}`]),
         `--state-dir=${dir}`,
         '--telemetry=disable',
         '--debug-addr=-',
         '--log-level=WARN',
+        // The user is created on the first start only (setup is skipped once `admin` exists).
+        ...(auth ? ['--test-enable-new-auth', '--setup-database=admin', `--setup-username=${auth.username}`] : []),
       ];
-      server = new MongoServer('ferretdb', `mongodb://127.0.0.1:${port}`, port, { binary, args, dir }, timeout);
+      const env = auth ? { ...process.env, FERRETDB_SETUP_PASSWORD: auth.password } : undefined;
+      server = new MongoServer('ferretdb', `mongodb://127.0.0.1:${port}`, port, { binary, args, dir, env }, timeout);
     }
     await server.waitReady();
     return server;
@@ -137,7 +197,7 @@ export class MongoServer {
     const command = this.command;
     if (!command) return;
     if (current.running) await current.stop('SIGKILL');
-    this.process = new ManagedProcess(`${this.kind}:${this.port}`, command.binary, command.args, { cwd: command.dir });
+    this.process = new ManagedProcess(`${this.kind}:${this.port}`, command.binary, command.args, { cwd: command.dir, env: command.env });
     await this.waitReady();
   }
 

@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
@@ -9,6 +5,7 @@ import { Queue } from '../../src/queue.js';
 import { freePort } from '../../src/services/process.js';
 import { RedisServer } from '../../src/services/redis-server.js';
 import { testQueueName, waitFor } from '../helpers/dispatch.js';
+import { privateCa } from '../helpers/tls.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,21 +41,15 @@ describe('Redis ACL and TLS', () => {
   });
 
   it('works end to end over TLS (rediss://) with a private CA', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-tls-'));
-    cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
-    const openssl = (...args: string[]): void => {
-      execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    };
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=sluice-test-ca');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1');
+    const ca = privateCa();
+    cleanups.push(() => Promise.resolve(ca.remove()));
     const port = await freePort();
     const server = await RedisServer.start({
       port,
-      extraArgs: ['--port', '0', '--tls-port', String(port), '--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no'],
+      extraArgs: ['--port', '0', '--tls-port', String(port), '--tls-cert-file', ca.serverCert, '--tls-key-file', ca.serverKey, '--tls-ca-cert-file', ca.caFile, '--tls-auth-clients', 'no'],
     });
     cleanups.push(() => server.stop());
-    const tls = { ca: readFileSync(join(dir, 'ca.crt')), servername: 'localhost' };
+    const tls = { ca: ca.ca, servername: 'localhost' };
     const connect = (): Redis => {
       const r = new Redis(`rediss://127.0.0.1:${port}`, { tls, maxRetriesPerRequest: 3 });
       cleanups.push(() => r.quit().then(() => undefined));

@@ -11,6 +11,7 @@ import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, ren
 import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/errors.js';
 import { toJobId, toQueueName } from '../../src/keys.js';
 import { authorize, patternToRegExp, TokenRegistry, tokenDigest } from '../../src/server/auth.js';
+import { mongoFromConfig } from '../../src/server/context.js';
 import { JOB_ID_PATTERN, QUEUE_NAME_PATTERN } from '../../src/server/schemas.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -48,6 +49,35 @@ describe('configuration', () => {
     );
     expect(shown).not.toContain('pa55');
     expect(shown).toContain('redis://u:***@h:1');
+  });
+
+  it('masks MongoDB credentials in replica-set URLs, unencoded passwords and secret query options', () => {
+    expect(redactUrl('mongodb://svc:pa55@h1:1,h2:2/?replicaSet=rs&tls=true')).toBe('mongodb://svc:***@h1:1,h2:2/?replicaSet=rs&tls=true');
+    expect(redactUrl('mongodb://svc:pa@55@h:1/')).toBe('mongodb://svc:***@h:1/');
+    expect(redactUrl('mongodb://svc:pa/55@h:1')).toBe('mongodb://svc:***@h:1');
+    expect(redactUrl('mongodb://h:1/?tls=true&tlsCAFile=%2Fca.pem&tlsCertificateKeyFilePassword=pa55')).toBe('mongodb://h:1/?tls=true&tlsCAFile=%2Fca.pem&tlsCertificateKeyFilePassword=***');
+    expect(redactUrl('pa55')).toBe('<unparsable URL>');
+    const message = 'failed: "mongodb://svc:pa@55@h1,h2/?authMechanismProperties=AWS_SESSION_TOKEN:pa55&appName=x" and mongodb://h/?tlsCertificateKeyFilePassword=pa55';
+    expect(scrubSecrets(message)).not.toContain('pa55');
+    expect(scrubSecrets(message)).toContain('mongodb://svc:***@h1,h2/?authMechanismProperties=***&appName=x');
+  });
+
+  it('builds the MongoDB client from the URL plus the user, password and CA options (no connection)', async () => {
+    // A replica-set seed list is a valid MONGO_URL although the WHATWG URL parser refuses it.
+    expect(loadConfig({ env: { MONGO_URL: 'mongodb://h1:1,h2:2/?replicaSet=rs' } }).mongoUrl).toBe('mongodb://h1:1,h2:2/?replicaSet=rs');
+    expect(() => loadConfig({ env: { MONGO_URL: 'h1:1,h2:2' } })).toThrow(/^MONGO_URL: must start with mongodb:\/\//);
+    expect(() => loadConfig({ env: { MONGO_URL: 'redis://h1:1,h2:2/' } })).toThrow(/^MONGO_URL: is not a URL/);
+    const client = (env: Record<string, string>) => mongoFromConfig(loadConfig({ env }));
+    const credentials = (env: Record<string, string>) => client(env).options.credentials;
+    expect(credentials({ MONGO_URL: 'mongodb://alice:old@h:1/', SLUICE_MONGO_PASSWORD: 'n%w' })).toMatchObject({ username: 'alice', password: 'n%w' });
+    expect(credentials({ MONGO_URL: 'mongodb://alice:p%40ss@h1:1,h2:2/', SLUICE_MONGO_USERNAME: 'bob' })).toMatchObject({ username: 'bob', password: 'p@ss' });
+    expect(credentials({ MONGO_URL: 'mongodb://h:1/', SLUICE_MONGO_USERNAME: 'bob', SLUICE_MONGO_PASSWORD: 'pw' })).toMatchObject({ username: 'bob', password: 'pw', source: 'admin' });
+    expect(credentials({ MONGO_URL: 'mongodb://h:1/' })).toBeUndefined();
+    expect(() => client({ MONGO_URL: 'mongodb://h:1/', SLUICE_MONGO_PASSWORD: 'pa55' })).toThrow(/^SLUICE_MONGO_PASSWORD: needs a user/);
+    expect(() => client({ MONGO_URL: 'mongodb://h:1/', SLUICE_MONGO_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/^SLUICE_MONGO_TLS_CA_FILE: cannot read \/nonexistent\/ca.pem: ENOENT/);
+    const tls = client({ MONGO_URL: 'mongodb://h:1/', SLUICE_MONGO_TLS_CA_FILE: fileURLToPath(import.meta.url) });
+    expect(tls.options).toMatchObject({ tls: true, tlsCAFile: fileURLToPath(import.meta.url) });
+    await tls.close();
   });
 
   it('docs/CONFIGURATION.md holds the table generated from the code', () => {

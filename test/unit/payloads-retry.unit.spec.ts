@@ -1,7 +1,8 @@
-import { MongoError, MongoErrorLabel, MongoNetworkError, MongoServerError, MongoTopologyClosedError } from 'mongodb';
+import { MongoError, MongoErrorLabel, MongoNetworkError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { PayloadStoreUnavailableError, ValidationError } from '../../src/errors.js';
+import { PayloadStoreAccessError, PayloadStoreUnavailableError, ValidationError } from '../../src/errors.js';
 import {
+  accessFailure,
   backoffDelay,
   DEFAULT_RETRY,
   isTransientMongoError,
@@ -67,6 +68,7 @@ describe('isTransientMongoError', () => {
     ['a TransientStoreError', new TransientStoreError('vanished'), true],
     ['a duplicate key (11000)', serverError(11000), false],
     ['an authentication failure (18)', serverError(18), false],
+    ['an authentication failure labelled ResetPool, as the driver does', serverError(18, [MongoErrorLabel.HandshakeError, MongoErrorLabel.ResetPool]), false],
     ['a Sluice error, even about a network error', new PayloadStoreUnavailableError('put', 5, new MongoNetworkError('x')), false],
     ['a TypeError', new TypeError('bug'), false],
     ['a non-error', 'ECONNRESET', false],
@@ -169,5 +171,43 @@ describe('withRetry', () => {
     ).catch((e: unknown) => e);
     expect(error).toBe(closed);
     expect(calls).toBe(1);
+  });
+});
+
+describe('accessFailure', () => {
+  /** A server selection error around a TLS failure, as the driver reports an untrusted certificate. */
+  function selectionFailure(code: string): Error {
+    const socket = Object.assign(new Error(`TLS failure ${code}`), { code });
+    return Object.assign(new MongoServerSelectionError('selection failed', {} as never), { cause: new MongoNetworkError(socket.message, { cause: socket }) });
+  }
+  const cases: [string, unknown, ReturnType<typeof accessFailure>][] = [
+    ['AuthenticationFailed (18)', serverError(18, [MongoErrorLabel.ResetPool]), 'authentication'],
+    ['Unauthorized (13)', serverError(13), 'authorization'],
+    ['an untrusted server certificate', selectionFailure('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), 'tls'],
+    ['a server certificate for another host', selectionFailure('ERR_TLS_CERT_ALTNAME_INVALID'), 'tls'],
+    ['a missing client certificate (TLS alert)', Object.assign(new MongoNetworkError('x'), { cause: Object.assign(new Error('alert'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }) }), 'tls'],
+    ['an auth failure inside a bulk write', Object.assign(new MongoError('bulk'), { errorResponse: serverError(18) }), 'authentication'],
+    ['a network error', new MongoNetworkError('connection reset'), undefined],
+    ['a reset during the TLS handshake (a plain-text server)', selectionFailure('ECONNRESET'), undefined],
+    ['a duplicate key', serverError(11000), undefined],
+  ];
+  it.each(cases)('%s → %s', (_, error, reason) => {
+    expect(accessFailure(error)).toBe(reason);
+  });
+
+  it('makes withRetry fail at once with a typed, non-retryable PayloadStoreAccessError', async () => {
+    const time = fakeTime();
+    let calls = 0;
+    const error = await withRetry(
+      () => {
+        calls++;
+        return Promise.reject(serverError(18, [MongoErrorLabel.HandshakeError, MongoErrorLabel.ResetPool]));
+      },
+      { operation: 'put', policy, now: time.now, sleep: time.sleep },
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(error).toBeInstanceOf(PayloadStoreAccessError);
+    expect(error).toMatchObject({ code: 'SLUICE_ERR_PAYLOAD_STORE_ACCESS', reason: 'authentication', retryable: false, details: { operation: 'put', reason: 'authentication' } });
+    expect(String(error)).toMatch(/authentication failed: check the user, password, authSource and authMechanism of MONGO_URL/);
   });
 });
