@@ -175,6 +175,31 @@ export class RedisUnavailableError extends SluiceError {
 }
 
 /**
+ * Connection-level failures of Redis or Redis Cluster, as ioredis reports them: refused or reset
+ * sockets, a command out of reconnection retries, a cluster whose slot has no reachable master
+ * (`CLUSTERDOWN`), a cluster whose nodes all failed (`Failed to refresh slots cache`), a server
+ * still loading its data set.
+ */
+const REDIS_DOWN =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|max retries per request|Stream isn't writeable|LOADING|CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections/i;
+
+/** True when `error` says Redis (a server or a cluster's master) could not be reached. */
+export function isRedisDown(error: unknown): boolean {
+  if (error instanceof RedisUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError' || REDIS_DOWN.test(error.message);
+}
+
+/**
+ * `error` as a {@link RedisUnavailableError} naming `operation` when it is a connection-level
+ * failure ({@link isRedisDown}); any other value is returned unchanged.
+ */
+export function asRedisUnavailable(error: unknown, operation: string): unknown {
+  if (error instanceof SluiceError || !isRedisDown(error)) return error;
+  return new RedisUnavailableError(operation, error);
+}
+
+/**
  * An outcome was reported with an attempt token that no longer owns the job: the lease
  * expired and the job was reclaimed, cancelled or finished since. Nothing was changed.
  */

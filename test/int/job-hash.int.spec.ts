@@ -9,6 +9,7 @@ import { Worker } from '../../src/consumers/worker.js';
 import type { BackoffSpec, StoredJobEvent } from '../../src/events/types.js';
 import { jobKey, laneKey, toJobId, toQueueName } from '../../src/keys.js';
 import { MemoryPayloadStore } from '../../src/payloads/memory-store.js';
+import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
@@ -84,5 +85,25 @@ describe('lanes', () => {
     expect(pendingCount).toBe(0);
     // `XTRIM MINID ~` frees whole stream nodes (100 entries each by default): at most a node's worth stays.
     expect(await t.redis.xlen(lane)).toBeLessThanOrEqual(101);
+  });
+});
+
+describe('fold counters', () => {
+  it('are written once per call, and still match the log when a script fails after folding events', async () => {
+    const { name, queue } = t.setup();
+    await queue.publishMany(Array.from({ length: 20 }, (_, i) => ({ name: 'x', opts: { jobId: `ok${i}` } })));
+    expect((await queue.stats()).counts.waiting).toBe(20);
+    // A lane that is not a stream: publish appends `created` and folds it, then its XADD to the
+    // lane raises. The events and read-model writes made before the error stay (Redis does not
+    // roll a script back); the counters batched for them must be written too.
+    const lane = laneKey(toQueueName(name), 2);
+    await t.redis.del(lane);
+    await t.redis.set(lane, 'not a stream');
+    await expect(queue.publish('x', undefined, { jobId: 'broken' })).rejects.toThrow(/WRONGTYPE/);
+    const stats = await queue.stats();
+    expect(stats.counts.waiting).toBe(21);
+    expect(stats.events.created).toBe(21);
+    const report = await verify(t.redis, name);
+    expect(report.differences).toEqual([]);
   });
 });

@@ -66,17 +66,42 @@ local function putRef(f, p, ref)
   put(f, p .. 'Hash', hash)
 end
 
+-- Counter deltas of this script call, per counts hash (live or shadow), written by
+-- flushCounts with one HINCRBY per field instead of one per event. Every field touched is
+-- written, even at a net 0, so the counts hash holds the same fields as with per-event writes.
+-- scripts/gen-lua.ts runs every script that includes this file inside a function and calls
+-- `flushFold` after it (also when it raises), so no script can end with deltas unwritten;
+-- code that reads a counts hash inside a script (verify, swap) flushes first.
+local countDeltas = {}
+
+local function bumpCount(key, field, n)
+  local d = countDeltas[key]
+  if not d then
+    d = {}
+    countDeltas[key] = d
+  end
+  d[field] = (d[field] or 0) + n
+end
+
+local function flushCounts()
+  for key, d in pairs(countDeltas) do
+    for field, n in pairs(d) do redis.call('HINCRBY', key, field, n) end
+  end
+  countDeltas = {}
+end
+flushFold = flushCounts
+
 -- Takes the job out of the index of state `from`.
 local function leaveState(K, jobId, from)
   redis.call('ZREM', K.states[from], jobId)
-  redis.call('HINCRBY', K.counts, from, -1)
+  bumpCount(K.counts, from, -1)
   if from == 'waiting' then redis.call('ZREM', K.priority, jobId) end
 end
 
 -- Puts the job in the index of state `to`.
 local function enterState(K, jobId, to, time, priority)
   redis.call('ZADD', K.states[to], time, jobId)
-  redis.call('HINCRBY', K.counts, to, 1)
+  bumpCount(K.counts, to, 1)
   if to == 'waiting' then redis.call('ZADD', K.priority, priorityScore(priority, time), jobId) end
 end
 
@@ -86,7 +111,7 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
   if not cur then cur = redis.call('HMGET', jkey, 'state', 'priority') end
   local state = cur[1] or nil
   local priority = tonumber(cur[2])
-  redis.call('HINCRBY', K.counts, 'events:' .. etype, 1)
+  bumpCount(K.counts, 'events:' .. etype, 1)
   if etype == 'removed' then
     if state then leaveState(K, jobId, state) end
     redis.call('DEL', jkey)

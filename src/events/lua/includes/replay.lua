@@ -31,7 +31,11 @@ local function catchUp(S, afterId)
       applied = applied + 1
       start = '(' .. entry[1]
     end
-    if #batch < 1000 then return applied end
+    if #batch < 1000 then
+      -- The caller compares or swaps the shadow counts next, in this call.
+      flushCounts()
+      return applied
+    end
   end
 end
 
