@@ -28,6 +28,23 @@ export {
   type RepeatTemplate,
   type RepeatTickReport,
 } from './repeat.js';
+export {
+  closeRedis,
+  createCluster,
+  createRedis,
+  createRedisClient,
+  duplicateClient,
+  isCluster,
+  isClusterUrl,
+  keySlot,
+  parseClusterUrl,
+  scanKeys,
+  unlinkKeys,
+  type CreateRedisOptions,
+  type DuplicateOptions,
+  type ScanOptions,
+  type RedisClient,
+} from './redis/connection.js';
 export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';

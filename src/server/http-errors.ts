@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { ErrorObject } from 'ajv';
-import { describe, isSluiceError, RedisUnavailableError, SluiceError, ValidationError } from '../errors.js';
+import { describe, isRedisDown, isSluiceError, RedisUnavailableError, SluiceError, ValidationError } from '../errors.js';
 import { toJobId, toQueueName } from '../keys.js';
 import { scrubSecrets } from '../config.js';
 import type { ErrorBody } from './schemas.js';
@@ -94,8 +94,6 @@ function clip(value: unknown): unknown {
   return typeof value === 'string' && value.length > 60 ? `${value.slice(0, 60)}…` : value;
 }
 
-const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|max retries per request|Stream isn't writeable|LOADING/i;
-
 /**
  * The {@link SluiceError} for anything thrown while serving a request, or `undefined` for an
  * unexpected failure (answered 500).
@@ -123,7 +121,7 @@ export function toSluiceError(error: unknown, bodyLimit: number): SluiceError | 
     if (e.statusCode === 415) return new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE', e.message);
     return new ValidationError('request', e.message);
   }
-  if (e.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(e.message)) return new RedisUnavailableError('request', e);
+  if (isRedisDown(e)) return new RedisUnavailableError('request', e);
   return undefined;
 }
 
