@@ -32,7 +32,7 @@ const cpuUs = async (): Promise<number> => {
   const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1]);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 };
-type Retention = (redis: Redis, queue: string, now: number, limit: number) => Promise<{ completed: number }>;
+type Retention = (redis: QueueModule.Queue['redis'], queue: string, now: number, limit: number) => Promise<{ completed: number }>;
 let applyRetention: Retention | undefined;
 try {
   // Retention (removed events) exists from the commit that added src/projections/retention.ts.

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 import { runScript } from './events/scripts.js';
 import type { JobRef, PayloadRef } from './events/types.js';
 import { flowOutboxKey, jobKey, toJobId, toQueueName, type JobId, type JobState, type QueueName } from './keys.js';
@@ -41,7 +41,7 @@ export interface FlowState {
 }
 
 /** Registers dependant `dependantRef` (`<queue>|<jobId>`) on job `jobId` of `queue`. */
-export async function registerDependant(redis: Redis, queue: QueueName, jobId: string, dependantRef: string, now: number): Promise<string> {
+export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: number): Promise<string> {
   return (await runScript(redis, 'registerDependant', queue, now, [jobId, dependantRef])) as string;
 }
 
@@ -49,7 +49,7 @@ export async function registerDependant(redis: Redis, queue: QueueName, jobId: s
  * Delivers the entries of `queue`'s flow outbox to the dependants' queues.
  * @returns how many entries were delivered.
  */
-export async function relayFlowOutbox(redis: Redis, queue: QueueName, now: number, count = 100): Promise<number> {
+export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now: number, count = 100): Promise<number> {
   const entries = await redis.xrange(flowOutboxKey(queue), '-', '+', 'COUNT', count);
   for (const [id, fields] of entries) {
     const f: Record<string, string> = {};
@@ -62,24 +62,47 @@ export async function relayFlowOutbox(redis: Redis, queue: QueueName, now: numbe
   return entries.length;
 }
 
-async function readJob(redis: Redis, queue: QueueName, jobId: JobId): Promise<Job | undefined> {
+async function readJob(redis: RedisClient, queue: QueueName, jobId: JobId): Promise<Job | undefined> {
   return parseJobHash(queue, await redis.hgetall(jobKey(queue, jobId)));
 }
 
+/**
+ * The job hashes of `refs`, in order. One pipeline per queue: a pipeline must stay in one slot
+ * on a Redis Cluster, and the jobs of a flow may sit in queues on different masters.
+ */
+async function readJobHashes(redis: RedisClient, refs: readonly JobRef[]): Promise<Record<string, string>[]> {
+  const byQueue = new Map<string, number[]>();
+  refs.forEach((ref, i) => {
+    const positions = byQueue.get(ref.queue);
+    if (positions) positions.push(i);
+    else byQueue.set(ref.queue, [i]);
+  });
+  const out: Record<string, string>[] = refs.map(() => ({}));
+  await Promise.all(
+    [...byQueue].map(async ([queue, positions]) => {
+      const pipeline = redis.pipeline();
+      for (const i of positions) pipeline.hgetall(jobKey(toQueueName(queue), toJobId((refs[i] as JobRef).jobId)));
+      const replies = (await pipeline.exec()) ?? [];
+      positions.forEach((position, k) => {
+        const [error, hash] = replies[k] ?? [null, {}];
+        if (error) throw error;
+        out[position] = hash as Record<string, string>;
+      });
+    }),
+  );
+  return out;
+}
+
 /** The prerequisites of job `jobId` with their state and (when completed) result. */
-export async function readDependencies(redis: Redis, queue: QueueName, jobId: JobId, payloads?: PayloadStore): Promise<DependencyInfo[]> {
+export async function readDependencies(redis: RedisClient, queue: QueueName, jobId: JobId, payloads?: PayloadStore): Promise<DependencyInfo[]> {
   const job = await readJob(redis, queue, jobId);
   const refs = job?.dependsOn ?? [];
-  const pipeline = redis.pipeline();
-  for (const ref of refs) pipeline.hgetall(jobKey(toQueueName(ref.queue), toJobId(ref.jobId)));
-  const replies = (await pipeline.exec()) ?? [];
+  const hashes = await readJobHashes(redis, refs);
   const out: DependencyInfo[] = [];
   // Results are fetched with one query per queue.
   const wanted = new Map<string, { info: DependencyInfo; ref: PayloadRef }[]>();
   refs.forEach((ref, i) => {
-    const [error, hash] = replies[i] ?? [null, {}];
-    if (error) throw error;
-    const dep = parseJobHash(ref.queue, hash as Record<string, string>);
+    const dep = parseJobHash(ref.queue, hashes[i] ?? {});
     const info: DependencyInfo = { queue: ref.queue, jobId: ref.jobId, state: dep?.state };
     out.push(info);
     if (dep?.state === 'completed' && dep.result && payloads) {
@@ -96,26 +119,22 @@ export async function readDependencies(redis: Redis, queue: QueueName, jobId: Jo
 }
 
 /** Walks the prerequisites of `jobId` transitively (across queues) and summarises the flow. */
-export async function flowState(redis: Redis, queue: QueueName, jobId: JobId): Promise<FlowState> {
+export async function flowState(redis: RedisClient, queue: QueueName, jobId: JobId): Promise<FlowState> {
   const seen = new Set<string>();
   const jobs: FlowState['jobs'] = [];
   const counts: FlowState['counts'] = {};
   let frontier: JobRef[] = [{ queue, jobId }];
   while (frontier.length > 0) {
     const next: JobRef[] = [];
-    const pipeline = redis.pipeline();
     const batch = frontier.filter((ref) => {
       const key = `${ref.queue}|${ref.jobId}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });
-    for (const ref of batch) pipeline.hgetall(jobKey(toQueueName(ref.queue), toJobId(ref.jobId)));
-    const replies = (await pipeline.exec()) ?? [];
+    const hashes = await readJobHashes(redis, batch);
     batch.forEach((ref, i) => {
-      const [error, hash] = replies[i] ?? [null, {}];
-      if (error) throw error;
-      const job = parseJobHash(ref.queue, hash as Record<string, string>);
+      const job = parseJobHash(ref.queue, hashes[i] ?? {});
       const state = job?.state ?? 'missing';
       counts[state] = (counts[state] ?? 0) + 1;
       jobs.push({ queue: ref.queue, jobId: ref.jobId, state, ...(job?.pendingDependencies === undefined ? {} : { pendingDependencies: job.pendingDependencies }) });

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 import { ValidationError } from './errors.js';
 import { metaKey, type QueueName } from './keys.js';
 
@@ -54,7 +54,7 @@ function validateRate(field: string, rate: RateLimit): [string, string] {
 }
 
 /** Sets (or with `null` removes) the queue's rate limit, shared by every worker. */
-export async function setRateLimit(redis: Redis, queue: QueueName, rate: RateLimit | null): Promise<void> {
+export async function setRateLimit(redis: RedisClient, queue: QueueName, rate: RateLimit | null): Promise<void> {
   if (rate === null) {
     await redis.hdel(metaKey(queue), 'rate:max', 'rate:windowMs');
     return;
@@ -64,7 +64,7 @@ export async function setRateLimit(redis: Redis, queue: QueueName, rate: RateLim
 }
 
 /** The queue's rate limit, or `null`. */
-export async function getRateLimit(redis: Redis, queue: QueueName): Promise<RateLimit | null> {
+export async function getRateLimit(redis: RedisClient, queue: QueueName): Promise<RateLimit | null> {
   const [max, windowMs] = await redis.hmget(metaKey(queue), 'rate:max', 'rate:windowMs');
   return max && windowMs ? { max: Number(max), durationMs: Number(windowMs) } : null;
 }
@@ -75,7 +75,7 @@ const GROUP_ID = /^[\x21-\x7e]{1,200}$/;
  * Sets limits of one group, or (without `group`) the defaults of every group. Options left out
  * are unchanged; `null` removes one. A per-group value wins over the default.
  */
-export async function setGroupLimits(redis: Redis, queue: QueueName, limits: GroupLimits, group?: string): Promise<void> {
+export async function setGroupLimits(redis: RedisClient, queue: QueueName, limits: GroupLimits, group?: string): Promise<void> {
   if (typeof limits !== 'object' || limits === null) throw new ValidationError('limits', 'must be an object');
   for (const key of Object.keys(limits)) {
     if (!['concurrency', 'rate', 'weight'].includes(key)) throw new ValidationError(`limits.${key}`, 'is not a group limit');
@@ -102,7 +102,7 @@ export async function setGroupLimits(redis: Redis, queue: QueueName, limits: Gro
 }
 
 /** The limits of one group as configured (per group, falling back to the defaults). */
-export async function getGroupLimits(redis: Redis, queue: QueueName, group?: string): Promise<GroupLimits> {
+export async function getGroupLimits(redis: RedisClient, queue: QueueName, group?: string): Promise<GroupLimits> {
   const own = group === undefined ? 'groups:' : `group:${group}:`;
   const fields = ['concurrency', 'rate:max', 'rate:windowMs', 'weight'];
   const [mine, defaults] = await Promise.all([

@@ -8,7 +8,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.js';
-import { ClosedError, JobNotFoundError, ValidationError } from './errors.js';
+import { ClosedError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
 import { jobHistory } from './audit/replay.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
@@ -45,13 +45,22 @@ import {
 import { tracePublish } from './metrics/instrumentation.js';
 import { sluiceTracer } from './metrics/tracing.js';
 import type { PayloadStore } from './payloads/store.js';
+import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
 
-/** How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes. */
-export type RedisConnection = string | Redis;
+/**
+ * How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes — an
+ * ioredis `Redis` (one server) or `Cluster` (Redis Cluster). URLs: `redis://` and `rediss://`
+ * for one server, `redis+cluster://host:port[,host:port...]` (or `rediss+cluster://`) for a
+ * cluster, given by any of its nodes.
+ */
+export type RedisConnection = string | RedisClient;
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
-  /** Redis URL (`redis://`, `rediss://`) or an ioredis connection the caller keeps ownership of. */
+  /**
+   * Redis URL (`redis://`, `rediss://`, `redis+cluster://h1:p1,h2:p2`) or an ioredis `Redis` or
+   * `Cluster` connection the caller keeps ownership of.
+   */
   connection: RedisConnection;
   /** Where payloads and results live. Required to publish jobs that carry a payload. */
   payloads?: PayloadStore;
@@ -101,17 +110,19 @@ export interface WorkerInfo {
   lastSeen: number;
 }
 
-/** Creates an ioredis client with Sluice's defaults, or returns the caller's. */
-export function openRedis(connection: RedisConnection): { redis: Redis; owned: boolean } {
+/** Creates an ioredis client (a `Cluster` for `redis+cluster://` URLs) with Sluice's defaults, or returns the caller's. */
+export function openRedis(connection: RedisConnection): { redis: RedisClient; owned: boolean } {
   if (typeof connection !== 'string') return { redis: connection, owned: false };
-  const redis = new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true });
+  const redis: RedisClient = isClusterUrl(connection)
+    ? createCluster(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true })
+    : new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true });
   // Connection errors surface on the commands that fail; ioredis reconnects on its own.
   redis.on('error', () => undefined);
   return { redis, owned: true };
 }
 
 /** Creates the consumer group on every lane and on the group lane (idempotent). */
-export async function ensureGroups(redis: Redis, queue: QueueName): Promise<void> {
+export async function ensureGroups(redis: RedisClient, queue: QueueName): Promise<void> {
   await Promise.all(
     [...laneKeys(queue), groupLaneKey(queue)].map(async (lane) => {
       try {
@@ -127,14 +138,17 @@ export async function ensureGroups(redis: Redis, queue: QueueName): Promise<void
 export class Queue {
   /** The validated queue name. */
   readonly name: QueueName;
-  /** The Redis connection (owned when created from a URL). */
-  readonly redis: Redis;
+  /** The Redis or Redis Cluster connection (owned when created from a URL). */
+  readonly redis: RedisClient;
   private readonly owned: boolean;
   private readonly payloads: PayloadStore | undefined;
   private readonly defaults: JobDefaults;
   private readonly clock: Clock;
   private readonly tracer: Tracer; // [observability]
   private ready: Promise<void> | undefined;
+  private registered = false;
+  private registering: Promise<void> | undefined;
+  private nextRegisterAt = 0;
   private closed = false;
 
   constructor(name: string, options: QueueOptions) {
@@ -150,15 +164,34 @@ export class Queue {
 
   private async init(): Promise<void> {
     if (this.closed) throw new ClosedError(`queue ${this.name}`);
-    this.ready ??= (async () => {
-      await ensureGroups(this.redis, this.name);
-      await this.redis.sadd(QUEUES_KEY, this.name);
-    })();
+    this.ready ??= ensureGroups(this.redis, this.name);
     try {
       await this.ready;
     } catch (error) {
       this.ready = undefined;
       throw error;
+    }
+    if (!this.registered && Date.now() >= this.nextRegisterAt) {
+      this.registering ??= this.register().finally(() => {
+        this.registering = undefined;
+      });
+      await this.registering;
+    }
+  }
+
+  /**
+   * Adds the queue to the registry of queue names ({@link QUEUES_KEY}), which discovery (metrics,
+   * archivers, the service's queue list) reads. That key has no hash tag: on a Redis Cluster it
+   * may sit on a master that is down while the queue's own master is up. The queue then works
+   * without it, and registration is retried on a later call, at most every 5 s.
+   */
+  private async register(): Promise<void> {
+    try {
+      await this.redis.sadd(QUEUES_KEY, this.name);
+      this.registered = true;
+    } catch (error) {
+      if (!isRedisDown(error)) throw error;
+      this.nextRegisterAt = Date.now() + 5000;
     }
   }
 

@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 import { Cron } from 'croner';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 import { systemClock, type Clock } from './clock.js';
 import { ValidationError } from './errors.js';
 import { runScript } from './events/scripts.js';
@@ -166,7 +166,7 @@ function latestOccurrence(schedule: StoredSchedule, now: number, notBefore: numb
 
 /** Stores (or replaces) a repeatable job; its next run is computed from `now`. */
 export async function upsertRepeatable(
-  redis: Redis,
+  redis: RedisClient,
   queue: QueueName,
   key: string,
   schedule: RepeatSchedule,
@@ -195,7 +195,7 @@ export async function upsertRepeatable(
 }
 
 /** Removes a repeatable job (occurrences already published stay). @returns false when there was none. */
-export async function removeRepeatable(redis: Redis, queue: QueueName, key: string): Promise<boolean> {
+export async function removeRepeatable(redis: RedisClient, queue: QueueName, key: string): Promise<boolean> {
   const [[, removed]] = (await redis.multi().del(repeatPrefix(queue) + key).zrem(repeatKey(queue), key).exec()) as [[unknown, number]];
   return removed === 1;
 }
@@ -214,13 +214,13 @@ function parseRepeatable(key: string, hash: Record<string, string>, next: string
 }
 
 /** One repeatable job, or undefined. */
-export async function getRepeatable(redis: Redis, queue: QueueName, key: string): Promise<RepeatableJob | undefined> {
+export async function getRepeatable(redis: RedisClient, queue: QueueName, key: string): Promise<RepeatableJob | undefined> {
   const [hash, next] = await Promise.all([redis.hgetall(repeatPrefix(queue) + key), redis.zscore(repeatKey(queue), key)]);
   return parseRepeatable(key, hash, next);
 }
 
 /** Every scheduled repeatable job, soonest first (ended ones are not listed). */
-export async function listRepeatables(redis: Redis, queue: QueueName): Promise<RepeatableJob[]> {
+export async function listRepeatables(redis: RedisClient, queue: QueueName): Promise<RepeatableJob[]> {
   const entries = await redis.zrange(repeatKey(queue), '0', '-1', 'WITHSCORES');
   const out: RepeatableJob[] = [];
   for (let i = 0; i < entries.length; i += 2) {
@@ -233,7 +233,7 @@ export async function listRepeatables(redis: Redis, queue: QueueName): Promise<R
 
 /** Options of {@link RepeatScheduler}. */
 export interface RepeatSchedulerOptions {
-  redis: Redis;
+  redis: RedisClient;
   queue: QueueName;
   /** Where occurrence payloads are stored (needed when templates carry a payload). */
   payloads?: PayloadStore;

@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Collection, Db, MongoClient } from 'mongodb';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { describe, InvalidStateError, PayloadStoreUnavailableError, ValidationError } from '../errors.js';
 import { decodeEvent } from '../events/codec.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
@@ -151,7 +151,7 @@ export function compareIds(a: string, b: string): number {
 /** Options of {@link Archiver}. */
 export interface ArchiverOptions {
   /** Redis connection holding the queue (the caller closes it). */
-  redis: Redis;
+  redis: RedisClient;
   archive: EventArchive;
   queue: string;
   /**

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import type { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { Observable } from 'rxjs';
 import { ValidationError } from '../errors.js';
 import { decodeEvent } from '../events/codec.js';
@@ -40,7 +40,7 @@ export interface ReplayQuery {
 /** Where replay reads from. */
 export interface ReplaySource {
   /** Connection to the queue's Redis (the caller closes it). */
-  redis: Redis;
+  redis: RedisClient;
   /** The archive; omit when the stream was never trimmed. */
   archive?: EventArchive;
   queue: string;

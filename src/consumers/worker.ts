@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { systemClock, type Clock } from '../clock.js';
 import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
@@ -217,9 +217,9 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   readonly queue: QueueName;
   /** This worker's id: its consumer name in the lanes' group and its name in `claimed` events. */
   readonly id: string;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly owned: boolean;
-  private blocker: Redis | undefined;
+  private blocker: RedisClient | undefined;
   private readonly identityJson: string;
   private readonly options: Required<
     Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
@@ -438,7 +438,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
    */
   private async waitForWork(lastIds: string[], retryAfterMs: number): Promise<void> {
     if (!this.blocker) {
-      this.blocker = this.redis.duplicate({ connectionName: `sluice:worker:${this.id}:block` });
+      this.blocker = duplicateClient(this.redis, { connectionName: `sluice:worker:${this.id}:block` });
       this.blocker.on('error', () => undefined); // reported through the failing XREAD
     }
     const lanes = laneKeys(this.queue); // highest lane first; lastIds are lane 0..4

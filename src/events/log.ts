@@ -18,7 +18,7 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { mergeMap, Observable, type OperatorFunction } from 'rxjs';
 import { ClosedError, CorruptEventError, ValidationError } from '../errors.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
@@ -228,7 +228,7 @@ export class RedisEventLog implements EventLog {
    * @throws {@link ValidationError} when `queue` is not a valid queue name.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     queue: string,
     options: RedisEventLogOptions = {},
   ) {

@@ -3,8 +3,8 @@
  * KEYS block. This is the one place script names and reply shapes meet TypeScript; every
  * script error goes through {@link fromScriptError} so callers see typed errors.
  */
-import type { Redis } from 'ioredis';
-import { fromScriptError } from '../errors.js';
+import { asRedisUnavailable, fromScriptError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
 import { SCRIPT_KEY_COUNT, scriptKeys, type QueueName } from '../keys.js';
 import { SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
 
@@ -35,10 +35,10 @@ function keysOf(queue: QueueName): string[] {
   return keys;
 }
 
-/** Defines every Sluice script on `redis` (idempotent). */
-const registered = new WeakSet<Redis>();
+const registered = new WeakSet<RedisClient>();
 
-export function registerScripts(redis: Redis): void {
+/** Defines every Sluice script on `redis`, a server or a Cluster connection (idempotent). */
+export function registerScripts(redis: RedisClient): void {
   if (registered.has(redis)) return;
   registered.add(redis);
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
@@ -52,10 +52,11 @@ export function registerScripts(redis: Redis): void {
 /**
  * Runs one script against `queue`: KEYS is the queue's fixed block, ARGV starts with `now` and
  * the queue name, then `args`.
- * @throws the typed error a `SLUICE_ERR_*` reply maps to, or the client's error unchanged.
+ * @throws the typed error a `SLUICE_ERR_*` reply maps to; `RedisUnavailableError` when Redis (or,
+ *   on a Cluster, the master of the queue's slot) cannot be reached; else the client's error unchanged.
  */
 export async function runScript(
-  redis: Redis,
+  redis: RedisClient,
   name: ScriptName,
   queue: QueueName,
   now: number,
@@ -69,6 +70,6 @@ export async function runScript(
   try {
     return await command.call(redis, ...keys, now, queue, ...args);
   } catch (error) {
-    throw fromScriptError(error);
+    throw asRedisUnavailable(fromScriptError(error), `${name} on queue ${queue}`);
   }
 }

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { scanKeys, unlinkKeys, type RedisClient } from '../redis/connection.js';
 import { systemClock, type Clock } from '../clock.js';
 import { InvalidStateError } from '../errors.js';
 import { replayBatches } from '../audit/replay.js';
@@ -58,7 +58,7 @@ export interface VerifyReport {
 
 const LOCK_TTL_MS = 10 * 60_000;
 
-async function withShadow<T>(redis: Redis, queue: QueueName, work: () => Promise<T>): Promise<T> {
+async function withShadow<T>(redis: RedisClient, queue: QueueName, work: () => Promise<T>): Promise<T> {
   const lock = shadowLockKey(queue);
   const token = randomUUID();
   const ok = await redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX');
@@ -75,19 +75,14 @@ async function withShadow<T>(redis: Redis, queue: QueueName, work: () => Promise
 }
 
 /** Deletes the shadow read model (every `sluice:{<queue>}:shadow:*` key but the lock). */
-async function dropShadow(redis: Redis, queue: QueueName, lock: string): Promise<void> {
+async function dropShadow(redis: RedisClient, queue: QueueName, lock: string): Promise<void> {
   const pattern = `${shadowPrefix(queue).replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    const doomed = keys.filter((k) => k !== lock);
-    if (doomed.length > 0) await redis.unlink(...doomed);
-  } while (cursor !== '0');
+  // On a Redis Cluster only the master of the queue's slot is scanned.
+  for await (const keys of scanKeys(redis, pattern, { slotKey: shadowPrefix(queue) })) await unlinkKeys(redis, keys.filter((k) => k !== lock));
 }
 
 /** Folds the whole history (archive, then stream) into the shadow read model; returns the last id applied. */
-async function replay(redis: Redis, queue: QueueName, options: ReplayOptions): Promise<{ lastId: string; replayed: number }> {
+async function replay(redis: RedisClient, queue: QueueName, options: ReplayOptions): Promise<{ lastId: string; replayed: number }> {
   const clock = options.clock ?? systemClock;
   const keys = shadowScriptKeys(queue);
   let replayed = 0;
@@ -118,7 +113,7 @@ async function replay(redis: Redis, queue: QueueName, options: ReplayOptions): P
  * @throws {@link InvalidStateError} when another rebuild or verify of the queue is running;
  *   `CorruptEventError` when the log holds an entry that is not a valid event (nothing is swapped).
  */
-export async function rebuild(redis: Redis, queueName: string, options: ReplayOptions = {}): Promise<RebuildReport> {
+export async function rebuild(redis: RedisClient, queueName: string, options: ReplayOptions = {}): Promise<RebuildReport> {
   const queue = toQueueName(queueName);
   return withShadow(redis, queue, async () => {
     const { lastId, replayed } = await replay(redis, queue, options);
@@ -135,7 +130,7 @@ export async function rebuild(redis: Redis, queueName: string, options: ReplayOp
  * live one. Safe while publishers and workers run.
  */
 export async function verify(
-  redis: Redis,
+  redis: RedisClient,
   queueName: string,
   options: ReplayOptions & {
     /**

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { ValidationError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
 import { metaKey, toQueueName } from '../keys.js';
@@ -46,7 +46,7 @@ function validate(field: string, value: unknown): number | null | undefined {
 /**
  * Stores a queue's policy. A limit left out returns to its default; `null` removes the limit.
  */
-export async function setRetention(redis: Redis, queueName: string, policy: RetentionPolicy): Promise<void> {
+export async function setRetention(redis: RedisClient, queueName: string, policy: RetentionPolicy): Promise<void> {
   const queue = toQueueName(queueName);
   const set: string[] = [];
   const reset: string[] = [];
@@ -67,7 +67,7 @@ export async function setRetention(redis: Redis, queueName: string, policy: Rete
 }
 
 /** The queue's effective policy (defaults filled in; `null` = no limit). */
-export async function getRetention(redis: Redis, queueName: string): Promise<Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>> {
+export async function getRetention(redis: RedisClient, queueName: string): Promise<Required<{ [S in keyof RetentionPolicy]: { maxAgeMs: number | null; maxCount: number | null } }>> {
   const queue = toQueueName(queueName);
   const [ca, cc, da, dc, xa, xc] = await redis.hmget(
     metaKey(queue),
@@ -92,7 +92,7 @@ export async function getRetention(redis: Redis, queueName: string): Promise<Req
 
 /** Applies the policy once, removing at most `limit` jobs. */
 export async function applyRetention(
-  redis: Redis,
+  redis: RedisClient,
   queueName: string,
   now: number,
   limit = 1000,

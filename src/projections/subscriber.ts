@@ -10,7 +10,8 @@
  *
  * @packageDocumentation
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { bufferTime, concatMap, filter, from, type Subscription } from 'rxjs';
 import { describe, ValidationError } from '../errors.js';
 import { RedisEventLog } from '../events/log.js';
@@ -35,17 +36,18 @@ export interface Projection {
   readonly types?: readonly EventType[];
   /**
    * Folds a batch of events (in log order). Queue Redis writes on `tx`: they commit together
-   * with the checkpoint.
+   * with the checkpoint. `tx` is a MULTI on the queue's slot: on a Redis Cluster the keys written
+   * must carry the queue's hash tag (`sluice:{<queue>}:…` or any `…{<queue>}…`).
    */
   handle(events: readonly StoredJobEvent[], tx: ChainableCommander, checkpoint: Checkpoint): void | Promise<void>;
   /** Deletes the projection's state (for reset and version changes). */
-  truncate(redis: Redis): Promise<void>;
+  truncate(redis: RedisClient): Promise<void>;
 }
 
 /** Options of {@link ProjectionRunner}. */
 export interface ProjectionRunnerOptions {
   /** Connection to the queue's Redis (the caller closes it). */
-  redis: Redis;
+  redis: RedisClient;
   queue: string;
   projection: Projection;
   /** Archived history, when the stream has been trimmed. */

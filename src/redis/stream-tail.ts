@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from './connection.js';
 import { Observable } from 'rxjs';
 import { toStreamEntries, xreadEntries, type StreamEntry } from './replies.js';
 import { formatStreamId, MIN_ID, nextStreamId, parseStreamId, type StreamIdParts } from './stream-id.js';
@@ -48,14 +48,14 @@ export interface StreamTailOptions {
 
 /**
  * Returns a cold Observable of the entries of stream `key`. Each subscription opens its own
- * dedicated connection (`redis.duplicate()`) and closes it when the subscription ends for any
+ * dedicated connection (a duplicate of `redis`, a server or a Cluster connection) and closes it when the subscription ends for any
  * reason (unsubscribe, error). The dedicated connection waits through Redis outages
  * (`maxRetriesPerRequest: null`) and resumes from its cursor after reconnecting; the catch-up
  * reads on the shared connection follow that connection's retry policy and error out on failure.
  *
  * @throws {@link ValidationError} (synchronously) when `after` is not a stream id or `'$'`.
  */
-export function tailStream(redis: Redis, key: string, options: StreamTailOptions = {}): Observable<StreamEntry> {
+export function tailStream(redis: RedisClient, key: string, options: StreamTailOptions = {}): Observable<StreamEntry> {
   const after = options.after ?? '$';
   const parsedAfter = after === '$' ? undefined : parseStreamId(after, 'min');
   if (after !== '$' && parsedAfter === undefined) {
@@ -67,7 +67,7 @@ export function tailStream(redis: Redis, key: string, options: StreamTailOptions
 
   return new Observable<StreamEntry>((subscriber) => {
     let stopped = false;
-    const live = redis.duplicate({ connectionName, maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const live = duplicateClient(redis, { connectionName, maxRetriesPerRequest: null, enableOfflineQueue: true });
     // Connection errors also reject the pending command (or are retried by reconnection);
     // without a listener ioredis would print each one as an unhandled 'error' event.
     live.on('error', () => undefined);

@@ -7,12 +7,12 @@
  */
 import { Archiver, type EventArchive } from '../audit/archive.js';
 import { PeriodicTask } from '../consumers/periodic.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { QUEUES_KEY } from '../keys.js';
 
 /** Options of {@link ArchiverPool}. */
 export interface ArchiverPoolOptions {
-  redis: Redis;
+  redis: RedisClient;
   archive: EventArchive;
   /** Pause between archive runs of one queue when it is caught up. */
   intervalMs: number;

@@ -11,6 +11,7 @@ import { QUEUES_KEY, queuePrefix, toQueueName, type JobState } from '../../keys.
 import type { Queue } from '../../queue.js';
 import { parseDuration } from '../../config.js';
 import type { SluiceContext } from '../../server/context.js';
+import { scanKeys, unlinkKeys } from '../../redis/connection.js';
 import { requeueDead } from '../../server/routes/queues.js';
 import { printJson, table, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
@@ -83,12 +84,8 @@ export async function flushQueue(context: SluiceContext, queueName: string): Pro
   const queue = toQueueName(queueName);
   const pattern = `${queuePrefix(queue).replace(/[\\*?[\]{}]/g, (c) => `\\${c}`)}*`;
   let redisKeys = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await context.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) redisKeys += await context.redis.unlink(...keys);
-  } while (cursor !== '0');
+  // On a Redis Cluster only the master of the queue's slot is scanned (all its keys share the hash tag).
+  for await (const keys of scanKeys(context.redis, pattern, { slotKey: queuePrefix(queue) })) redisKeys += await unlinkKeys(context.redis, keys);
   await context.redis.srem(QUEUES_KEY, queue);
   const { deletedCount } = await context.archive.collection.deleteMany({ queue });
   const payloadCollection = context.payloads.collectionName(queue);
