@@ -92,6 +92,13 @@ export interface WorkerOptions {
    */
   reapIntervalMs?: number;
   /**
+   * The reaper deletes consumers of the lanes' group that hold no pending entry and have been
+   * idle this long (workers that died or left), and drops worker-list entries not seen for as
+   * long. A live worker idle that long loses nothing: its consumer is recreated by its next read.
+   * @default max(10 × leaseMs, 10 minutes)
+   */
+  pruneConsumersAfterMs?: number;
+  /**
    * Longest sleep of the promoter (it wakes earlier when the next delayed job is due).
    * @default 1000
    */
@@ -222,7 +229,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private blocker: RedisClient | undefined;
   private readonly identityJson: string;
   private readonly options: Required<
-    Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
+    Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'pruneConsumersAfterMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
   >;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -263,6 +270,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       leaseMs,
       heartbeatMs,
       reapIntervalMs: positive('reapIntervalMs', workerOptions.reapIntervalMs ?? Math.max(1, Math.floor(leaseMs / 2))),
+      pruneConsumersAfterMs: positive('pruneConsumersAfterMs', workerOptions.pruneConsumersAfterMs ?? Math.max(10 * leaseMs, 600_000)),
       promoteIntervalMs: positive('promoteIntervalMs', workerOptions.promoteIntervalMs ?? 1000),
       blockMs: positive('blockMs', workerOptions.blockMs ?? 2000),
       batchSize: positive('batchSize', workerOptions.batchSize ?? concurrency, 10_000),
@@ -656,7 +664,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   }
 
   private async reap(): Promise<undefined> {
-    await runScript(this.redis, 'reap', this.queue, this.clock.now(), [this.id, this.options.leaseMs, 100]);
+    await runScript(this.redis, 'reap', this.queue, this.clock.now(), [this.id, this.options.leaseMs, 100, this.options.pruneConsumersAfterMs]);
     return undefined;
   }
 

@@ -11,7 +11,9 @@
     ARGV[3]  consumer name of the reaper
     ARGV[4]  lease (min idle time) in ms
     ARGV[5]  most entries to take per lane
-  Output: { requeued, deadLettered, lost, staleEntries }
+    ARGV[6]  optional: idle time (ms) after which a consumer with nothing pending is deleted
+             from the lanes' groups and a worker-list entry is dropped
+  Output: { requeued, deadLettered, lost, staleEntries, prunedConsumers }
   Events: timed-out, dead-lettered, lost
 ]]
 --- @include "includes/keys"
@@ -84,4 +86,27 @@ if anyDeleted then
     end
   end
 end
-return { requeued, dead, lostCount, stale }
+
+-- Housekeeping: consumers of dead workers stay in the lanes' consumer groups and in the worker
+-- list forever unless removed. A consumer is deleted only when it holds no pending entry (its
+-- deletion can lose nothing; a live worker that was merely idle is recreated by its next read)
+-- and has been idle at least ARGV[6] ms; worker-list entries older than that go too.
+local pruned = 0
+local pruneIdle = tonumber(ARGV[6])
+if pruneIdle then
+  redis.call('ZREMRANGEBYSCORE', K.workers, '-inf', '(' .. (K.now - pruneIdle))
+  for _, s in ipairs(streams) do
+    local consumers = redis.pcall('XINFO', 'CONSUMERS', s.key, 'workers')
+    if not consumers.err then
+      for _, c in ipairs(consumers) do
+        local info = {}
+        for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+        if info.pending == 0 and info.idle >= pruneIdle and info.name ~= consumer then
+          redis.call('XGROUP', 'DELCONSUMER', s.key, 'workers', info.name)
+          pruned = pruned + 1
+        end
+      end
+    end
+  end
+end
+return { requeued, dead, lostCount, stale, pruned }
