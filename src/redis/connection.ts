@@ -9,7 +9,8 @@
  * @packageDocumentation
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { asRedisUnavailable, ValidationError } from '../errors.js';
+import { asRedisUnavailable, RedisUnavailableError, ValidationError } from '../errors.js';
+import { QUEUES_KEY } from '../keys.js';
 
 /** Options of {@link createRedis}: any ioredis option, plus Sluice's defaults below. */
 export interface CreateRedisOptions extends RedisOptions {
@@ -186,13 +187,13 @@ export interface ScanOptions {
 
 /**
  * Walks every key matching `pattern` with SCAN, one page at a time: on one server, that server;
- * on a Cluster, every master in turn (replicas hold copies), or only the master of
- * `options.slotKey`'s slot.
- * @throws `RedisUnavailableError` when a node to scan cannot be reached.
+ * on a Cluster, the master of every slot in turn (replicas hold copies), or only the master of
+ * `options.slotKey`'s slot. Never skips a master silently.
+ * @throws `RedisUnavailableError` when a master to scan cannot be reached.
  */
 export async function* scanKeys(client: RedisClient, pattern: string, options: ScanOptions = {}): AsyncGenerator<string[]> {
   const count = options.count ?? 1000;
-  for (const node of scanTargets(client, options.slotKey)) {
+  for (const node of await scanTargets(client, options.slotKey)) {
     let cursor = '0';
     do {
       let next: string;
@@ -208,14 +209,27 @@ export async function* scanKeys(client: RedisClient, pattern: string, options: S
   }
 }
 
-function scanTargets(client: RedisClient, slotKey: string | undefined): Redis[] {
+async function scanTargets(client: RedisClient, slotKey: string | undefined): Promise<Redis[]> {
   if (!isCluster(client)) return [client];
-  const masters = client.nodes('master');
-  if (slotKey === undefined) return masters;
-  const owner = client.slots[keySlot(slotKey)]?.[0];
-  const master = owner === undefined ? undefined : masters.find((node) => `${node.options.host}:${node.options.port}` === owner);
-  // Slot map not known yet (or the owner not connected): fall back to every master.
-  return master ? [master] : masters;
+  // A fresh Cluster client has no slot map yet: a keyed command waits for it (and fails
+  // clearly when that key's master is down, as the scan would).
+  if (client.status !== 'ready' || client.slots.length === 0) {
+    await client.exists(slotKey ?? QUEUES_KEY).catch((error: unknown) => {
+      throw asRedisUnavailable(error, 'SCAN (cluster slot map)');
+    });
+  }
+  const owners =
+    slotKey === undefined
+      ? [...new Set(client.slots.map((nodes) => nodes?.[0]).filter((node): node is string => node !== undefined))]
+      : [client.slots[keySlot(slotKey)]?.[0]].filter((node): node is string => node !== undefined);
+  if (owners.length === 0) return client.nodes('master');
+  const byKey = new Map(client.nodes('all').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  return owners.map((owner) => {
+    const node = byKey.get(owner);
+    // ioredis drops a node whose connection ended and adds it back at the next slot refresh.
+    if (!node) throw new RedisUnavailableError(`SCAN of ${owner}`, new Error(`cluster master ${owner} is not connected`));
+    return node;
+  });
 }
 
 /** The Redis Cluster slot of `key`: CRC16 (XMODEM) of its hash tag ({@link hashTagOf}) mod 16384. */
