@@ -9,6 +9,7 @@ import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import type { PayloadStore } from '../../src/payloads/store.js';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 
 /** Publishes batches until stopped; only acknowledged ids count as published. */
@@ -56,7 +57,7 @@ export function startWorkers(n: number, queue: string, url: string, handler: Han
 }
 
 /** States of the given job ids, read in one pipeline. */
-export async function statesOf(redis: Redis, queue: string, ids: Iterable<string>): Promise<Map<string, string | null>> {
+export async function statesOf(redis: RedisClient, queue: string, ids: Iterable<string>): Promise<Map<string, string | null>> {
   const list = [...ids];
   const pipeline = redis.pipeline();
   for (const id of list) pipeline.hget(jobKey(toQueueName(queue), toJobId(id)), 'state');
@@ -68,7 +69,7 @@ export async function statesOf(redis: Redis, queue: string, ids: Iterable<string
  * The end-of-test invariants: every acknowledged publish exists and is completed, no job was
  * completed twice, and the read model equals a replay of the log.
  */
-export async function expectAllCompletedOnce(redis: Redis, queue: string, acked: Set<string>, timeoutMs = 60_000): Promise<void> {
+export async function expectAllCompletedOnce(redis: RedisClient, queue: string, acked: Set<string>, timeoutMs = 60_000): Promise<void> {
   try {
     await waitFor(async () => {
       const states = await statesOf(redis, queue, acked);

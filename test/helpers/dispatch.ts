@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { decodeEvent } from '../../src/events/codec.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { eventsKey, queuePrefix, toQueueName } from '../../src/keys.js';
+import type { RedisClient } from '../../src/redis/connection.js';
 
 /** A queue name no other test uses. */
 export function testQueueName(): string {
@@ -31,7 +32,7 @@ export async function dropQueue(redis: Redis, queue: string): Promise<void> {
 }
 
 /** Every event of the queue's log, decoded. */
-export async function allEvents(redis: Redis, queue: string): Promise<StoredJobEvent[]> {
+export async function allEvents(redis: RedisClient, queue: string): Promise<StoredJobEvent[]> {
   const out: StoredJobEvent[] = [];
   let start = '-';
   for (;;) {
