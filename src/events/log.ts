@@ -22,7 +22,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { mergeMap, Observable, type OperatorFunction } from 'rxjs';
 import { ClosedError, CorruptEventError, ValidationError } from '../errors.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
-import { closeRedis, createRedis, type CreateRedisOptions } from '../redis/connection.js';
+import { closeRedis, createRedisClient, type CreateRedisOptions } from '../redis/connection.js';
 import { execStrings, toStreamEntries, type StreamEntry } from '../redis/replies.js';
 import {
   formatStreamId,
@@ -237,10 +237,10 @@ export class RedisEventLog implements EventLog {
     this.ownsConnection = options.ownsConnection ?? false;
   }
 
-  /** Opens a connection to `url` (see `createRedis`) and returns a log that owns and closes it. */
+  /** Opens a connection to `url` (see `createRedisClient`: `redis://` or `redis+cluster://`) and returns a log that owns and closes it. */
   static connect(url: string, queue: string, options: CreateRedisOptions = {}): RedisEventLog {
     const queueName = toQueueName(queue);
-    return new RedisEventLog(createRedis(url, options), queueName, { ownsConnection: true });
+    return new RedisEventLog(createRedisClient(url, options), queueName, { ownsConnection: true });
   }
 
   async append(events: readonly JobEvent[]): Promise<string[]> {

@@ -103,6 +103,9 @@ describe('Redis Cluster (3 masters)', () => {
         expect(retried).toContain('failed');
         expect(retried.at(-1)).toBe('completed');
         expect((await queue.get(`${name}-1`))?.state).toBe('completed');
+        const viaUrl = RedisEventLog.connect(fixture.url, name); // opens its own Cluster connection
+        expect((await viaUrl.read({ count: events.length })).map((e) => e.id)).toEqual(events.map((e) => e.id));
+        await viaUrl.close();
         await waitFor(() => tailed.length >= events.length, 10_000, `tail of ${name} caught up`);
         expect(tailed.slice(0, events.length).map((e) => e.id)).toEqual(events.map((e) => e.id));
 
