@@ -117,10 +117,12 @@ function toRef(where: string, field: string, id: string, encoding: string | unde
 
 /**
  * Reads the payload reference of a claim reply (`<encoding> <size> <sha256 hex> <id>`, see
- * src/events/lua/claim.lua); `undefined` for ''.
+ * src/events/lua/claim.lua, or the JSON a job hash written by an earlier version holds);
+ * `undefined` for ''.
  */
 export function parseClaimedRef(text: string, where: string): PayloadRef | undefined {
   if (text === '') return undefined;
+  if (text.startsWith('{')) return json<PayloadRef>({ payload: text }, 'payload', where);
   const parts = /^(\S+) (\S+) (\S+) (.+)$/s.exec(text);
   if (!parts) throw new CorruptEventError(where, 'claimed payload reference is malformed');
   return toRef(where, 'payload', parts[4] as string, parts[1], parts[2], parts[3]);

@@ -28,7 +28,8 @@
       XREAD BLOCK without missing an entry, and how long until a rate-limited group may run
       (-1 when none is parked);
     { 'jobs', then 10 values per job: jobId, token, attempt, maxAttempts, name, payload reference
-      (`<encoding> <size> <sha256 hex> <id>`, or ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`),
+      (`<encoding> <size> <sha256 hex> <id>`, its JSON in job hashes written by
+      earlier versions, or ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`),
       traceparent, createdAt }
   Lanes are trimmed up to their oldest pending entry after each read (acknowledged entries of
   completed jobs go, see trimLane in includes/append.lua).
@@ -64,7 +65,7 @@ local groupsTaken = 0
 -- JOB_CONTEXT (includes/append.lua) first, so the reply doubles as the append's context.
 local JOB_FIELDS = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId',
   'attempt', 'maxAttempts', 'name', 'payloadId', 'payloadEncoding', 'payloadSize', 'payloadHash',
-  'timeoutMs', 'backoff', 'createdAt' }
+  'timeoutMs', 'backoff', 'createdAt', 'payload' }
 
 -- Appends `claimed` for a waiting job (its fields in JOB_FIELDS order) and adds it to the reply.
 local function take(jobId, token, job)
@@ -80,8 +81,9 @@ local function take(jobId, token, job)
   out[n + 3] = attempt
   out[n + 4] = job[8]
   out[n + 5] = job[9]
-  -- The payload reference as `<encoding> <size> <sha256 hex> <id>` (the id last: it may hold spaces).
-  out[n + 6] = job[10] and (job[11] .. ' ' .. job[12] .. ' ' .. job[13] .. ' ' .. job[10]) or ''
+  -- The payload reference as `<encoding> <size> <sha256 hex> <id>` (the id last: it may hold
+  -- spaces), or the JSON of a job hash written before references were split into fields.
+  out[n + 6] = job[10] and (job[11] .. ' ' .. job[12] .. ' ' .. job[13] .. ' ' .. job[10]) or job[17] or ''
   out[n + 7] = job[14] or ''
   out[n + 8] = job[15]
   out[n + 9] = job[4] or ''
