@@ -15,6 +15,7 @@
 import { ValidationError } from './errors.js';
 import type { BackoffSpec } from './events/types.js';
 import { validateBackoff } from './jobs.js';
+import { parseClusterUrl } from './redis/connection.js';
 
 /** Log levels of pino, plus `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -154,6 +155,13 @@ function url(protocols: readonly string[]): (text: string, field: string) => str
   };
 }
 
+/** A Redis URL: one server (`redis://`, `rediss://`) or a cluster's startup nodes (`redis+cluster://h1:p1,h2:p2`). */
+function redisUrl(text: string, field: string): string {
+  if (!/^rediss?\+cluster:/i.test(text)) return url(['redis:', 'rediss:', 'redis+cluster:', 'rediss+cluster:'])(text, field);
+  parseClusterUrl(text, field);
+  return text;
+}
+
 function name(pattern: RegExp, what: string): (text: string, field: string) => string {
   return (text, field) => {
     if (!pattern.test(text)) throw new ValidationError(field, `${JSON.stringify(text)} is not a valid ${what}`);
@@ -215,10 +223,10 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     arg: '<url>',
     default: 'redis://127.0.0.1:6379',
     defaultText: '`redis://127.0.0.1:6379`',
-    doc: 'Redis URL: `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. The user is a Redis ACL user.',
+    doc: 'Redis URL: `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. The user is a Redis ACL user. A Redis Cluster: `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS), any reachable nodes of it; the service and every command then run on the cluster.',
     group: 'connection',
     secret: true,
-    parse: url(['redis:', 'rediss:']),
+    parse: redisUrl,
   },
   redisUsername: {
     env: ['SLUICE_REDIS_USERNAME'],
@@ -587,12 +595,16 @@ const QUERY_SECRETS = /([?&](?:[a-z]*(?:password|secret|token)[a-z]*|authMechani
 
 /**
  * The URL with its password (and secret query options such as `tlsCertificateKeyFilePassword`)
- * replaced by `***`. A URL the WHATWG parser refuses (a multi-host `mongodb://h1,h2/`) is masked
- * by pattern; text that does not look like a URL at all is replaced wholesale.
+ * replaced by `***`. A URL the WHATWG parser refuses (a multi-host `mongodb://h1,h2/` or
+ * `redis+cluster://h1:p1,h2:p2`) is masked by pattern; text that does not look like a URL at all
+ * is replaced wholesale.
  */
 export function redactUrl(text: string): string {
   try {
     const parsed = new URL(text);
+    // `user:pa@ss/word@host`: the parser ends the authority at the `/` and takes the rest of the
+    // password for a path; mask by pattern, to the last `@`.
+    if (parsed.password && /@/.test(`${parsed.pathname}${parsed.hash}`)) return scrubSecrets(text);
     if (parsed.password) parsed.password = '***';
     return parsed.toString().replace(QUERY_SECRETS, '$1***');
   } catch {

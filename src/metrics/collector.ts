@@ -11,9 +11,9 @@
  *
  * @packageDocumentation
  */
-import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../clock.js';
 import { ValidationError } from '../errors.js';
+import type { RedisClient } from '../redis/connection.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import {
   countsKey,
@@ -83,7 +83,7 @@ export interface ArchiveProgress {
 /** Options of {@link QueueStatsCollector}. */
 export interface QueueStatsCollectorOptions {
   /** Connection the figures are read through. The caller owns it and closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Queues to report.
    * @default every queue in the `sluice:queues` set, discovered at each collection
@@ -128,7 +128,7 @@ const COMMANDS_PER_QUEUE = 4 + 2 * PRIORITY_LEVELS;
 
 /** Reads the queue-wide figures from Redis at scrape time (see the module comment for the bounds). */
 export class QueueStatsCollector {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly queues: readonly QueueName[] | undefined;
   private readonly maxQueues: number;
   private readonly concurrency: number;

@@ -1,13 +1,12 @@
 /**
- * `SluiceContext`: the connections a Sluice process works with — one Redis connection, one
- * MongoDB client, the payload store and the event archive on it — and a `Queue` handle per queue
- * name, all built from a {@link SluiceConfig}. The HTTP service and every CLI command use it;
- * it owns and closes everything it opens.
+ * `SluiceContext`: the connections a Sluice process works with — one Redis connection (one
+ * server or a Redis Cluster), one MongoDB client, the payload store and the event archive on
+ * it — and a `Queue` handle per queue name, all built from a {@link SluiceConfig}. The HTTP
+ * service and every CLI command use it; it owns and closes everything it opens.
  *
  * @packageDocumentation
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../audit/archive.js';
 import type { ReplaySource } from '../audit/replay.js';
@@ -17,7 +16,7 @@ import { QUEUES_KEY, toQueueName } from '../keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue.js';
-import { closeRedis, createRedis } from '../redis/connection.js';
+import { closeRedis, createCluster, createRedis, isClusterUrl, type RedisClient } from '../redis/connection.js';
 import { scrubSecrets, type SluiceConfig } from '../config.js';
 
 /** A payload or result as JSON: bytes as `{"$binary": base64}`. */
@@ -50,8 +49,11 @@ export interface SluiceContextOptions {
   connectionName?: string;
 }
 
-/** Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA). */
-export function redisFromConfig(config: SluiceConfig, options: SluiceContextOptions = {}): Redis {
+/**
+ * Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA): one
+ * server, or a Redis Cluster for a `redis+cluster://` URL.
+ */
+export function redisFromConfig(config: SluiceConfig, options: SluiceContextOptions = {}): RedisClient {
   let ca: Buffer | undefined;
   if (config.redisTlsCaFile !== undefined) {
     try {
@@ -60,14 +62,23 @@ export function redisFromConfig(config: SluiceConfig, options: SluiceContextOpti
       throw new ValidationError('SLUICE_REDIS_TLS_CA_FILE', `cannot read ${config.redisTlsCaFile}: ${(error as NodeJS.ErrnoException).code ?? describe(error)}`);
     }
   }
-  const tls = config.redisUrl.startsWith('rediss:') || ca !== undefined;
-  const redis = createRedis(config.redisUrl, {
+  const base = {
     connectionName: options.connectionName ?? 'sluice',
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+  };
+  const credentials = {
     ...(config.redisUsername === undefined ? {} : { username: config.redisUsername }),
     ...(config.redisPassword === undefined ? {} : { password: config.redisPassword }),
-    ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}),
-  });
+  };
+  let redis: RedisClient;
+  if (isClusterUrl(config.redisUrl)) {
+    // The cluster URL's own user and password apply to every node; the options override them.
+    // `rediss+cluster://` turns TLS on by itself; a CA file turns it on too.
+    redis = createCluster(config.redisUrl, { ...base, ...(ca === undefined ? {} : { tls: { ca } }) }, { redisOptions: credentials });
+  } else {
+    const tls = config.redisUrl.startsWith('rediss:') || ca !== undefined;
+    redis = createRedis(config.redisUrl, { ...base, ...credentials, ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}) });
+  }
   // Errors surface on the commands that fail (ioredis reconnects by itself); an unhandled
   // 'error' event would crash the process.
   redis.on('error', () => undefined);
@@ -110,7 +121,7 @@ export class SluiceContext {
   /** The configuration it was built from. */
   readonly config: SluiceConfig;
   /** The shared Redis connection (commands; blocking reads duplicate it). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The MongoDB client (connects lazily on first use). */
   readonly mongo: MongoClient;
   /** Payloads and results. */

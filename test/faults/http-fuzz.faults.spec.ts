@@ -5,15 +5,15 @@
  * never change data when they are rejected.
  */
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsKey, toQueueName } from '../../src/keys.js';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { dropQueue, testQueueName } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';
 
 const database = testDatabase();
 let t: TestApp;
-let redis: Redis;
+let redis: RedisClient;
 const target = testQueueName();
 
 beforeAll(async () => {

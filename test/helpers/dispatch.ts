@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { decodeEvent } from '../../src/events/codec.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { eventsKey, queuePrefix, toQueueName } from '../../src/keys.js';
-import type { RedisClient } from '../../src/redis/connection.js';
+import { scanKeys, unlinkKeys, type RedisClient } from '../../src/redis/connection.js';
 
 /** A queue name no other test uses. */
 export function testQueueName(): string {
@@ -20,15 +20,11 @@ export function testRedis(): Redis {
   return new Redis(inject('redisUrl'), { maxRetriesPerRequest: 3 });
 }
 
-/** Deletes every key of `queue` (SCAN on its prefix; never FLUSHDB). */
-export async function dropQueue(redis: Redis, queue: string): Promise<void> {
-  const pattern = `${queuePrefix(toQueueName(queue)).replace(/[{}[\]*?]/g, (c) => `\\${c}`)}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+/** Deletes every key of `queue` (SCAN on its prefix; never FLUSHDB). On a Cluster, SCAN of the queue's master only. */
+export async function dropQueue(redis: RedisClient, queue: string): Promise<void> {
+  const prefix = queuePrefix(toQueueName(queue));
+  const pattern = `${prefix.replace(/[{}[\]*?]/g, (c) => `\\${c}`)}*`;
+  for await (const keys of scanKeys(redis, pattern, { slotKey: prefix })) await unlinkKeys(redis, keys);
 }
 
 /** Every event of the queue's log, decoded. */

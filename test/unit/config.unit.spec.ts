@@ -6,12 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, renderConfigTable, scrubSecrets } from '../../src/config.js';
 import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/errors.js';
 import { toJobId, toQueueName } from '../../src/keys.js';
 import { authorize, patternToRegExp, TokenRegistry, tokenDigest } from '../../src/server/auth.js';
-import { mongoFromConfig } from '../../src/server/context.js';
+import { isCluster } from '../../src/redis/connection.js';
+import { mongoFromConfig, redisFromConfig } from '../../src/server/context.js';
 import { JOB_ID_PATTERN, QUEUE_NAME_PATTERN } from '../../src/server/schemas.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -49,6 +51,36 @@ describe('configuration', () => {
     );
     expect(shown).not.toContain('pa55');
     expect(shown).toContain('redis://u:***@h:1');
+  });
+
+  it('takes a Redis Cluster URL (several hosts), refuses a malformed one, and masks its password', () => {
+    const url = 'redis+cluster://app:pa55@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002';
+    expect(loadConfig({ env: { REDIS_URL: url } }).redisUrl).toBe(url);
+    expect(loadConfig({ env: {}, flags: { redisUrl: 'rediss+cluster://h1:1,h2:2' } }).redisUrl).toBe('rediss+cluster://h1:1,h2:2');
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis+cluster://h1:1,h2:0' } })).toThrow(/^REDIS_URL: has a bad cluster node "h2:0"/);
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis+cluster://h1:1/0' } })).toThrow(/^REDIS_URL: must look like redis\+cluster:\/\//);
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis://h1:1,h2:2' } })).toThrow(/^REDIS_URL: is not a URL/);
+    expect(redactUrl(url)).toBe('redis+cluster://app:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002');
+    expect(redactUrl('rediss+cluster://:pa55@h1:1')).toBe('rediss+cluster://:***@h1:1');
+    expect(redactUrl('redis+cluster://app:pa@55/x@h1:1,h2:2')).toBe('redis+cluster://app:***@h1:1,h2:2');
+    expect(scrubSecrets(`Failed to connect to ${url}: ECONNREFUSED`)).not.toContain('pa55');
+    const shown = JSON.stringify(describeConfig(loadConfig({ env: { REDIS_URL: url, SLUICE_REDIS_PASSWORD: 'pa55' } })));
+    expect(shown).not.toContain('pa55');
+    expect(shown).toContain('redis+cluster://app:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002');
+
+    // The service's connection is a Cluster; SLUICE_REDIS_USERNAME / _PASSWORD override the URL's.
+    const cluster = redisFromConfig(loadConfig({ env: { REDIS_URL: 'redis+cluster://app:old@127.0.0.1:1,127.0.0.1:2', SLUICE_REDIS_PASSWORD: 'new' } }), { connectionName: 'sluice:test' });
+    try {
+      expect(isCluster(cluster)).toBe(true);
+      const options = (cluster as Cluster).options.redisOptions;
+      expect(options).toMatchObject({ username: 'app', password: 'new', connectionName: 'sluice:test', maxRetriesPerRequest: 3 });
+      expect((cluster as unknown as { startupNodes: unknown }).startupNodes).toEqual([
+        { host: '127.0.0.1', port: 1 },
+        { host: '127.0.0.1', port: 2 },
+      ]);
+    } finally {
+      cluster.disconnect();
+    }
   });
 
   it('masks MongoDB credentials in replica-set URLs, unencoded passwords and secret query options', () => {
