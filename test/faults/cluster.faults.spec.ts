@@ -3,19 +3,28 @@
  * Every queue runs unchanged (publish, workers, retries, delays, a flow across masters, the event
  * tail, rebuild and verify); then one master is SIGKILLed: the queues on the two survivors keep
  * publishing and completing, and the queue on the dead master reports a typed, retryable error.
+ * On the same cluster: the HTTP service started from a `redis+cluster://` URL, and a partitioned
+ * queue whose partitions sit on all three masters, before and after that kill.
  */
+import { Writable } from 'node:stream';
 import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
+import { loadConfig } from '../../src/config.js';
 import type { Handler, Worker } from '../../src/consumers/worker.js';
 import { isRedisDown, RedisUnavailableError, SluiceError } from '../../src/errors.js';
 import { RedisEventLog } from '../../src/events/log.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
+import { eventsKey, partitionQueueName, partitionsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
+import { partitionOf, PartitionedQueue, PartitionedWorker } from '../../src/partitioned.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import { closeRedis, createCluster, isCluster, keySlot, scanKeys } from '../../src/redis/connection.js';
+import { createLogger } from '../../src/server/logger.js';
+import { startService } from '../../src/server/serve.js';
 import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { RedisClusterFixture, type ClusterMaster } from '../helpers/redis-cluster.js';
+import { dropDatabase, testDatabase } from '../helpers/service.js';
 import { expectAllCompletedOnce, Producer, startWorkers } from './harness.js';
 
 let fixture: RedisClusterFixture;
@@ -28,6 +37,28 @@ const workers: Worker[] = [];
 /** What each queue's event tail (`tail$`) delivered and the errors it reported. */
 const tails = new Map<string, { events: StoredJobEvent[]; errors: unknown[] }>();
 const cleanups: (() => Promise<unknown>)[] = [];
+/** When the doomed master was SIGKILLed. */
+let killedAt = 0;
+
+/** Partitions of the partitioned queue. */
+const PARTITIONS = 6;
+/** The partitioned queue: its partitions sit on all three masters, its stored count not on the doomed one. */
+let partitioned: string;
+/** Index (in `fixture.masters`) of the master holding each partition. */
+let partitionMaster: number[];
+/** A partition key routing to each partition. */
+let partitionKeys: string[];
+/** What the partitioned queue's producers (one per partition, started before the kill) acknowledged. */
+let partitionProducers: Producer[] = [];
+/** Job ids published to each partition before the kill (all completed then). */
+let partitionIds: Set<string>[] = [];
+const partitionWorkerErrors: unknown[] = [];
+let partitionedQueue: PartitionedQueue;
+
+/** The physical queue of partition `p` of the partitioned queue. */
+function partitionName(p: number): string {
+  return partitionQueueName(toQueueName(partitioned), p);
+}
 
 async function masterOf(key: string): Promise<ClusterMaster> {
   return fixture.masterOfSlot(await fixture.keySlot(key));
@@ -50,9 +81,26 @@ beforeAll(async () => {
   // Kill the master that also holds the global queue registry (`sluice:queues`): the survivors
   // must not depend on it.
   doomed = fixture.masters.indexOf(await masterOf(QUEUES_KEY));
+  // A partitioned queue whose partitions sit on every master (each `<q>#<p>` is its own hash
+  // tag), and whose stored partition count (`sluice:{<q>}:partitions`) is on a survivor.
+  const masterIndex = (key: string): number => fixture.masters.indexOf(fixture.masterOfSlot(keySlot(key)));
+  for (let i = 0; ; i++) {
+    if (i > 500) throw new Error('no partitioned queue name found spreading over every master');
+    const name = `pcl-${run}-${i}`;
+    const owners = Array.from({ length: PARTITIONS }, (_, p) => masterIndex(eventsKey(partitionQueueName(toQueueName(name), p))));
+    if (new Set(owners).size === fixture.masters.length && masterIndex(partitionsKey(toQueueName(name))) !== doomed) {
+      partitioned = name;
+      partitionMaster = owners;
+      break;
+    }
+  }
+  partitionKeys = Array.from({ length: PARTITIONS }, (_, p) => {
+    for (let k = 0; ; k++) if (partitionOf(`key-${k}`, PARTITIONS) === p) return `key-${k}`;
+  });
 }, 60_000);
 
 afterAll(async () => {
+  await Promise.all(partitionProducers.map((p) => p.stop().catch(() => undefined)));
   await Promise.all(workers.map((w) => w.close(500).catch(() => undefined)));
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   if (cluster) await closeRedis(cluster);
@@ -133,6 +181,136 @@ describe('Redis Cluster (3 masters)', () => {
     expect((await qa.flow('flow-root')).state).toBe('completed');
   });
 
+  it('the HTTP service and the CLI on a redis+cluster:// URL: publish and read a job over HTTP, /metrics carries the queues of every master, CLI show and verify, the password is logged masked', async () => {
+    const database = testDatabase();
+    let logged = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString('utf8');
+        done();
+      },
+    });
+    // The nodes' `default` user has no password (nopass accepts any): the URL's password is sent and must never be logged.
+    const secret = 'cluster-pa55word';
+    const url = fixture.url.replace('redis+cluster://', `redis+cluster://default:${secret}@`);
+    const config = loadConfig({
+      env: {
+        REDIS_URL: url,
+        MONGO_URL: inject('mongoUrl'),
+        SLUICE_MONGO_DATABASE: database,
+        SLUICE_HOST: '127.0.0.1',
+        SLUICE_PORT: '0',
+        SLUICE_LOCAL_NO_AUTH: 'true',
+        SLUICE_OTEL: 'off',
+        // Archive every queue (the archivers discover them in sluice:queues), without trimming the
+        // streams the other tests read.
+        SLUICE_ARCHIVE_INTERVAL: '200ms',
+        SLUICE_ARCHIVE_TRIM: 'false',
+      },
+    });
+    const service = await startService(config, { logger: createLogger({ level: 'debug', destination }) });
+    cleanups.push(() => dropDatabase(database), () => service.close());
+    expect(isCluster(service.context.redis)).toBe(true);
+
+    const queue = `${names[0]}-http`;
+    const post = await fetch(`${service.url}/v1/queues/${queue}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'over-http', payload: { n: 7 }, opts: { jobId: 'h-1' } }),
+    });
+    expect(post.status).toBe(201);
+    expect(await post.json()).toEqual({ id: 'h-1', created: true });
+    const job = await fetch(`${service.url}/v1/queues/${queue}/jobs/h-1?include=payload`);
+    expect(job.status).toBe(200);
+    expect(await job.json()).toMatchObject({ id: 'h-1', queue, name: 'over-http', state: 'waiting', payloadValue: { n: 7 } });
+    const listed: unknown = await (await fetch(`${service.url}/v1/queues`)).json();
+    expect(JSON.stringify(listed)).toContain(queue);
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(200);
+
+    // /metrics reads every registered queue through one pipeline per queue (one slot each), on every master.
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain(`sluice_jobs_published_total{queue="${queue}"} 1`);
+    expect(metrics).toContain(`sluice_queue_jobs{queue="${queue}",state="waiting"} 1`);
+    for (const name of names) expect(metrics).toMatch(new RegExp(`sluice_jobs_completed_total\\{queue="${name}"\\} [1-9]`));
+    expect(metrics).toMatch(/^sluice_metrics_collect_errors_total 0$/m);
+    // The archivers (one per queue found in sluice:queues at start) run on the cluster connection
+    // too: every master's queue gets archived.
+    for (const name of names) {
+      await waitFor(async () => (await service.context.archive.count(toQueueName(name))) >= 60, 15_000, `queue ${name} archived`);
+    }
+
+    // The CLI on the same URL (in process): show the job, list the queues, verify a queue of
+    // every master against its archive.
+    const cli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+      const output = { out: '', err: '' };
+      const sink = (key: 'out' | 'err') =>
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            output[key] += chunk.toString('utf8');
+            done();
+          },
+        });
+      const code = await runCli([...args, '--json', '--redis-url', url, '--mongo-url', inject('mongoUrl'), '--mongo-database', database], { out: sink('out'), err: sink('err') });
+      return { code, ...output };
+    };
+    const shown = await cli('show', queue, 'h-1');
+    expect(shown).toMatchObject({ code: 0, err: '' });
+    expect(JSON.parse(shown.out)).toMatchObject({ id: 'h-1', queue, state: 'waiting' });
+    expect((await cli('queues')).out).toContain(queue);
+    for (const name of names) {
+      const verified = await cli('verify', name);
+      expect(verified.code, verified.err).toBe(0);
+      expect(JSON.parse(verified.out)).toMatchObject({ queue: name, ok: true, projections: { clean: true }, audit: { ok: true } });
+    }
+    expect(process.exitCode).toBeUndefined();
+
+    await service.close();
+    expect(logged).toContain('"redisUrl":"redis+cluster://default:***@127.0.0.1:');
+    expect(logged).not.toContain(secret);
+  });
+
+  it(`a partitioned queue (${PARTITIONS} partitions) spreads over the three masters: publishMany, a PartitionedWorker on a Cluster connection, every job completed once`, async () => {
+    const slots = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => fixture.keySlot(eventsKey(toQueueName(partitionName(p))))));
+    expect(Array.from({ length: PARTITIONS }, (_, p) => keySlot(eventsKey(toQueueName(partitionName(p)))))).toEqual(slots);
+    expect(slots.map((slot) => fixture.masters.indexOf(fixture.masterOfSlot(slot)))).toEqual(partitionMaster);
+    expect(new Set(partitionMaster).size).toBe(3);
+
+    const pq = new PartitionedQueue(partitioned, { connection: cluster, partitions: PARTITIONS });
+    partitionedQueue = pq;
+    cleanups.push(() => pq.close());
+    const ids = Array.from({ length: 300 }, (_, i) => `pj-${i}`);
+    const results = await pq.publishMany(ids.map((id) => ({ name: 'work', payload: undefined, opts: { jobId: id, attempts: 3, backoff: { type: 'fixed', delayMs: 50 } } })));
+    expect(results.every((r) => r.created)).toBe(true);
+    partitionIds = Array.from({ length: PARTITIONS }, () => new Set<string>());
+    for (const r of results) partitionIds[r.partition]!.add(r.id);
+    expect(partitionIds.every((set) => set.size > 0)).toBe(true);
+
+    const connection = createCluster(fixture.url, { maxRetriesPerRequest: 3 });
+    connection.on('error', () => undefined);
+    const worker = await PartitionedWorker.open(partitioned, handler, { connection, partitions: PARTITIONS, concurrency: 12, blockMs: 200, leaseMs: 2000, promoteIntervalMs: 50 });
+    worker.on('error', (e) => partitionWorkerErrors.push(e));
+    cleanups.push(() => closeRedis(connection), () => worker.close(500));
+
+    for (let p = 0; p < PARTITIONS; p++) {
+      await expectAllCompletedOnce(cluster, partitionName(p), partitionIds[p]!, 30_000);
+      expect((await verify(cluster, partitionName(p))).clean).toBe(true);
+    }
+    expect((await pq.stats()).counts.completed).toBe(ids.length);
+    expect(partitionWorkerErrors).toEqual([]);
+
+    // Load for the kill below: one producer per partition, each batch routed by a key of that partition.
+    partitionProducers = partitionKeys.map(
+      (key, p) =>
+        new Producer(
+          { publishMany: (jobs) => pq.publishMany(jobs.map((job) => ({ ...job, opts: { ...job.opts, partitionKey: key } }))) },
+          { batch: 10, pauseMs: 20, idPrefix: `pp${p}-` },
+        ),
+    );
+    await waitFor(() => partitionProducers.every((p) => p.acked.size >= 50), 20_000, 'every partition producer published');
+    expect(partitionProducers.every((p) => p.errors.length === 0)).toBe(true);
+  });
+
   it('SIGKILL of one master: the other two queues keep publishing and completing; the dead one fails with RedisUnavailableError', async () => {
     const dead = names[doomed] as string;
     const alive = names.filter((_, i) => i !== doomed);
@@ -144,7 +322,7 @@ describe('Redis Cluster (3 masters)', () => {
     const deadWorkerErrors: unknown[] = [];
     for (const w of workers.filter((w) => w.queue === dead)) w.on('error', (e) => deadWorkerErrors.push(e));
     await fixture.masters[doomed]!.server.kill();
-    const killedAt = Date.now();
+    killedAt = Date.now();
     const ackedAtKill = producers.map((p) => p.acked.size);
     const errorsAtKill = producers.map((p) => p.errors.length);
 
@@ -213,6 +391,59 @@ describe('Redis Cluster (3 masters)', () => {
       `cluster: killed master ${fixture.masters[doomed]!.port} (queue ${dead}); survivors acked ${alive.map((n) => producers[names.indexOf(n)]!.acked.size).join(' + ')} jobs ` +
         `(${alive.map((n) => producers[names.indexOf(n)]!.acked.size - (ackedAtKill[names.indexOf(n)] as number)).join(' + ')} after the kill), all completed; ` +
         `dead queue: ${afterKill.length} publish errors, first: ${(afterKill[0] as Error).message}`,
+    );
+  });
+
+  it('after that kill, the partitioned queue: partitions on the survivors keep accepting and completing, publishes to the dead master\'s partitions fail with RedisUnavailableError, nothing acknowledged is lost', async () => {
+    expect(killedAt).toBeGreaterThan(0);
+    const pq = partitionedQueue;
+    const dead = partitionMaster.flatMap((m, p) => (m === doomed ? [p] : []));
+    const alive = partitionMaster.flatMap((m, p) => (m === doomed ? [] : [p]));
+    expect(dead.length).toBeGreaterThan(0);
+    expect(alive.length).toBeGreaterThan(0);
+    const ackedBefore = partitionProducers.map((p) => p.acked.size);
+
+    // The survivors' partitions go on: 100 more acknowledged publishes each.
+    for (const p of alive) {
+      await waitFor(() => partitionProducers[p]!.acked.size >= ackedBefore[p]! + 100, 30_000, `partition ${p} kept publishing`);
+    }
+    // The dead master's partitions report typed, retryable errors, and acknowledge nothing more.
+    for (const p of dead) await waitFor(() => partitionProducers[p]!.errors.length > 0, 10_000, `partition ${p} reported an error`);
+    await Promise.all(partitionProducers.map((p) => p.stop()));
+    for (const p of dead) {
+      const producer = partitionProducers[p]!;
+      expect(producer.acked.size).toBe(ackedBefore[p]);
+      for (const error of producer.errors) {
+        expect(error).toBeInstanceOf(RedisUnavailableError);
+        expect((error as SluiceError).retryable).toBe(true);
+        expect((error as Error).message).toMatch(new RegExp(`Redis unavailable during publish on queue ${partitionName(p)}: `));
+      }
+    }
+    for (const p of alive) expect(partitionProducers[p]!.errors).toEqual([]);
+    // A direct publish says the same; one routed to a survivor succeeds, also through a fresh
+    // handle (the stored partition count sits on a survivor).
+    await expect(pq.publish('x', undefined, { partitionKey: partitionKeys[dead[0]!]! })).rejects.toBeInstanceOf(RedisUnavailableError);
+    const fresh = new PartitionedQueue(partitioned, { connection: cluster, partitions: PARTITIONS });
+    cleanups.push(() => fresh.close());
+    const survivor = await fresh.publish('after-kill', undefined, { jobId: 'pp-after-kill', partitionKey: partitionKeys[alive[0]!]! });
+    expect(survivor).toMatchObject({ created: true, partition: alive[0] });
+
+    // Nothing acknowledged on a surviving partition was lost: every job published before or after
+    // the kill completed exactly once, some of them after it, and verify is clean.
+    for (const p of alive) {
+      const acked = new Set([...partitionIds[p]!, ...partitionProducers[p]!.acked, ...(p === alive[0] ? ['pp-after-kill'] : [])]);
+      await expectAllCompletedOnce(cluster, partitionName(p), acked, 30_000);
+      const events = await allEvents(cluster, partitionName(p));
+      expect(events.some((e) => e.type === 'completed' && e.metadata.time > killedAt)).toBe(true);
+      expect((await verify(cluster, partitionName(p))).clean).toBe(true);
+    }
+    // The worker's loops on the dead partitions report connection-level errors and keep running.
+    await waitFor(() => partitionWorkerErrors.length > 0, 10_000, 'partitioned worker reported an error');
+    expect(partitionWorkerErrors.every((e) => isRedisDown(e))).toBe(true);
+    console.log(
+      `cluster, partitioned: ${PARTITIONS} partitions on masters ${partitionMaster.join(',')}; killed master ${doomed} held partitions ${dead.join(',')}; ` +
+        `survivors acked ${alive.map((p) => partitionProducers[p]!.acked.size).join(' + ')} load jobs (${alive.map((p) => partitionProducers[p]!.acked.size - ackedBefore[p]!).join(' + ')} in this test), all completed; ` +
+        `dead partitions: ${dead.map((p) => partitionProducers[p]!.errors.length).join(' + ')} publish errors`,
     );
   });
 });

@@ -20,14 +20,16 @@ export class Producer {
   private readonly done: Promise<void>;
   private next = 0;
 
+  /** `queue`: a Queue, or anything with its publishMany (a partitioned queue routing every batch to one partition). */
   constructor(
-    private readonly queue: Queue,
-    options: { batch?: number; pauseMs?: number; payload?: boolean; max?: number } = {},
+    private readonly queue: Pick<Queue, 'publishMany'>,
+    options: { batch?: number; pauseMs?: number; payload?: boolean; max?: number; idPrefix?: string } = {},
   ) {
     const batch = options.batch ?? 20;
+    const prefix = options.idPrefix ?? 'p-';
     this.done = (async () => {
       while (this.running && (options.max === undefined || this.next < options.max)) {
-        const ids = Array.from({ length: batch }, () => `p-${this.next++}`);
+        const ids = Array.from({ length: batch }, () => `${prefix}${this.next++}`);
         try {
           await this.queue.publishMany(ids.map((id) => ({ name: 'load', payload: options.payload ? { id } : undefined, opts: { jobId: id } })));
           for (const id of ids) this.acked.add(id);
