@@ -53,6 +53,21 @@ export interface SluiceContextOptions {
  * Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA): one
  * server, or a Redis Cluster for a `redis+cluster://` URL.
  */
+/**
+ * The URL without its user and password, and the credentials to pass as options: the URL's,
+ * overridden by `SLUICE_REDIS_USERNAME` / `SLUICE_REDIS_PASSWORD`. (ioredis lets a URL's
+ * credentials win over its options, so they leave the URL when an override is set.)
+ */
+function splitCredentials(url: string, config: Pick<SluiceConfig, 'redisUsername' | 'redisPassword'>): { url: string; credentials: { username?: string; password?: string } } {
+  if (config.redisUsername === undefined && config.redisPassword === undefined) return { url, credentials: {} };
+  const parsed = new URL(url);
+  const username = config.redisUsername ?? decodeURIComponent(parsed.username);
+  const password = config.redisPassword ?? decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), credentials: { ...(username === '' ? {} : { username }), ...(password === '' ? {} : { password }) } };
+}
+
 export function redisFromConfig(config: SluiceConfig, options: SluiceContextOptions = {}): RedisClient {
   let ca: Buffer | undefined;
   if (config.redisTlsCaFile !== undefined) {
@@ -77,7 +92,8 @@ export function redisFromConfig(config: SluiceConfig, options: SluiceContextOpti
     redis = createCluster(config.redisUrl, { ...base, ...(ca === undefined ? {} : { tls: { ca } }) }, { redisOptions: credentials });
   } else {
     const tls = config.redisUrl.startsWith('rediss:') || ca !== undefined;
-    redis = createRedis(config.redisUrl, { ...base, ...credentials, ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}) });
+    const split = splitCredentials(config.redisUrl, config);
+    redis = createRedis(split.url, { ...base, ...split.credentials, ...(tls ? { tls: ca === undefined ? {} : { ca } } : {}) });
   }
   // Errors surface on the commands that fail (ioredis reconnects by itself); an unhandled
   // 'error' event would crash the process.

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, renderConfigTable, scrubSecrets } from '../../src/config.js';
 import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/errors.js';
@@ -80,6 +80,20 @@ describe('configuration', () => {
       ]);
     } finally {
       cluster.disconnect();
+    }
+  });
+
+  it('lets SLUICE_REDIS_USERNAME / SLUICE_REDIS_PASSWORD override the credentials of a single-server URL', () => {
+    const redis = redisFromConfig(loadConfig({ env: { REDIS_URL: 'redis://app:old@127.0.0.1:1/2', SLUICE_REDIS_PASSWORD: 'new' } }), { connectionName: 'sluice:test' });
+    const both = redisFromConfig(loadConfig({ env: { REDIS_URL: 'rediss://app:old@127.0.0.1:1', SLUICE_REDIS_USERNAME: 'svc', SLUICE_REDIS_PASSWORD: 'new' } }));
+    const none = redisFromConfig(loadConfig({ env: { REDIS_URL: 'redis://app:old@127.0.0.1:1' } }));
+    try {
+      expect((redis as Redis).options).toMatchObject({ username: 'app', password: 'new', db: 2, host: '127.0.0.1', port: 1 });
+      expect((both as Redis).options).toMatchObject({ username: 'svc', password: 'new' });
+      expect((both as Redis).options.tls).toBeDefined();
+      expect((none as Redis).options).toMatchObject({ username: 'app', password: 'old' });
+    } finally {
+      for (const client of [redis, both, none]) client.disconnect();
     }
   });
 
