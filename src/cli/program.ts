@@ -9,6 +9,7 @@ import { scrubSecrets } from '../config.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerInspectCommands } from './commands/inspect.js';
+import { registerPublishCommand } from './commands/publish.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { printJson, processIo, type Io } from './output.js';
@@ -25,6 +26,7 @@ export function buildProgram(io: Io = processIo): Command {
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
   registerRunCommands(program, io);
   registerInspectCommands(program, io);
+  registerPublishCommand(program, io);
   registerAdminCommands(program, io);
   registerScheduleCommands(program, io);
   registerAuditCommands(program, io);

@@ -3,7 +3,7 @@
  * Redis and MongoDB wire-protocol server: tables and `--json`, exit codes, progress-bar commands
  * (export, rebuild, verify), cleanup, and the guard of `flush`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,51 @@ describe('sluice CLI (built)', () => {
       const text = await runCli(['flow', other, 'final'], env);
       expect(text.stdout.split('\n')[0]).toBe('flow running: 3 job(s) (blocked 1, waiting 1, missing 1)');
       expect((await runCli(['flow', other, 'nope'], env)).code).toBe(1);
+    } finally {
+      await dropQueue(context.redis, other);
+    }
+  });
+
+  it('publishes one job from flags and many from an NDJSON file, refusing bad input without publishing', async () => {
+    const other = testQueueName();
+    try {
+      const one = await runCli(['publish', other, 'send', '--payload', '{"to":"a@example.com"}', '--job-id', 'p-1', '--priority', '4', '--attempts', '5', '--group', 'tenant-a', '--json'], env);
+      expect(one.code).toBe(0);
+      expect(JSON.parse(one.stdout)).toEqual({ id: 'p-1', created: true });
+      const q = context.queue(other);
+      const job = await q.get('p-1');
+      expect(job).toMatchObject({ name: 'send', priority: 4, maxAttempts: 5, group: 'tenant-a', state: 'waiting' });
+      expect(await q.getPayload(job!)).toEqual({ to: 'a@example.com' });
+      const again = await runCli(['publish', other, 'send', '--job-id', 'p-1'], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/p-1\s+no\s+a job with this id exists/);
+      const delayed = await runCli(['publish', other, 'later', '--delay', '1h', '--json'], env);
+      expect(delayed.code).toBe(0);
+      expect((await q.get((JSON.parse(delayed.stdout) as { id: string }).id))?.state).toBe('delayed');
+      const child = await runCli(['publish', other, 'after', '--depends-on', 'p-1', '--json'], env);
+      expect(child.code).toBe(0);
+      expect((await q.get((JSON.parse(child.stdout) as { id: string }).id))?.dependsOn).toEqual([{ queue: other, jobId: 'p-1' }]);
+
+      const file = join(dir, 'jobs.ndjson');
+      const lines = Array.from({ length: 2500 }, (_, i) => JSON.stringify({ name: 'bulk', payload: { i }, opts: { jobId: `bulk-${i}` } }));
+      writeFileSync(file, `${lines.join('\n')}\n\n`);
+      const bulk = await runCli(['publish', other, '--file', file, '--json'], env);
+      expect(bulk.code).toBe(0);
+      expect(JSON.parse(bulk.stdout)).toMatchObject({ published: 2500, created: 2500 });
+      expect(await q.getPayload((await q.get('bulk-2499'))!)).toEqual({ i: 2499 });
+
+      const before = (await q.stats()).counts;
+      const badJson = await runCli(['publish', other, 'x', '--payload', '{nope'], env);
+      expect(badJson.code).toBe(2);
+      expect(badJson.stderr).toMatch(/--payload: is not valid JSON/);
+      expect((await runCli(['publish', other, 'x', '--priority', '9'], env)).code).toBe(2);
+      expect((await runCli(['publish', other, 'x', '--file', file], env)).code).toBe(2);
+      const badFile = join(dir, 'bad.ndjson');
+      writeFileSync(badFile, `${JSON.stringify({ name: 'fine', opts: { jobId: 'never-1' } })}\n{"name": 42}\n`);
+      const badLine = await runCli(['publish', other, '--file', badFile], env);
+      expect(badLine.code).toBe(2);
+      expect(await q.get('never-1')).toBeUndefined();
+      expect((await q.stats()).counts).toEqual(before);
     } finally {
       await dropQueue(context.redis, other);
     }
