@@ -13,6 +13,7 @@ import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
+import { claim } from '../helpers/scripted.js';
 
 const t = useQueueFixture();
 
@@ -107,6 +108,26 @@ describe('lanes', () => {
     expect(pendingCount).toBe(0);
     // `XTRIM MINID ~` frees whole stream nodes (100 entries each by default): at most a node's worth stays.
     expect(await t.redis.xlen(lane)).toBeLessThanOrEqual(101);
+  });
+});
+
+describe('lanes held by a long-running job', () => {
+  it('delete completed entries while a pending entry older than a minute blocks trimming', async () => {
+    const { name, queue } = t.setup();
+    const lane = laneKey(toQueueName(name), 2);
+    await queue.publish('slow', undefined, { jobId: 'slow' });
+    const [stuck] = await claim(t.redis, name, Date.now(), 1, 'long-runner');
+    expect(stuck?.id).toBe('slow');
+    const n = 1000;
+    await queue.publishMany(Array.from({ length: n }, (_, i) => ({ name: 'x', opts: { jobId: `x${i}` } })));
+    // The worker's clock runs two minutes ahead: the slow job's entry looks two minutes old.
+    const worker = new Worker(name, () => undefined, { connection: t.redis, concurrency: 50, clock: { now: () => Date.now() + 120_000 } });
+    t.defer(() => worker.close());
+    await waitFor(async () => (await queue.stats()).counts.completed === n);
+    // Only the held entry is left; without the deletes the lane would keep all 1,001 entries
+    // (trimming stops at the oldest pending one).
+    expect(await t.redis.xlen(lane)).toBe(1);
+    expect((await queue.get('slow'))?.state).toBe('active');
   });
 });
 

@@ -1,7 +1,8 @@
 --[[
   Completes a batch of attempts. For each job whose current attempt token matches, appends
   `completed` (with the result reference) and acknowledges its lane entry (claim.lua trims
-  acknowledged entries from the lane). A token
+  acknowledged entries from the lane; while a lane holds a pending entry older than a minute,
+  which trimming cannot pass, the acknowledged entries are deleted here too). A token
   that no longer owns its job (lease expired and reclaimed, cancelled) changes nothing.
 
   Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
@@ -21,6 +22,7 @@
 local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
+local acked = {}
 for i = 1, n do
   local b = 4 + (i - 1) * 4
   local jobId, token = ARGV[b], ARGV[b + 1]
@@ -33,11 +35,18 @@ for i = 1, n do
     local data = { attempt = tonumber(job[8]), durationMs = tonumber(ARGV[b + 3]) }
     if ARGV[b + 2] ~= '' then data.result = cjson.decode(ARGV[b + 2]) end
     appendEvent(K, jobId, 'completed', data, job)
-    ackEntry(K, tonumber(job[2]), token)
+    local stream, entryId = ackEntry(K, tonumber(job[2]), token)
+    local ids = acked[stream]
+    if not ids then
+      ids = {}
+      acked[stream] = ids
+    end
+    ids[#ids + 1] = entryId
     if job[9] then releaseDedupe(K, jobId, job[9]) end
     if job[10] then groupSlotFree(K, job[10]) end
     settleDependants(K, jobId, 'completed')
     out[i] = 1
   end
 end
+releaseHeld(K, acked)
 return out

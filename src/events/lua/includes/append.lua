@@ -46,10 +46,27 @@ end
 
 -- Acknowledges the entry an attempt token names without deleting it: completed entries leave
 -- their lane when claim.lua trims the lane up to its oldest pending entry (trimLane), which
--- frees whole stream nodes instead of marking entries deleted one by one.
+-- frees whole stream nodes instead of marking entries deleted one by one. Returns the stream and
+-- entry id, for releaseHeld.
 local function ackEntry(K, lane, token)
   local stream, entryId = entryOf(K, lane, token)
   redis.call('XACK', stream, 'workers', entryId)
+  return stream, entryId
+end
+
+-- A pending entry older than this (by its id's time) holds the lane's trim point back: while one
+-- exists, acknowledged entries are deleted too, so a long-running job does not keep every entry
+-- completed after it in memory until it ends.
+local HELD_LANE_MS = 60000
+
+-- Deletes acknowledged entries (a table stream -> { entry ids }) of the streams whose oldest
+-- pending entry is older than HELD_LANE_MS: trimming cannot reach them there.
+local function releaseHeld(K, acked)
+  for stream, ids in pairs(acked) do
+    local pending = redis.call('XPENDING', stream, 'workers')
+    local oldest = pending[2] and tonumber(string.match(pending[2], '^(%d+)'))
+    if oldest and K.now - oldest > HELD_LANE_MS then redis.call('XDEL', stream, unpack(ids)) end
+  end
 end
 
 -- Drops the acknowledged entries at the head of a lane: everything before its oldest pending
