@@ -81,8 +81,11 @@ export {
   DEFAULT_COLLECTION_PREFIX,
   MemoryPayloadStore,
   MongoPayloadStore,
+  referencedPayloadIds,
+  sweepPayloads,
   type MemoryPayloadStoreOptions,
   type MongoPayloadStoreOptions,
+  type SweepPayloadsOptions,
 } from './payloads/index.js';
 export type { PayloadInput, PayloadStore, PayloadValue } from './payloads/store.js';
 export * from './metrics/index.js';

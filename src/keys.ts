@@ -181,6 +181,14 @@ export function partitionsKey(queue: QueueName): string {
   return `${queuePrefix(queue)}partitions`;
 }
 
+/**
+ * STRING — lease of the payload sweep: the id of the worker running it, with a TTL of the sweep
+ * interval, so one worker per interval sweeps the queue's payloads (src/payloads/sweep.ts).
+ */
+export function payloadSweepKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}payloads:sweep`;
+}
+
 /** ZSET — worker id → last time (ms) the worker was seen alive. */
 export function workersKey(queue: QueueName): string {
   return `${queuePrefix(queue)}workers`;

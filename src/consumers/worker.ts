@@ -26,6 +26,7 @@ import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { sluiceTracer } from '../metrics/tracing.js';
 import type { PayloadStore } from '../payloads/store.js';
+import { sweepPayloadsOnce } from '../payloads/sweep.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
 import { applyRetention } from '../projections/retention.js';
@@ -109,6 +110,20 @@ export interface WorkerOptions {
    * @default 5000
    */
   retentionIntervalMs?: number;
+  /**
+   * With a payload store: how often the queue's payloads and results that no job references any
+   * more (retention and `remove` took their jobs out, or their publish failed) are deleted
+   * (src/payloads/sweep.ts). Workers try at most every minute; a lease in Redis lets one of them
+   * sweep per interval. `0` disables it in this worker.
+   * @default 3_600_000 (one hour)
+   */
+  payloadSweepIntervalMs?: number;
+  /**
+   * Grace period of the payload sweep: payloads stored more recently are kept. Must exceed the
+   * longest publish (payload write to job creation), retries included.
+   * @default 3_600_000 (one hour)
+   */
+  payloadSweepGraceMs?: number;
   /**
    * Mean period of this worker's repeat scheduler, which publishes due occurrences of the queue's
    * repeatable jobs (many schedulers at once fire each occurrence exactly once); jittered by
@@ -301,6 +316,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     if (!Number.isInteger(relayMs) || relayMs < 0) throw new ValidationError('flowRelayIntervalMs', `must be an integer >= 0, got ${relayMs}`);
     const retentionMs = workerOptions.retentionIntervalMs ?? 5000;
     if (!Number.isInteger(retentionMs) || retentionMs < 0) throw new ValidationError('retentionIntervalMs', `must be an integer >= 0, got ${retentionMs}`);
+    const sweepMs = workerOptions.payloads ? (workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0;
+    if (!Number.isInteger(sweepMs) || sweepMs < 0) throw new ValidationError('payloadSweepIntervalMs', `must be an integer >= 0, got ${sweepMs}`);
+    const sweepGraceMs = workerOptions.payloadSweepGraceMs ?? 3_600_000;
+    if (!Number.isInteger(sweepGraceMs) || sweepGraceMs < 0) throw new ValidationError('payloadSweepGraceMs', `must be an integer >= 0, got ${sweepGraceMs}`);
+    const sweepStore = workerOptions.payloads;
     this.tasks = [
       new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
       new PeriodicTask(
@@ -318,6 +338,18 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
                 return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
               },
               (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
+              (e) => this.report(e),
+            ),
+          ]),
+      ...(sweepMs === 0 || !sweepStore
+        ? []
+        : [
+            new PeriodicTask(
+              async () => {
+                await sweepPayloadsOnce(this.redis, this.queue, sweepStore, this.id, sweepMs, { olderThanMs: sweepGraceMs });
+                return undefined;
+              },
+              () => Math.round(Math.min(sweepMs, 60_000) * (0.75 + this.random() * 0.5)),
               (e) => this.report(e),
             ),
           ]),

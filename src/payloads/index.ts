@@ -18,3 +18,4 @@ export { hashBytes } from './encoding.js';
 export { DEFAULT_RETRY, backoffDelay, isTransientMongoError, type RetryOptions, type RetryPolicy } from './retry.js';
 export { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore, type MongoPayloadStoreOptions } from './mongo-store.js';
 export { MemoryPayloadStore, type MemoryPayloadStoreOptions } from './memory-store.js';
+export { referencedPayloadIds, sweepPayloads, sweepPayloadsOnce, type SweepPayloadsOptions } from './sweep.js';

@@ -1,0 +1,93 @@
+/**
+ * The payload sweep: deletes a queue's payloads and results that no job in the read model
+ * references any more — those of jobs retention or `remove` took out, and those a publish stored
+ * and then never used (it failed, or its process died between the payload write and the script).
+ *
+ * References are read from the job hashes themselves (`payloadId`, `resultId`, or the JSON
+ * `payload` / `result` fields of hashes written by earlier versions), so the check is
+ * authoritative without an index kept on the hot path. Payload ids may be shared by jobs with the
+ * same content: a payload stays while any job references it.
+ *
+ * @packageDocumentation
+ */
+import { ValidationError } from '../errors.js';
+import { jobKeyPrefix, payloadSweepKey, toQueueName, type QueueName } from '../keys.js';
+import { scanKeys, type RedisClient } from '../redis/connection.js';
+import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore, type SweepResult } from './store.js';
+
+/** Job hash fields that can reference a stored payload. */
+const REFERENCE_FIELDS = ['payloadId', 'resultId', 'payload', 'result'] as const;
+
+function idOfJson(text: string | null): string | undefined {
+  if (!text || !text.startsWith('{')) return undefined;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every payload and result id the queue's job hashes reference: one SCAN of the queue's job keys
+ * (on its master) and one pipelined HMGET per 1,000 jobs.
+ */
+export async function referencedPayloadIds(redis: RedisClient, queue: string): Promise<Set<string>> {
+  const name = toQueueName(queue);
+  const prefix = jobKeyPrefix(name);
+  const ids = new Set<string>();
+  for await (const keys of scanKeys(redis, `${prefix}*`, { slotKey: prefix })) {
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.hmget(key, ...REFERENCE_FIELDS);
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const [payloadId, resultId, payloadJson, resultJson] = reply as (string | null)[];
+      for (const id of [payloadId, resultId, idOfJson(payloadJson ?? null), idOfJson(resultJson ?? null)]) {
+        if (id) ids.add(id);
+      }
+    }
+  }
+  return ids;
+}
+
+/** Options of {@link sweepPayloads}. */
+export interface SweepPayloadsOptions {
+  /**
+   * Grace period: payloads stored (or re-confirmed) more recently are kept whatever references
+   * them, so a publish between its payload write and its script is never robbed. Must exceed the
+   * longest publish, retries included.
+   * @default 3_600_000 (one hour)
+   */
+  olderThanMs?: number;
+}
+
+/**
+ * Deletes the queue's stored payloads and results that are older than the grace period and that
+ * no job hash references. Reads the references first, then pages through the store's candidates
+ * (`PayloadStore.sweepOrphans`); a job created after the read can only reference a payload stored
+ * within the grace period, which is not a candidate.
+ */
+export async function sweepPayloads(redis: RedisClient, queue: string, store: PayloadStore, options: SweepPayloadsOptions = {}): Promise<SweepResult> {
+  const olderThanMs = options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS;
+  if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) throw new ValidationError('olderThanMs', `must be an integer >= 0, got ${olderThanMs}`);
+  const referenced = await referencedPayloadIds(redis, queue);
+  return store.sweepOrphans(queue, { olderThanMs, isReferenced: (ids) => new Set(ids.filter((id) => referenced.has(id))) });
+}
+
+/**
+ * Takes the queue's sweep lease for `intervalMs` (SET NX PX) and, when this caller got it, runs
+ * {@link sweepPayloads}: with many workers on a queue, one of them sweeps per interval.
+ * @returns the sweep's result, or `undefined` when another worker holds the lease.
+ */
+export async function sweepPayloadsOnce(
+  redis: RedisClient,
+  queue: QueueName,
+  store: PayloadStore,
+  holder: string,
+  intervalMs: number,
+  options: SweepPayloadsOptions = {},
+): Promise<SweepResult | undefined> {
+  const taken = await redis.set(payloadSweepKey(queue), holder, 'PX', intervalMs, 'NX');
+  if (taken !== 'OK') return undefined;
+  return sweepPayloads(redis, queue, store, options);
+}
