@@ -25,7 +25,7 @@ import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { sluiceTracer } from '../metrics/tracing.js';
-import type { PayloadStore } from '../payloads/store.js';
+import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
 import { sweepPayloadsOnce } from '../payloads/sweep.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
@@ -276,6 +276,10 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       if (!Number.isInteger(value) || value < 1 || value > max) throw new ValidationError(field, `must be an integer from 1 to ${max}, got ${value}`);
       return value;
     };
+    const nonNegative = (field: keyof WorkerOptions, value: number): number => {
+      if (!Number.isInteger(value) || value < 0) throw new ValidationError(field, `must be an integer >= 0, got ${value}`);
+      return value;
+    };
     const concurrency = positive('concurrency', workerOptions.concurrency ?? 10, 10_000);
     const leaseMs = positive('leaseMs', workerOptions.leaseMs ?? 30_000);
     const heartbeatMs = positive('heartbeatMs', workerOptions.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)));
@@ -304,23 +308,18 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const { redis, owned } = openRedis(workerOptions.connection);
     this.redis = redis;
     this.owned = owned;
-    const repeatMs = workerOptions.repeatIntervalMs ?? 1000;
-    if (!Number.isInteger(repeatMs) || repeatMs < 0) throw new ValidationError('repeatIntervalMs', `must be an integer >= 0, got ${repeatMs}`);
+    const repeatMs = nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000);
     const scheduler = new RepeatScheduler({
       redis,
       queue: this.queue,
       clock: this.clock,
       ...(workerOptions.payloads ? { payloads: workerOptions.payloads } : {}),
     });
-    const relayMs = workerOptions.flowRelayIntervalMs ?? 500;
-    if (!Number.isInteger(relayMs) || relayMs < 0) throw new ValidationError('flowRelayIntervalMs', `must be an integer >= 0, got ${relayMs}`);
-    const retentionMs = workerOptions.retentionIntervalMs ?? 5000;
-    if (!Number.isInteger(retentionMs) || retentionMs < 0) throw new ValidationError('retentionIntervalMs', `must be an integer >= 0, got ${retentionMs}`);
-    const sweepMs = workerOptions.payloads ? (workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0;
-    if (!Number.isInteger(sweepMs) || sweepMs < 0) throw new ValidationError('payloadSweepIntervalMs', `must be an integer >= 0, got ${sweepMs}`);
-    const sweepGraceMs = workerOptions.payloadSweepGraceMs ?? 3_600_000;
-    if (!Number.isInteger(sweepGraceMs) || sweepGraceMs < 0) throw new ValidationError('payloadSweepGraceMs', `must be an integer >= 0, got ${sweepGraceMs}`);
+    const relayMs = nonNegative('flowRelayIntervalMs', workerOptions.flowRelayIntervalMs ?? 500);
+    const retentionMs = nonNegative('retentionIntervalMs', workerOptions.retentionIntervalMs ?? 5000);
     const sweepStore = workerOptions.payloads;
+    const sweepMs = sweepStore ? nonNegative('payloadSweepIntervalMs', workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0;
+    const sweepGraceMs = nonNegative('payloadSweepGraceMs', workerOptions.payloadSweepGraceMs ?? DEFAULT_ORPHAN_GRACE_MS);
     this.tasks = [
       new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
       new PeriodicTask(
@@ -341,7 +340,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
               (e) => this.report(e),
             ),
           ]),
-      ...(sweepMs === 0 || !sweepStore
+      ...(!sweepStore || sweepMs === 0
         ? []
         : [
             new PeriodicTask(

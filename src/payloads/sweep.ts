@@ -10,9 +10,9 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
 import { jobKeyPrefix, payloadSweepKey, toQueueName, type QueueName } from '../keys.js';
 import { scanKeys, type RedisClient } from '../redis/connection.js';
+import { toNonNegativeInteger } from './encoding.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore, type SweepResult } from './store.js';
 
 /** Job hash fields that can reference a stored payload. */
@@ -68,8 +68,8 @@ export interface SweepPayloadsOptions {
  * within the grace period, which is not a candidate.
  */
 export async function sweepPayloads(redis: RedisClient, queue: string, store: PayloadStore, options: SweepPayloadsOptions = {}): Promise<SweepResult> {
-  const olderThanMs = options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS;
-  if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) throw new ValidationError('olderThanMs', `must be an integer >= 0, got ${olderThanMs}`);
+  // Checked before the scan of the job hashes, with the store's own check.
+  const olderThanMs = toNonNegativeInteger(options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS, 'olderThanMs');
   const referenced = await referencedPayloadIds(redis, queue);
   return store.sweepOrphans(queue, { olderThanMs, isReferenced: (ids) => new Set(ids.filter((id) => referenced.has(id))) });
 }
