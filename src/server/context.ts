@@ -50,10 +50,6 @@ export interface SluiceContextOptions {
 }
 
 /**
- * Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA): one
- * server, or a Redis Cluster for a `redis+cluster://` URL.
- */
-/**
  * The URL without its user and password, and the credentials to pass as options: the URL's,
  * overridden by `SLUICE_REDIS_USERNAME` / `SLUICE_REDIS_PASSWORD`. (ioredis lets a URL's
  * credentials win over its options, so they leave the URL when an override is set.)
@@ -68,6 +64,10 @@ function splitCredentials(url: string, config: Pick<SluiceConfig, 'redisUsername
   return { url: parsed.toString(), credentials: { ...(username === '' ? {} : { username }), ...(password === '' ? {} : { password }) } };
 }
 
+/**
+ * Opens a Redis connection as the configuration says (URL, ACL user, password, TLS CA): one
+ * server, or a Redis Cluster for a `redis+cluster://` URL.
+ */
 export function redisFromConfig(config: SluiceConfig, options: SluiceContextOptions = {}): RedisClient {
   let ca: Buffer | undefined;
   if (config.redisTlsCaFile !== undefined) {
