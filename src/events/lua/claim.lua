@@ -63,9 +63,8 @@ local claimed = 0
 local groupsTaken = 0
 
 -- JOB_CONTEXT (includes/append.lua) first, so the reply doubles as the append's context.
-local JOB_FIELDS = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId',
-  'attempt', 'maxAttempts', 'name', 'payloadId', 'payloadEncoding', 'payloadSize', 'payloadHash',
-  'timeoutMs', 'backoff', 'createdAt', 'payload' }
+local JOB_FIELDS = contextAnd({ 'attempt', 'maxAttempts', 'name', 'payloadId', 'payloadEncoding',
+  'payloadSize', 'payloadHash', 'timeoutMs', 'backoff', 'createdAt', 'payload' })
 
 -- Appends `claimed` for a waiting job (its fields in JOB_FIELDS order) and adds it to the reply.
 local function take(jobId, token, job)

@@ -23,12 +23,12 @@ local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
 local acked = {}
+-- JOB_CONTEXT (includes/append.lua) first: the reply is the append's context.
+local JOB_FIELDS = contextAnd({ 'token', 'attempt', 'dedupeKey', 'group' })
 for i = 1, n do
   local b = 4 + (i - 1) * 4
   local jobId, token = ARGV[b], ARGV[b + 1]
-  -- JOB_CONTEXT (includes/append.lua) first: the reply is the append's context.
-  local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'seq', 'traceparent', 'correlationId',
-    'causationId', 'token', 'attempt', 'dedupeKey', 'group')
+  local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
   if job[1] ~= 'active' or job[7] ~= token then
     out[i] = 0
   else

@@ -18,6 +18,13 @@
 -- first in their HMGET and pass the reply on.
 local JOB_CONTEXT = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId' }
 
+-- JOB_CONTEXT followed by the caller's own fields (which start at index 7 of the HMGET reply).
+local function contextAnd(fields)
+  local all = { unpack(JOB_CONTEXT) }
+  for _, field in ipairs(fields) do all[#all + 1] = field end
+  return all
+end
+
 local function appendEvent(K, jobId, etype, d, job, dataJson)
   if not job then job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_CONTEXT)) end
   local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = (tonumber(job[3]) or 0) + 1 }
