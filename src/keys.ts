@@ -328,6 +328,27 @@ export function shadowScriptKeys(queue: QueueName): string[] {
   return keys;
 }
 
+/**
+ * The fixed KEYS block pointed at a private read model of one time-travel run
+ * (`sluice:{<queue>}:asof:<run>:`): like {@link shadowScriptKeys}, only the projection keys move.
+ */
+export function asOfScriptKeys(queue: QueueName, run: string): string[] {
+  const prefix = asOfPrefix(queue, run);
+  const keys = scriptKeys(queue);
+  keys[2] = `${prefix}counts`;
+  keys[3] = `${prefix}priority`;
+  keys[5] = `${prefix}job:`;
+  JOB_STATES.forEach((state, i) => {
+    keys[7 + PRIORITY_LEVELS + i] = `${prefix}state:${state}`;
+  });
+  return keys;
+}
+
+/** Prefix of the keys of one time-travel run (see {@link asOfScriptKeys}). */
+export function asOfPrefix(queue: QueueName, run: string): string {
+  return `${queuePrefix(queue)}asof:${run}:`;
+}
+
 /** Prefix of every shadow read-model key (see {@link shadowScriptKeys}). */
 export function shadowPrefix(queue: QueueName): string {
   return `${queuePrefix(queue)}shadow:`;

@@ -241,7 +241,7 @@ export class Queue {
     if (withPayload.length > 0 && this.payloads) {
       const stored = await this.payloads.put(
         this.name,
-        withPayload.map((job) => ({ value: job.payload })),
+        withPayload.map((job) => ({ value: job.payload, jobId: job.id })),
       );
       withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
     }
@@ -356,6 +356,18 @@ export class Queue {
     const id = toJobId(jobId);
     const from = (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
     // Only after the script accepted the retry: a refused one changes nothing.
+    await this.init();
+    return from;
+  }
+
+  /**
+   * Promotes a delayed job (a delay or a retry backoff not yet due) to its lane now: appends
+   * `promoted` with reason `manual`. @returns the state it was promoted from (`delayed`).
+   * @throws {@link JobNotFoundError}; `InvalidStateError` for a job that is not delayed.
+   */
+  async promote(jobId: string): Promise<JobState> {
+    const id = toJobId(jobId);
+    const from = (await runScript(this.redis, 'promoteJob', this.name, this.clock.now(), [id])) as JobState;
     await this.init();
     return from;
   }

@@ -305,7 +305,7 @@ const dataDecoders: Decoders = {
     c.only('data', d, ['lane', 'reason']);
     return defined({
       lane: c.integer('data.lane', d.lane),
-      reason: d.reason === undefined ? undefined : c.oneOf('data.reason', d.reason, ['dependencies'] as const),
+      reason: d.reason === undefined ? undefined : c.oneOf('data.reason', d.reason, ['dependencies', 'manual'] as const),
     });
   },
   claimed: (c, d) => {

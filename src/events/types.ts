@@ -131,8 +131,11 @@ export interface EventDataMap {
   scheduled: { readonly runAt: number; readonly reason: 'delay' | 'retry' };
   promoted: {
     readonly lane: number;
-    /** `dependencies` when the last prerequisite resolved; absent when a delay or backoff ended. */
-    readonly reason?: 'dependencies';
+    /**
+     * `dependencies` when the last prerequisite resolved; `manual` when promoted by hand before
+     * its time (`Queue.promote`); absent when a delay or backoff ended.
+     */
+    readonly reason?: 'dependencies' | 'manual';
   };
   claimed: {
     readonly attempt: number;

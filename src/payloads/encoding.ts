@@ -8,6 +8,7 @@
  * the bytes stored.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { payloadTerms } from './terms.js';
 import { ValidationError } from '../errors.js';
 import type { JsonValue, PayloadRef } from '../events/types.js';
 import { toJobId } from '../keys.js';
@@ -18,6 +19,10 @@ import { MAX_PAYLOAD_BYTES } from './store.js';
 export interface EncodedPayload {
   readonly ref: PayloadRef;
   readonly bytes: Uint8Array;
+  /** The job the payload belongs to (`PayloadInput.jobId`). */
+  readonly jobId?: string;
+  /** Search terms of the value (see terms.ts); computed when a `jobId` is given. */
+  readonly terms?: readonly string[];
 }
 
 /** Checks a size limit option against the hard limit. */
@@ -54,8 +59,10 @@ export function encodeItems(items: PayloadInput | readonly PayloadInput[], maxBy
 
 function encodeItem(item: unknown, maxBytes: number, path: string): EncodedPayload {
   if (typeof item !== 'object' || item === null) throw new ValidationError(path, 'must be an object {id?, value}');
-  const { id, value } = item as { id?: unknown; value?: unknown };
-  return encodeValue(id === undefined ? randomUUID() : toPayloadId(id, `${path}.id`), value, maxBytes, `${path}.value`);
+  const { id, value, jobId } = item as { id?: unknown; value?: unknown; jobId?: unknown };
+  const encoded = encodeValue(id === undefined ? randomUUID() : toPayloadId(id, `${path}.id`), value, maxBytes, `${path}.value`);
+  if (jobId === undefined) return encoded;
+  return { ...encoded, jobId: toPayloadId(jobId, `${path}.jobId`), terms: payloadTerms(value) };
 }
 
 /** Encodes one value (see {@link PayloadInput.value}) under `id`. */

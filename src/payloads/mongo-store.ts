@@ -123,6 +123,10 @@ interface PayloadDocument {
   createdAt: Date;
   /** Last stored or re-confirmed by an idempotent put; the orphan sweep's clock. */
   storedAt: Date;
+  /** The job the payload was published with (absent for results and direct puts). */
+  jobId?: string;
+  /** Search terms (`path=<JSON>`, see terms.ts), served by the multikey index `terms_1`. */
+  terms?: string[];
 }
 
 const DUPLICATE_KEY = 11000;
@@ -317,7 +321,9 @@ export class MongoPayloadStore implements PayloadStore {
   ): Promise<void> {
     const now = new Date(this.clock.now());
     const docs = encoded.map(
-      ({ ref, bytes }): PayloadDocument => ({
+      ({ ref, bytes, jobId, terms }): PayloadDocument => ({
+        ...(jobId === undefined ? {} : { jobId }),
+        ...(terms === undefined || terms.length === 0 ? {} : { terms: [...terms] }),
         _id: ref.id,
         queue,
         encoding: ref.encoding,
@@ -392,6 +398,35 @@ export class MongoPayloadStore implements PayloadStore {
       throw new PayloadConflictError(collection.collectionName, doc._id, 'is not a Sluice payload document');
     }
     return decodeValue(doc.encoding, bytes);
+  }
+
+  /**
+   * Ids of jobs whose payload holds one of `terms` (see `terms.ts`): one equality query per term
+   * on the multikey index `terms_1` (created here on first use), at most `limit` ids each, in
+   * document id order after skipping `skip`.
+   */
+  async findJobsByTerms(queue: string, terms: readonly string[], options: { limit: number; skip?: number }): Promise<string[]> {
+    this.assertOpen();
+    const collection = this.collection(toQueueName(queue));
+    let index = this.indexes.get(`${collection.collectionName}:terms`);
+    if (!index) {
+      index = this.run('createIndex', () => collection.createIndex({ terms: 1 }, { name: 'terms_1' })).then(() => undefined);
+      this.indexes.set(`${collection.collectionName}:terms`, index);
+      index.catch(() => this.indexes.delete(`${collection.collectionName}:terms`)).catch(() => undefined);
+    }
+    await index;
+    const ids = new Set<string>();
+    for (const term of terms) {
+      const docs = await this.run('find', () =>
+        collection
+          .find({ terms: term }, { projection: { jobId: 1 } })
+          .skip(options.skip ?? 0)
+          .limit(options.limit)
+          .toArray(),
+      );
+      for (const doc of docs) if (typeof doc.jobId === 'string') ids.add(doc.jobId);
+    }
+    return [...ids];
   }
 
   private async ensureIndex(collection: Collection<PayloadDocument>): Promise<void> {

@@ -39,6 +39,11 @@ export interface PayloadInput {
    * silently changed.
    */
   value: unknown;
+  /**
+   * The job the payload belongs to. The MongoDB store keeps it (with the payload's search terms,
+   * see `terms.ts`) so a search by payload field can name the job.
+   */
+  jobId?: string;
 }
 
 /** Result of {@link PayloadStore.health}. Never throws. */

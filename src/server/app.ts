@@ -21,6 +21,8 @@ import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
 import { errorResponse, fromAjv, logDescription, toSluiceError } from './http-errors.js';
+import { registerConsoleStatic } from './console-static.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLimitRoutes } from './routes/limits.js';
@@ -201,5 +203,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, { context });
   registerLimitRoutes(app, { context });
   registerEventRoutes(app, { context });
+  registerConsoleRoutes(app, { context });
+  registerConsoleStatic(app);
   return app;
 }
