@@ -18,6 +18,11 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "test: installing redis-server with apt..."
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  # The console's browser tests (test/e2e/console.e2e.spec.ts) drive Debian's chromium.
+  echo "test: installing chromium with apt..."
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
 if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1; then
   bash scripts/ensure-ferretdb.sh >/dev/null
 fi

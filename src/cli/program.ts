@@ -12,6 +12,7 @@ import { registerInspectCommands } from './commands/inspect.js';
 import { registerPublishCommand } from './commands/publish.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerScheduleCommands } from './commands/schedule.js';
+import { registerSearchCommands } from './commands/search.js';
 import { printJson, processIo, type Io } from './output.js';
 import { EXIT } from './shared.js';
 
@@ -30,6 +31,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerAdminCommands(program, io);
   registerScheduleCommands(program, io);
   registerAuditCommands(program, io);
+  registerSearchCommands(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

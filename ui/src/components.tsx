@@ -19,6 +19,7 @@ export function JsonView({ label, value, bytes }: { label: string; value: unknow
 
 /** A small line chart of `values` (no axes), with a text equivalent for screen readers. */
 export function Sparkline({ values, label, cls = '' }: { values: number[]; label: string; cls?: string }) {
+  if (values.length < 2) return <span class="hint">collecting…</span>;
   const w = 120;
   const h = 28;
   const max = Math.max(1, ...values);
