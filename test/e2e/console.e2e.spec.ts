@@ -101,7 +101,7 @@ beforeAll(async () => {
   });
   service = await startService(config, { logger: createLogger({ level: 'silent' }) });
   base = service.url;
-  store = new MongoPayloadStore({ url: testEnv(database).MONGO_URL as string, database });
+  store = new MongoPayloadStore({ url: testEnv(database).MONGO_URL, database });
   worker = new Worker(
     queue,
     (job) => {
