@@ -212,6 +212,7 @@ async function main(): Promise<void> {
       'Sluice quick start is running: publishing 5 demo jobs a second to queue "demo"',
       '(1 attempt in 5 fails and is retried with backoff; every 25th job always fails and is dead-lettered).',
       '',
+      `  Console      ${url}/ui/   (sign in with the demo token below)`,
       `  API          ${url}/v1/queues/${QUEUE}/stats`,
       `  OpenAPI      ${url}/openapi.json`,
       `  Metrics      ${url}/metrics`,

@@ -21,7 +21,7 @@ import { replayBatches, type ReplaySource } from './replay.js';
 
 /** Options of {@link queueAsOf}. */
 export interface AsOfOptions {
-  /** Most events replayed; a moment that needs more is refused. @default 1,000,000 */
+  /** Most events replayed; a moment that needs more is refused. @default 250,000 (DEFAULT_AS_OF_MAX_EVENTS) */
   maxEvents?: number;
   /** Most waiting and active jobs listed (each). @default 100 */
   listLimit?: number;
@@ -50,7 +50,7 @@ export interface QueueAsOf {
 }
 
 /** Default of {@link AsOfOptions.maxEvents}. */
-export const DEFAULT_AS_OF_MAX_EVENTS = 1_000_000;
+export const DEFAULT_AS_OF_MAX_EVENTS = 250_000;
 const KEY_TTL_MS = 10 * 60_000;
 
 /**
@@ -79,7 +79,7 @@ export async function queueAsOf(source: ReplaySource, at: number, options: AsOfO
     for await (const batch of replayBatches(source, { to: at, batchSize: options.batchSize ?? 1000 })) {
       events += batch.length;
       if (events > maxEvents) {
-        throw new ValidationError('at', `more than ${maxEvents} events precede this moment; time travel replays at most ${maxEvents} (SLUICE_ASOF_MAX_EVENTS)`);
+        throw new ValidationError('at', `more than ${maxEvents} events precede this moment; time travel replays at most ${maxEvents}`);
       }
       const args: (string | number)[] = [batch.length];
       const fresh: string[] = [];

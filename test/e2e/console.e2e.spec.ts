@@ -29,7 +29,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, '.sluice', 'artifacts', 'console');
 const database = testDatabase();
 const queue = testQueueName();
-const admin = { authorization: `Bearer ${TOKENS.admin.token}`, 'content-type': 'application/json' };
+const admin = { authorization: `Bearer ${TOKENS.admin.token}` };
 
 interface JobView {
   id: string;
@@ -51,7 +51,11 @@ let moment: number;
 let countsThen: Record<string, number>;
 
 async function http<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = admin): Promise<T> {
-  const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
@@ -127,11 +131,15 @@ beforeAll(async () => {
     const { counts } = await stats();
     return counts.completed === 5 && counts.dead === 1 ? counts : undefined;
   }, 60_000, '5 completed and 1 dead');
-  // The moment the time-travel check goes back to: after it, more happens.
+  // Two jobs wait in the paused queue at the moment the time-travel check goes back to; after
+  // it, the queue resumes (they complete) and three delayed jobs arrive.
+  await http('POST', `${qp}/pause`);
+  for (const id of ['report-a', 'report-b']) await http('POST', `${qp}/jobs`, { name: 'report', payload: { id }, opts: { jobId: id } });
   await new Promise((resolve) => setTimeout(resolve, 50));
   moment = Date.now();
   countsThen = (await stats()).counts;
   await new Promise((resolve) => setTimeout(resolve, 50));
+  await http('POST', `${qp}/resume`);
   for (let n = 7; n <= 9; n++) {
     await http('POST', `${qp}/jobs`, { name: 'reminder', payload: { n }, opts: { jobId: `rem-${n}`, delayMs: 3_600_000 } });
   }
@@ -189,6 +197,12 @@ describe('console', () => {
     // The stack of each error is on the timeline too.
     expect(await page.locator('li[data-type="failed"] details').count()).toBe(3);
     await shot(page, 'job-dead');
+    // The same page on a phone, in the dark scheme.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'job-dead-phone-dark');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     const live = await openPage('live');
     await live.locator('p.status[data-status="connected"]').waitFor();
@@ -245,6 +259,9 @@ describe('console', () => {
     expect(now.counts.delayed).toBe(3);
     expect(countsThen.delayed ?? 0).toBe(0);
     expect(countsThen.dead).toBe(1);
+    expect(countsThen.waiting).toBe(2);
+    const waitingThen = page.locator('section[aria-label="Waiting then"] li');
+    expect((await waitingThen.evaluateAll((items) => items.map((li) => li.getAttribute('data-job')))).sort()).toEqual(['report-a', 'report-b']);
     await shot(page, 'time-travel');
     await page.close();
   });

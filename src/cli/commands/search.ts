@@ -88,7 +88,7 @@ export function registerSearchCommands(program: Command, io: Io): void {
       .argument('<queue>', 'queue name')
       .argument('<time>', 'the moment (ISO 8601 or ms since the epoch)')
       .option('--limit <n>', 'most waiting and active jobs listed (1-1000)', '20')
-      .option('--max-events <n>', 'refuse a moment that needs more events replayed', '1000000'),
+      .option('--max-events <n>', 'refuse a moment that needs more events replayed', '250000'),
   ).action(async (queueName: string, at: string, opts: { limit: string; maxEvents: string }, command: Command) => {
     const moment = parseTime(at, '<time>');
     const listLimit = positiveInt(opts.limit, '--limit', 1000);
