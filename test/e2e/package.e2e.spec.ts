@@ -28,7 +28,7 @@ async function sh(command: string, args: string[], cwd: string, env: Record<stri
     return await run(command, args, { cwd, env: { ...process.env, PATH, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
   }
 }
 
