@@ -160,6 +160,11 @@ console.log(JSON.stringify([typeof core.Queue, typeof core.Worker, typeof metric
     expect(stdout).toContain('serve');
   });
 
+  it('runs the CLI in the clone too once built (npm ci runs the build): npx sluice --help', async () => {
+    const { stdout } = await sh('npx', ['--no-install', 'sluice', '--help'], ROOT);
+    expect(stdout).toContain('Usage: sluice');
+  });
+
   it('without the optional OpenTelemetry SDK, SLUICE_OTEL=on says how to install it', async () => {
     writeFileSync(join(app, 'handler.mjs'), "export const queue = 'pkg-otel';\nexport default async () => 1;\n");
     const failed = await sh('npx', ['--no-install', 'sluice', 'worker', './handler.mjs'], app, { SLUICE_OTEL: 'on', REDIS_URL: inject('redisUrl') }).then(
