@@ -261,7 +261,8 @@ describe('console', () => {
     expect(countsThen.dead).toBe(1);
     expect(countsThen.waiting).toBe(2);
     const waitingThen = page.locator('section[aria-label="Waiting then"] li');
-    expect((await waitingThen.evaluateAll((items) => items.map((li) => li.getAttribute('data-job')))).sort()).toEqual(['report-a', 'report-b']);
+    const waitingIds = await Promise.all((await waitingThen.all()).map((li) => li.getAttribute('data-job')));
+    expect(waitingIds.sort()).toEqual(['report-a', 'report-b']);
     await shot(page, 'time-travel');
     await page.close();
   });
