@@ -83,6 +83,8 @@ export { ProjectionRunner, type Checkpoint, type Projection, type ProjectionRunn
 export { Archiver, EventArchive, GENESIS_HASH, recordHash, type ArchiveRecord, type ArchiverOptions, type EventArchiveOptions } from './audit/archive.js';
 export { exportNdjson, jobHistory, replay$, replayBatches, type ReplayQuery, type ReplaySource } from './audit/replay.js';
 export { verifyAudit, type AuditReport, type VerifyAuditOptions } from './audit/verify-audit.js';
+export { DEFAULT_AS_OF_MAX_EVENTS, queueAsOf, type AsOfOptions, type QueueAsOf } from './audit/as-of.js';
+export { searchJobs, type JobSearch, type JobSearchResult, type TermIndex } from './search.js';
 export {
   DEFAULT_COLLECTION_PREFIX,
   MemoryPayloadStore,

@@ -50,6 +50,12 @@ const ROUTES: Record<string, { scope: Scope; queue: boolean; body?: unknown; all
   'DELETE /v1/queues/{queue}/repeatables/{key}': { scope: 'admin', queue: true },
   'GET /v1/queues/{queue}/replay': { scope: 'consume', queue: true },
   'GET /v1/queues/{queue}/events': { scope: 'consume', queue: true },
+  'GET /v1/whoami': { scope: 'read', queue: false },
+  'GET /v1/queues/{queue}/jobs/search': { scope: 'read', queue: true },
+  'GET /v1/queues/{queue}/as-of': { scope: 'read', queue: true },
+  'POST /v1/queues/{queue}/jobs/{id}/promote': { scope: 'admin', queue: true },
+  'POST /v1/queues/{queue}/clean': { scope: 'admin', queue: true, body: { state: 'completed', olderThanMs: 3_600_000, dryRun: true } },
+  'POST /v1/queues/{queue}/verify': { scope: 'admin', queue: true },
 };
 const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /openapi.json'];
 
