@@ -1,7 +1,8 @@
 // Small shared pieces: JSON view, sparkline, confirmation dialog, state badge, error line.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import { size } from './api';
+import { size, when, type Job } from './api';
+import { href } from './nav';
 
 /** Pretty JSON with its size; `bytes` is the stored size when known. */
 export function JsonView({ label, value, bytes }: { label: string; value: unknown; bytes?: number }) {
@@ -75,4 +76,49 @@ export function ErrorLine({ error }: { error: unknown }) {
       {code ? <code>{code}</code> : null} {text}
     </p>
   );
+}
+
+/** The header cells matching {@link JobCells}. */
+export function JobHeads() {
+  return (
+    <>
+      <th scope="col">Job</th>
+      <th scope="col">Name</th>
+      <th scope="col">State</th>
+      <th scope="col" class="num">
+        Attempt
+      </th>
+      <th scope="col">Updated</th>
+      <th scope="col">Last error</th>
+    </>
+  );
+}
+
+/** A job's cells in a table row: link, name, state, attempt, last update, last error. */
+export function JobCells({ queue, job }: { queue: string; job: Job }) {
+  return (
+    <>
+      <td>
+        <a href={href('q', queue, 'job', job.id)}>{job.id}</a>
+      </td>
+      <td>{job.name}</td>
+      <td>
+        <StateBadge state={job.state} />
+      </td>
+      <td class="num">
+        {job.attempt}/{job.maxAttempts}
+      </td>
+      <td>{when(job.updatedAt)}</td>
+      <td class="clip">{job.lastError ? `${job.lastError.name}: ${job.lastError.message}` : ''}</td>
+    </>
+  );
+}
+
+/** A status line after an action. */
+export function Notice({ text }: { text: string }) {
+  return text ? (
+    <p class="notice" role="status">
+      {text}
+    </p>
+  ) : null;
 }

@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken, type WhoAmI } from './api';
 import { ErrorLine } from './components';
+import { href, session, type Session } from './nav';
 import { AuditPage } from './pages/audit';
 import { JobPage } from './pages/job';
 import { LivePage } from './pages/live';
@@ -11,17 +12,6 @@ import { QueuePage } from './pages/queue';
 import { SearchPage } from './pages/search';
 import { TimeTravelPage } from './pages/time-travel';
 import './style.css';
-
-/** The signed-in caller. */
-export interface Session {
-  who: WhoAmI;
-  /** True when the token has `scope` (admin implies every scope). */
-  can(scope: 'publish' | 'consume' | 'read' | 'admin'): boolean;
-}
-
-function session(who: WhoAmI): Session {
-  return { who, can: (scope) => who.scopes.includes('admin') || who.scopes.includes(scope) };
-}
 
 /** The current hash route split into parts (decoded). */
 function useRoute(): string[] {
@@ -39,11 +29,6 @@ function useRoute(): string[] {
     return () => window.removeEventListener('hashchange', on);
   }, []);
   return route;
-}
-
-/** `#/q/<queue>/<rest…>` with each part encoded. */
-export function href(...parts: string[]): string {
-  return `#/${parts.map((p) => encodeURIComponent(p)).join('/')}`;
 }
 
 function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {

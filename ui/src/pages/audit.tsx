@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, getToken, qpath, type VerifyResult } from '../api';
 import { ErrorLine } from '../components';
-import type { Session } from '../main';
+import type { Session } from '../nav';
 
 export function AuditPage({ session, queue }: { session: Session; queue: string }) {
   const [result, setResult] = useState<VerifyResult | null>(null);

@@ -2,8 +2,8 @@
 // the job (archive and stream alike: GET …/history), and the actions its state allows.
 import { useEffect, useState } from 'preact/hooks';
 import { api, jpath, size, when, type Job, type JobEvent } from '../api';
-import { Confirm, ErrorLine, JsonView, StateBadge } from '../components';
-import { href, type Session } from '../main';
+import { Confirm, ErrorLine, JsonView, Notice, StateBadge } from '../components';
+import { href, type Session } from '../nav';
 
 type Data = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -128,11 +128,7 @@ export function JobPage({ session, queue, id }: { session: Session; queue: strin
         Job <code>{id}</code> {job ? <StateBadge state={job.state} /> : <span class="badge">removed</span>}
       </h1>
       <ErrorLine error={error} />
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
+      <Notice text={notice} />
       {actions.length > 0 ? (
         <div class="toolbar" aria-label="Job actions">
           {actions.map((a) => (

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, follow, jpath, when, type Job, type JobEvent } from '../api';
 import { ErrorLine } from '../components';
-import { href } from '../main';
+import { href } from '../nav';
 
 const TYPES = ['created', 'scheduled', 'promoted', 'claimed', 'progress', 'completed', 'failed', 'timed-out', 'lost', 'dead-lettered', 'retried', 'cancelled', 'removed', 'dependency-resolved'];
 const KEEP = 500;

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ago, api, JOB_STATES, qpath, type Job, type Stats } from '../api';
 import { ErrorLine, Sparkline } from '../components';
-import { href, type Session } from '../main';
+import { href, type Session } from '../nav';
 
 const POLL_MS = 2000;
 const SAMPLES = 30;

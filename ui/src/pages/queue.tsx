@@ -2,9 +2,9 @@
 // that shows how many jobs they touch: retry all dead, clean finished jobs older than an age,
 // cancel the selected jobs.
 import { useEffect, useState } from 'preact/hooks';
-import { api, jpath, JOB_STATES, qpath, when, type Job, type JobState, type Stats } from '../api';
-import { Confirm, ErrorLine, StateBadge } from '../components';
-import { href, type Session } from '../main';
+import { api, jpath, JOB_STATES, qpath, type Job, type JobState, type Stats } from '../api';
+import { Confirm, ErrorLine, JobCells, JobHeads, Notice } from '../components';
+import type { Session } from '../nav';
 
 const CANCELLABLE: JobState[] = ['waiting', 'delayed', 'active', 'blocked'];
 const CLEANABLE: JobState[] = ['completed', 'dead', 'cancelled'];
@@ -119,11 +119,7 @@ export function QueuePage({ session, queue }: { session: Session; queue: string 
         Queue {queue} {stats?.paused ? <span class="badge s-dead">paused</span> : null}
       </h1>
       <ErrorLine error={error} />
-      {notice ? (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      ) : null}
+      <Notice text={notice} />
       <div class="tabs" role="tablist" aria-label="Job state">
         {JOB_STATES.map((s) => (
           <button
@@ -172,14 +168,7 @@ export function QueuePage({ session, queue }: { session: Session; queue: string 
           <thead>
             <tr>
               {canSelect ? <th scope="col">Select</th> : null}
-              <th scope="col">Job</th>
-              <th scope="col">Name</th>
-              <th scope="col">State</th>
-              <th scope="col" class="num">
-                Attempt
-              </th>
-              <th scope="col">Updated</th>
-              <th scope="col">Last error</th>
+              <JobHeads />
             </tr>
           </thead>
           <tbody>
@@ -200,18 +189,7 @@ export function QueuePage({ session, queue }: { session: Session; queue: string 
                     />
                   </td>
                 ) : null}
-                <td>
-                  <a href={href('q', queue, 'job', job.id)}>{job.id}</a>
-                </td>
-                <td>{job.name}</td>
-                <td>
-                  <StateBadge state={job.state} />
-                </td>
-                <td class="num">
-                  {job.attempt}/{job.maxAttempts}
-                </td>
-                <td>{when(job.updatedAt)}</td>
-                <td class="clip">{job.lastError ? `${job.lastError.name}: ${job.lastError.message}` : ''}</td>
+                <JobCells queue={queue} job={job} />
               </tr>
             ))}
           </tbody>

@@ -1,9 +1,8 @@
 // Search: job id (exact or prefix), name, state, time range, error text, a payload field —
 // the same query as GET /v1/queues/{q}/jobs/search and `sluice search`.
 import { useState } from 'preact/hooks';
-import { api, JOB_STATES, qpath, when, type SearchResult } from '../api';
-import { ErrorLine, StateBadge } from '../components';
-import { href } from '../main';
+import { api, JOB_STATES, qpath, type SearchResult } from '../api';
+import { ErrorLine, JobCells, JobHeads } from '../components';
 
 const FIELDS = ['id', 'idPrefix', 'name', 'state', 'from', 'to', 'error', 'payload'] as const;
 type Field = (typeof FIELDS)[number];
@@ -87,25 +86,13 @@ export function SearchPage({ queue }: { queue: string }) {
               <caption>Search results</caption>
               <thead>
                 <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Last error</th>
+                  <JobHeads />
                 </tr>
               </thead>
               <tbody>
                 {result.jobs.map((job) => (
                   <tr data-job={job.id}>
-                    <td>
-                      <a href={href('q', queue, 'job', job.id)}>{job.id}</a>
-                    </td>
-                    <td>{job.name}</td>
-                    <td>
-                      <StateBadge state={job.state} />
-                    </td>
-                    <td>{when(job.updatedAt)}</td>
-                    <td class="clip">{job.lastError ? `${job.lastError.name}: ${job.lastError.message}` : ''}</td>
+                    <JobCells queue={queue} job={job} />
                   </tr>
                 ))}
               </tbody>

@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { api, JOB_STATES, qpath, when, type AsOf, type Job } from '../api';
 import { ErrorLine } from '../components';
-import { href } from '../main';
+import { href } from '../nav';
 
 function localNow(): string {
   const d = new Date(Date.now() - new Date().getTimezoneOffset() * 60_000);
