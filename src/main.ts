@@ -41,7 +41,7 @@ class SluiceChild {
   private readonly waiters: { test: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
   readonly exited: Promise<number | null>;
   /** Messages logged so far (a waiter may come after the line). */
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, Record<string, unknown>>();
 
   constructor(
     readonly label: string,
@@ -78,7 +78,7 @@ class SluiceChild {
     if (typeof entry.level === 'number' && entry.level >= 40) {
       log(`[${this.label}] ${typeof entry.msg === 'string' ? entry.msg : ''}${typeof entry.error === 'string' ? `: ${entry.error}` : ''}`);
     }
-    if (typeof entry.msg === 'string') this.seen.add(entry.msg);
+    if (typeof entry.msg === 'string') this.seen.set(entry.msg, entry);
     for (const waiter of [...this.waiters]) {
       if (waiter.test(entry)) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -89,7 +89,8 @@ class SluiceChild {
 
   /** Resolves with the first log line whose `msg` is `msg`; rejects if the process exits first. */
   waitFor(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    if (this.seen.has(msg)) return Promise.resolve({ msg });
+    const seen = this.seen.get(msg);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.label} did not log "${msg}" within ${timeoutMs} ms`)), timeoutMs);
       void this.exited.then((code) => reject(new Error(`${this.label} exited with code ${code} before "${msg}"`)));
