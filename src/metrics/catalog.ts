@@ -92,6 +92,13 @@ export const METRICS: readonly MetricDefinition[] = [
   ),
   def('workersLive', 'gauge', 'redis', Q, 'Workers seen on the queue within the live window (claim or heartbeat).'),
   def(
+    'queueOldestWaitingAge',
+    'gauge',
+    'redis',
+    Q,
+    "Age of the oldest waiting job: Redis's clock minus the time the job entered the waiting state (0 when no job waits).",
+  ),
+  def(
     'jobWaitDuration',
     'histogram',
     'process',

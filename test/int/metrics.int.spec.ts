@@ -158,6 +158,24 @@ describe('queue metrics move as jobs flow', () => {
     expect(value(s, `${METRIC.jobWaitDuration}_bucket`, { ...q, le: '+Inf' })).toBe(3);
   });
 
+  it('reports the age of the oldest waiting job, 0 once none waits', async () => {
+    const { name, queue, metrics, registry } = setup();
+    metrics.observeQueues({ redis, queues: [name], maxAgeMs: 0 });
+    const age = async (): Promise<number | undefined> => value(await scrape(registry), METRIC.queueOldestWaitingAge, { queue: name });
+    expect(await age()).toBe(0);
+    await queue.publish('first', undefined, { jobId: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await queue.publish('second', undefined, { jobId: 'second', priority: 4 });
+    // The first job has waited at least the 1.5 s slept (a lower bound only: the machine may be slow).
+    const waited = (await age()) as number;
+    expect(waited).toBeGreaterThanOrEqual(1.4);
+    expect(waited).toBeLessThan(600);
+    const worker = new Worker(name, () => 'done', { connection: redis, metrics, blockMs: 100 });
+    cleanups.push(() => worker.close(500));
+    await waitFor(async () => (await queue.stats()).counts.completed === 2, 20_000, 'both jobs completed');
+    expect(await age()).toBe(0);
+  });
+
   it('reports the same figures through prom-client and OpenTelemetry', async () => {
     const { name, queue, metrics, reader, registry } = setup();
     // One collection serves both exports, so even the collection duration must agree.

@@ -110,6 +110,7 @@ describe('observe', () => {
         eventsAdded: 100,
         archivedEvents: 30,
         workersLive: 3,
+        oldestWaitingAgeSeconds: 12.5,
       },
     ],
   };
@@ -134,6 +135,7 @@ describe('observe', () => {
     expect(one('archiveLag')).toEqual([{ labels: { queue: 'mail' }, value: 70 }]);
     expect(one('queuePaused')).toEqual([{ labels: { queue: 'mail' }, value: 1 }]);
     expect(one('workersLive')).toEqual([{ labels: { queue: 'mail' }, value: 3 }]);
+    expect(one('queueOldestWaitingAge')).toEqual([{ labels: { queue: 'mail' }, value: 12.5 }]);
     expect(one('collectErrors')).toEqual([{ labels: {}, value: 7 }]);
     expect(one('queuesOmitted')).toEqual([{ labels: {}, value: 2 }]);
     expect(one('jobWaitDuration')).toEqual([]);
