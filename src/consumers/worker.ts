@@ -24,7 +24,7 @@ import { flowOutboxKey, laneKeys, toJobId, toQueueName, wakeKey, type QueueName 
 import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
-import { sluiceTracer } from '../metrics/tracing.js';
+import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
 import { sweepPayloadsOnce } from '../payloads/sweep.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
@@ -304,8 +304,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
     // [observability] consumer spans and wait/run time histograms
     const metrics = workerOptions.metrics === false ? undefined : (workerOptions.metrics ?? defaultMetrics());
-    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock);
     const { redis, owned } = openRedis(workerOptions.connection);
+    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock, redisServerAttributes(redis));
     this.redis = redis;
     this.owned = owned;
     const repeatMs = nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000);

@@ -86,7 +86,15 @@ export const LABEL = {
   lane: 'lane',
   /** How an attempt ended ({@link ATTEMPT_OUTCOMES}). */
   outcome: 'outcome',
+  /**
+   * Job name, on the wait and run time histograms only, and only when `SluiceMetrics` is given a
+   * `jobNames` allow-list (names outside it are reported as {@link OTHER_JOB_NAME}).
+   */
+  jobName: 'job_name',
 } as const;
+
+/** The `job_name` label value of job names outside the allow-list. */
+export const OTHER_JOB_NAME = '_other';
 
 /** A label name. */
 export type LabelName = (typeof LABEL)[keyof typeof LABEL];
