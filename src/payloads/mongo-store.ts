@@ -126,9 +126,11 @@ interface PayloadDocument {
 }
 
 const DUPLICATE_KEY = 11000;
-// Ids per find/delete command: 50,000 ids of at most 200 characters stay well under the 16 MiB
-// command limit.
-const MAX_IDS_PER_QUERY = 50_000;
+// Statements per bulk delete/update command: the driver splits larger batches anyway
+// (maxWriteBatchSize), and a retried attempt repeats at most this many.
+const MAX_OPS_PER_WRITE = 10_000;
+// Point reads in flight per getMany (the driver's pool holds 100 connections by default).
+const READ_CONCURRENCY = 32;
 
 /** The MongoDB payload store. See the module comment for the document layout and write rules. */
 export class MongoPayloadStore implements PayloadStore {
@@ -203,14 +205,11 @@ export class MongoPayloadStore implements PayloadStore {
     const ids = distinctIds(refs, 'refs');
     const collection = this.collection(name);
     const docs = new Map<string, PayloadDocument>();
-    for (const chunk of chunks(ids, MAX_IDS_PER_QUERY)) {
-      // batchSize + limit: one round trip unless the reply exceeds 16 MiB, in which case the
-      // driver fetches the rest with getMore (singleBatch would silently drop it).
-      const found = await this.run('getMany', () =>
-        collection.find({ _id: { $in: chunk } }, { batchSize: chunk.length, limit: chunk.length }).toArray(),
-      );
-      for (const doc of found) docs.set(doc._id, doc);
-    }
+    // One findOne({_id}) per id, in parallel, not one find with $in: every server serves an _id
+    // equality from an index, while FerretDB (the embedded server) does not push $in down to its
+    // storage and would read the whole collection for it.
+    const found = await mapLimit(ids, READ_CONCURRENCY, (id) => this.run('getMany', () => collection.findOne({ _id: id })));
+    for (const doc of found) if (doc) docs.set(doc._id, doc);
     const values = new Map<string, PayloadValue>();
     for (const ref of refs) {
       const doc = docs.get(typeof ref === 'string' ? ref : ref.id);
@@ -225,8 +224,10 @@ export class MongoPayloadStore implements PayloadStore {
     const distinct = distinctIds(ids, 'ids');
     const collection = this.collection(name);
     let deleted = 0;
-    for (const chunk of chunks(distinct, MAX_IDS_PER_QUERY)) {
-      const result = await this.run('delete', () => collection.deleteMany({ _id: { $in: chunk } }));
+    // One delete command of deleteOne({_id}) statements: each is an _id lookup on every server.
+    for (const chunk of chunks(distinct, MAX_OPS_PER_WRITE)) {
+      const ops = chunk.map((id) => ({ deleteOne: { filter: { _id: id } } }));
+      const result = await this.run('delete', () => collection.bulkWrite(ops, { ordered: false }));
       deleted += result.deletedCount;
     }
     return deleted;
@@ -261,9 +262,8 @@ export class MongoPayloadStore implements PayloadStore {
       if (orphans.length > 0) {
         // The age is checked again by the delete itself: a put that re-confirmed a payload after
         // the page was read moved its storedAt past the cutoff, and the payload survives.
-        const result = await this.run('sweepOrphans', () =>
-          collection.deleteMany({ _id: { $in: orphans }, storedAt: { $lt: cutoff } }),
-        );
+        const ops = orphans.map((id) => ({ deleteOne: { filter: { _id: id, storedAt: { $lt: cutoff } } } }));
+        const result = await this.run('sweepOrphans', () => collection.bulkWrite(ops, { ordered: false }));
         deleted += result.deletedCount;
       }
       if (page.length < batchSize) break;
@@ -355,8 +355,8 @@ export class MongoPayloadStore implements PayloadStore {
     now: Date,
   ): Promise<void> {
     const ids = duplicates.map((doc) => doc._id);
-    const stored = await collection.find({ _id: { $in: ids } }, { projection: { hash: 1, encoding: 1 } }).toArray();
-    const byId = new Map(stored.map((doc) => [doc._id, doc]));
+    const stored = await mapLimit(ids, READ_CONCURRENCY, (id) => collection.findOne({ _id: id }, { projection: { hash: 1, encoding: 1 } }));
+    const byId = new Map(stored.flatMap((doc) => (doc ? [[doc._id, doc] as const] : [])));
     for (const doc of duplicates) {
       const existing = byId.get(doc._id);
       if (existing && (existing.hash !== doc.hash || existing.encoding !== doc.encoding)) {
@@ -369,11 +369,15 @@ export class MongoPayloadStore implements PayloadStore {
       }
     }
     // $max: never moves storedAt backwards when a concurrent put confirmed it later.
-    const result = await collection.updateMany({ _id: { $in: ids } }, { $max: { storedAt: now } });
-    if (result.matchedCount < ids.length) {
+    let matched = 0;
+    for (const chunk of chunks(ids, MAX_OPS_PER_WRITE)) {
+      const ops = chunk.map((id) => ({ updateOne: { filter: { _id: id }, update: { $max: { storedAt: now } } } }));
+      matched += (await collection.bulkWrite(ops, { ordered: false })).matchedCount;
+    }
+    if (matched < ids.length) {
       // Deleted (e.g. swept) since the insert: the next attempt inserts it again.
       throw new TransientStoreError(
-        `${ids.length - result.matchedCount} of ${ids.length} duplicate payload(s) vanished while being re-confirmed`,
+        `${ids.length - matched} of ${ids.length} duplicate payload(s) vanished while being re-confirmed`,
       );
     }
   }
@@ -478,6 +482,26 @@ function toName(value: unknown, field: string, pattern: RegExp): string {
     throw new ValidationError(field, `${JSON.stringify(value)} is not an acceptable name (${pattern.source})`);
   }
   return value;
+}
+
+/** `fn` over `items`, at most `limit` calls in flight; rejects with the first failure (and starts no more calls). */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
