@@ -31,6 +31,7 @@ import {
   decodeValue,
   distinctIds,
   encodeItems,
+  readGroup,
   refId,
   toMaxPayloadBytes,
   toNonNegativeInteger,
@@ -123,6 +124,8 @@ interface PayloadDocument {
   createdAt: Date;
   /** Last stored or re-confirmed by an idempotent put; the orphan sweep's clock. */
   storedAt: Date;
+  /** Read group of a generated batch id ({@link readGroup}); absent for other ids. */
+  group?: string;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -131,6 +134,8 @@ const DUPLICATE_KEY = 11000;
 const MAX_OPS_PER_WRITE = 10_000;
 // Point reads in flight per getMany (the driver's pool holds 100 connections by default).
 const READ_CONCURRENCY = 32;
+// Ids of one read group asked for together from which a getMany reads the group with one query.
+const MIN_GROUP_READ = 4;
 
 /** The MongoDB payload store. See the module comment for the document layout and write rules. */
 export class MongoPayloadStore implements PayloadStore {
@@ -205,10 +210,29 @@ export class MongoPayloadStore implements PayloadStore {
     const ids = distinctIds(refs, 'refs');
     const collection = this.collection(name);
     const docs = new Map<string, PayloadDocument>();
-    // One findOne({_id}) per id, in parallel, not one find with $in: every server serves an _id
-    // equality from an index, while FerretDB (the embedded server) does not push $in down to its
-    // storage and would read the whole collection for it.
-    const found = await mapLimit(ids, READ_CONCURRENCY, (id) => this.run('getMany', () => collection.findOne({ _id: id })));
+    // Equality reads only, never $in: every server serves an equality on an indexed field from the
+    // index, while FerretDB (the embedded server) does not push $in down to its storage and would
+    // read the whole collection for it. Payloads published in one batch and claimed together are
+    // read by group, find({group}) (at most READ_GROUP_SIZE documents); the others one
+    // findOne({_id}) each, in parallel.
+    const byGroup = new Map<string, string[]>();
+    const points: string[] = [];
+    for (const id of ids) {
+      const group = readGroup(id);
+      if (group === undefined) points.push(id);
+      else byGroup.set(group, [...(byGroup.get(group) ?? []), id]);
+    }
+    const groups = [...byGroup].filter(([, members]) => members.length >= MIN_GROUP_READ);
+    for (const [, members] of byGroup) if (members.length < MIN_GROUP_READ) points.push(...members);
+    if (groups.length > 0) {
+      await this.ensureIndex(collection, 'group');
+      const wanted = new Set(ids);
+      const found = await mapLimit(groups, READ_CONCURRENCY, ([group]) => this.run('getMany', () => collection.find({ group }).toArray()));
+      for (const doc of found.flat()) if (wanted.has(doc._id)) docs.set(doc._id, doc);
+      // Missing from its group (absent, or stored without the field): asked for by _id.
+      for (const [, members] of groups) points.push(...members.filter((id) => !docs.has(id)));
+    }
+    const found = await mapLimit(points, READ_CONCURRENCY, (id) => this.run('getMany', () => collection.findOne({ _id: id })));
     for (const doc of found) if (doc) docs.set(doc._id, doc);
     const values = new Map<string, PayloadValue>();
     for (const ref of refs) {
@@ -239,7 +263,7 @@ export class MongoPayloadStore implements PayloadStore {
     const grace = toNonNegativeInteger(options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS, 'olderThanMs');
     const batchSize = toNonNegativeInteger(options.batchSize ?? 1000, 'batchSize', 1);
     const collection = this.collection(name);
-    await this.ensureIndex(collection);
+    await this.ensureIndex(collection, 'storedAt');
     const cutoff = new Date(this.clock.now() - grace);
     let examined = 0;
     let deleted = 0;
@@ -326,6 +350,7 @@ export class MongoPayloadStore implements PayloadStore {
         hash: ref.hash,
         createdAt: now,
         storedAt: now,
+        ...optional('group', readGroup(ref.id)),
       }),
     );
     let result: InsertManyResult<PayloadDocument>;
@@ -398,15 +423,14 @@ export class MongoPayloadStore implements PayloadStore {
     return decodeValue(doc.encoding, bytes);
   }
 
-  private async ensureIndex(collection: Collection<PayloadDocument>): Promise<void> {
-    let index = this.indexes.get(collection.collectionName);
+  /** Creates (once per collection and store) the index on `field`: `storedAt` for the orphan sweep, `group` for group reads. */
+  private async ensureIndex(collection: Collection<PayloadDocument>, field: 'storedAt' | 'group'): Promise<void> {
+    const key = `${collection.collectionName}\0${field}`;
+    let index = this.indexes.get(key);
     if (!index) {
-      // The orphan sweep selects by storedAt.
-      index = this.run('createIndex', () => collection.createIndex({ storedAt: 1 }, { name: 'storedAt_1' })).then(
-        () => undefined,
-      );
-      this.indexes.set(collection.collectionName, index);
-      index.catch(() => this.indexes.delete(collection.collectionName)).catch(() => undefined);
+      index = this.run('createIndex', () => collection.createIndex({ [field]: 1 }, { name: `${field}_1` })).then(() => undefined);
+      this.indexes.set(key, index);
+      index.catch(() => this.indexes.delete(key)).catch(() => undefined);
     }
     await index;
   }
@@ -482,6 +506,11 @@ function toName(value: unknown, field: string, pattern: RegExp): string {
     throw new ValidationError(field, `${JSON.stringify(value)} is not an acceptable name (${pattern.source})`);
   }
   return value;
+}
+
+/** `{[key]: value}`, or `{}` when value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** `fn` over `items`, at most `limit` calls in flight; rejects with the first failure (and starts no more calls). */
