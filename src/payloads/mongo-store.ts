@@ -267,31 +267,35 @@ export class MongoPayloadStore implements PayloadStore {
     const cutoff = new Date(this.clock.now() - grace);
     let examined = 0;
     let deleted = 0;
-    // Page by _id: referenced payloads stay behind the cursor position and are not seen twice.
-    for (let after = ''; ; ) {
-      const page = await this.run('sweepOrphans', () =>
-        collection
-          .find({ storedAt: { $lt: cutoff }, _id: { $gt: after } }, { projection: { _id: 1 } })
-          .sort({ _id: 1 })
-          .limit(batchSize)
-          .toArray(),
-      );
-      const last = page.at(-1);
-      if (!last) break;
-      after = last._id;
-      const ids = page.map((doc) => doc._id);
-      examined += ids.length;
-      const referenced = await options.isReferenced(ids);
-      const orphans = ids.filter((id) => !referenced.has(id));
-      if (orphans.length > 0) {
-        // The age is checked again by the delete itself: a put that re-confirmed a payload after
-        // the page was read moved its storedAt past the cutoff, and the payload survives.
-        const ops = orphans.map((id) => ({ deleteOne: { filter: { _id: id, storedAt: { $lt: cutoff } } } }));
-        const result = await this.run('sweepOrphans', () => collection.bulkWrite(ops, { ordered: false }));
-        deleted += result.deletedCount;
+    // One pass of one cursor, in pages of batchSize: on MongoDB the storedAt_1 index serves the
+    // range; FerretDB, which pushes no range down, reads the collection once per sweep (paging
+    // with a new query per page would read it once per page). A transient failure restarts the
+    // pass (deletes are idempotent; `examined` then counts the re-read payloads again).
+    await this.run('sweepOrphans', async () => {
+      const cursor = collection.find({ storedAt: { $lt: cutoff } }, { projection: { _id: 1 }, batchSize });
+      try {
+        let page: string[] = [];
+        const sweepPage = async (): Promise<void> => {
+          const ids = page;
+          page = [];
+          examined += ids.length;
+          const referenced = await options.isReferenced(ids);
+          const orphans = ids.filter((id) => !referenced.has(id));
+          if (orphans.length === 0) return;
+          // The age is checked again by the delete itself: a put that re-confirmed a payload after
+          // the page was read moved its storedAt past the cutoff, and the payload survives.
+          const ops = orphans.map((id) => ({ deleteOne: { filter: { _id: id, storedAt: { $lt: cutoff } } } }));
+          deleted += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
+        };
+        for await (const doc of cursor) {
+          page.push(doc._id);
+          if (page.length === batchSize) await sweepPage();
+        }
+        if (page.length > 0) await sweepPage();
+      } finally {
+        await cursor.close().catch(() => undefined);
       }
-      if (page.length < batchSize) break;
-    }
+    });
     return { examined, deleted };
   }
 
