@@ -233,6 +233,8 @@ export class PostgresServer {
       '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
       '-c', 'max_parallel_workers_per_gather=0',
+      // Room for a pre-loaded collection's hot pages (touched only as used).
+      '-c', 'shared_buffers=256MB',
       '-c', 'log_min_messages=warning',
     ];
     return new ManagedProcess(`postgres:${this.port}`, this.binaries.postgres, args, { cwd: this.dir, uid: this.user?.uid, gid: this.user?.gid });
