@@ -48,6 +48,10 @@ function post(path: string, body?: unknown, headers: Record<string, string> = wo
   return t.app.inject(request);
 }
 
+interface ErrorReply {
+  error: { code: string; field?: string };
+}
+
 interface ClaimedJob {
   id: string;
   name: string;
@@ -61,7 +65,7 @@ interface ClaimedJob {
 async function claimOne(consumer = 'py-1', extra: Record<string, unknown> = {}): Promise<ClaimedJob> {
   const res = await post('', { consumer, max: 1, ...extra });
   expect(res.statusCode, res.body).toBe(200);
-  const jobs = (res.json() as { jobs: ClaimedJob[] }).jobs;
+  const jobs = res.json<{ jobs: ClaimedJob[] }>().jobs;
   expect(jobs).toHaveLength(1);
   return jobs[0] as ClaimedJob;
 }
@@ -75,7 +79,7 @@ describe('HTTP consume API', () => {
     const before = Date.now();
     const res = await post('', { consumer: 'py-1', max: 5 });
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { jobs: ClaimedJob[]; leaseMs: number };
+    const body = res.json<{ jobs: ClaimedJob[]; leaseMs: number }>();
     expect(body.leaseMs).toBe(1000);
     expect(body.jobs).toHaveLength(1);
     const job = body.jobs[0] as ClaimedJob;
@@ -84,7 +88,7 @@ describe('HTTP consume API', () => {
 
     const beat = await post(`/${job.token}/heartbeat`);
     expect(beat.statusCode).toBe(200);
-    expect((beat.json() as { leaseDeadline: number }).leaseDeadline).toBeGreaterThanOrEqual(job.leaseDeadline);
+    expect(beat.json<{ leaseDeadline: number }>().leaseDeadline).toBeGreaterThanOrEqual(job.leaseDeadline);
     expect((await post(`/${job.token}/progress`, { progress: { percent: 50 } })).statusCode).toBe(200);
     const done = await post(`/${job.token}/complete`, { result: { sent: true } });
     expect(done.statusCode, done.body).toBe(200);
@@ -134,7 +138,7 @@ describe('HTTP consume API', () => {
       const body = op === 'fail' ? { error: { message: 'late' } } : op === 'progress' ? { progress: 1 } : op === 'complete' ? { result: 'late' } : undefined;
       const res = await post(`/${old.token}/${op}`, body);
       expect(res.statusCode, op).toBe(409);
-      expect(res.json().error.code).toBe('SLUICE_ERR_STALE_ATTEMPT');
+      expect(res.json<ErrorReply>().error.code).toBe('SLUICE_ERR_STALE_ATTEMPT');
     }
     expect(await jobHash('j')).toEqual(hashBefore);
     expect((await allEvents(t.context.redis, queue)).length).toBe(eventsBefore);
@@ -142,11 +146,11 @@ describe('HTTP consume API', () => {
 
     const forged = await post('/not-a-token/complete', {});
     expect(forged.statusCode).toBe(409);
-    expect(forged.json().error.code).toBe('SLUICE_ERR_FOREIGN_CLAIM');
+    expect(forged.json<ErrorReply>().error.code).toBe('SLUICE_ERR_FOREIGN_CLAIM');
     const otherQueue = `${queue}-b`;
     const foreign = await t.app.inject({ method: 'POST', url: `/v1/queues/${otherQueue}/claims/${fresh.token}/complete`, headers: worker });
     expect(foreign.statusCode).toBe(409);
-    expect(foreign.json().error.code).toBe('SLUICE_ERR_FOREIGN_CLAIM');
+    expect(foreign.json<ErrorReply>().error.code).toBe('SLUICE_ERR_FOREIGN_CLAIM');
     expect((await jobHash('j')).state).toBe('active');
     expect((await post(`/${fresh.token}/complete`)).statusCode).toBe(200);
   });
@@ -158,8 +162,8 @@ describe('HTTP consume API', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await t.context.queue(queue).publish('late', 7, { jobId: 'late' });
     const res = await waiting;
-    expect((res.json() as { jobs: ClaimedJob[] }).jobs.map((j) => [j.id, j.payload])).toEqual([['late', 7]]);
-    const token = (res.json() as { jobs: ClaimedJob[] }).jobs[0]?.token;
+    expect(res.json<{ jobs: ClaimedJob[] }>().jobs.map((j) => [j.id, j.payload])).toEqual([['late', 7]]);
+    const token = res.json<{ jobs: ClaimedJob[] }>().jobs[0]?.token;
     expect((await post(`/${token}/release`)).json()).toEqual({ jobId: 'late', state: 'waiting' });
     const again = await claimOne('go-1');
     expect(again).toMatchObject({ id: 'late', attempt: 1 });
@@ -171,14 +175,14 @@ describe('HTTP consume API', () => {
     expect((await post('', { consumer: 'x' }, {})).statusCode).toBe(401);
     const bad = await post('', { consumer: 'x', max: 1000 });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.field).toBe('max');
+    expect(bad.json<ErrorReply>().error.field).toBe('max');
     expect((await post('', { consumer: 'has space' })).statusCode).toBe(400);
     expect((await post('', { consumer: 'x', waitMs: 60_000 })).statusCode).toBe(400);
   });
 
   it('lists the consume routes with examples in the OpenAPI document', async () => {
     type Media = { content: Record<string, { example?: unknown }> };
-    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody?: Media; responses: Record<string, Media> }>> };
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, { requestBody?: Media; responses: Record<string, Media> }>> }>();
     const paths = Object.keys(doc.paths).filter((p) => p.includes('/claims'));
     expect(paths.sort()).toEqual(
       ['', '/{token}/complete', '/{token}/fail', '/{token}/heartbeat', '/{token}/progress', '/{token}/release'].map((s) => `/v1/queues/{queue}/claims${s}`).sort(),
