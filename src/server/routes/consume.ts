@@ -229,7 +229,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context }: { conte
       // A stale token stores nothing: check ownership before writing the result (the script checks again).
       await ensureOwner(context, claim);
       const value = request.body?.result;
-      const [ref] = value === undefined ? [undefined] : await context.payloads.put(claim.queue, [{ value: value as JsonValue }]);
+      const [ref] = value === undefined ? [undefined] : await context.payloads.put(claim.queue, [{ value }]);
       const now = Date.now();
       const [completed] = await completeAttempts(context.redis, claim.queue, now, [{ jobId: claim.jobId, token: claim.token, result: ref, durationMs: Math.max(0, now - claim.claimedAt) }]);
       if (!completed) throw staleAttempt(claim.jobId, claim.token);
