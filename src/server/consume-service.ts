@@ -97,7 +97,11 @@ export class HttpConsumers {
   private readonly name = `sluice-http:${hostname()}:${process.pid}`;
   private closed = false;
 
-  constructor(private readonly context: SluiceContext) {
+  /** `onError`: housekeeping failures (transient Redis or MongoDB trouble; the next run retries). */
+  constructor(
+    private readonly context: SluiceContext,
+    private readonly onError: (error: unknown, queue: QueueName) => void = () => undefined,
+  ) {
     this.leaseMs = context.config.lease;
     // Housekeeping of a queue stops when no HTTP consumer called for this long (its jobs were
     // reaped long before).
@@ -134,11 +138,16 @@ export class HttpConsumers {
         payloadSweepGraceMs: DEFAULT_ORPHAN_GRACE_MS,
         repeatIntervalMs: 1000,
         flowRelayIntervalMs: 500,
-        onError: () => undefined, // transient Redis/MongoDB trouble: the next run retries
+        onError: (error) => this.onError(error, queue),
       }),
     };
     this.queues.set(queue, state);
     for (const task of state.tasks) task.start();
+  }
+
+  /** Recreates the queue's consumer groups (after the queue's keys were deleted under a running service). */
+  async recreateGroups(queue: QueueName): Promise<void> {
+    await ensureGroups(this.context.redis, queue);
   }
 
   /**

@@ -169,6 +169,13 @@ describe('HTTP consume API', () => {
     expect(again).toMatchObject({ id: 'late', attempt: 1 });
   });
 
+  it('keeps serving a queue whose keys were deleted under it', async () => {
+    expect((await post('', { consumer: 'py-1' })).json()).toEqual({ jobs: [], leaseMs: 1000 });
+    await dropQueue(t.context.redis, queue);
+    await t.context.queue(queue).publish('again', 1, { jobId: 'again' });
+    expect(await claimOne('py-1')).toMatchObject({ id: 'again', payload: 1 });
+  });
+
   it('needs the consume scope on the queue and validates the claim', async () => {
     expect((await post('', { consumer: 'x' }, { authorization: 'Bearer consume-token-0000000002' })).statusCode).toBe(403);
     expect((await post('', { consumer: 'x' }, { authorization: 'Bearer reader-token-00000000001' })).statusCode).toBe(403);

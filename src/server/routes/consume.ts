@@ -25,6 +25,7 @@ import { jobKey, toJobId, toQueueName, type QueueName } from '../../keys.js';
 import type { PayloadValue } from '../../payloads/store.js';
 import { parseBackoffField } from '../../projections/job.js';
 import { payloadToJson, type SluiceContext } from '../context.js';
+import { logDescription } from '../http-errors.js';
 import { decodeClaimToken, encodeClaimToken, HttpConsumers, MAX_CLAIM, MAX_WAIT_MS, type ClaimToken } from '../consume-service.js';
 import { errorResponses, OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
 
@@ -126,7 +127,7 @@ type Params = Static<typeof ClaimParams>;
 
 /** Registers the consume routes; their state (housekeeping, long-poll reads) ends when the app closes. */
 export function registerConsumeRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
-  const consumers = new HttpConsumers(context);
+  const consumers = new HttpConsumers(context, (error, queue) => app.log.warn({ queue, error: logDescription(error) }, 'HTTP consumers: queue housekeeping failed; retrying'));
   app.addHook('onClose', () => consumers.close());
   const auth = { auth: { scope: 'consume' as const, queue: true } };
   const base = '/v1/queues/:queue/claims';
@@ -156,7 +157,16 @@ export function registerConsumeRoutes(app: FastifyInstance, { context }: { conte
       await consumers.touch(queue);
       const identity = { id: consumer, host: request.ip, pid: 0, via: 'http' as const };
       const deadline = Date.now() + waitMs;
-      const claim = (): Promise<ClaimOutcome> => claimAttempts(context.redis, queue, Date.now(), identity, max);
+      const claim = async (): Promise<ClaimOutcome> => {
+        try {
+          return await claimAttempts(context.redis, queue, Date.now(), identity, max);
+        } catch (error) {
+          // The queue's keys were deleted while the service ran: recreate its groups once.
+          if (!(error instanceof Error && error.message.includes('NOGROUP'))) throw error;
+          await consumers.recreateGroups(queue);
+          return claimAttempts(context.redis, queue, Date.now(), identity, max);
+        }
+      };
       let outcome = await claim();
       if (outcome.kind !== 'jobs' && waitMs > 0) {
         outcome = await consumers.countWaiting(async () => {
