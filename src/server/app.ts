@@ -205,6 +205,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, { context });
   registerLimitRoutes(app, { context });
   registerEventRoutes(app, { context });
-  registerConsumeRoutes(app, { context });
+  registerConsumeRoutes(app, { context, metrics });
   return app;
 }

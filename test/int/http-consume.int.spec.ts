@@ -102,6 +102,10 @@ describe('HTTP consume API', () => {
     expect(typesOf(events, 'j1')).toEqual(['created', 'claimed', 'progress', 'completed']);
     const claimed = events.find((e) => e.type === 'claimed');
     expect(claimed?.data).toMatchObject({ attempt: 1, worker: { id: 'py-1', via: 'http' } });
+    // The wait and run time histograms, as for a library worker.
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics', headers: bearer('admin') })).body;
+    expect(text).toMatch(new RegExp(`sluice_job_wait_duration_seconds_count\\{queue="${queue}"\\} 1`));
+    expect(text).toMatch(new RegExp(`sluice_job_run_duration_seconds_count\\{queue="${queue}",outcome="completed"\\} 1`));
   });
 
   it('fails: retried by the job’s backoff, then dead-lettered; retryable false dead-letters at once', async () => {

@@ -26,6 +26,7 @@ import type { PayloadValue } from '../../payloads/store.js';
 import { parseBackoffField } from '../../projections/job.js';
 import { payloadToJson, type SluiceContext } from '../context.js';
 import { logDescription } from '../http-errors.js';
+import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
 import { decodeClaimToken, encodeClaimToken, HttpConsumers, MAX_CLAIM, MAX_WAIT_MS, type ClaimToken } from '../consume-service.js';
 import { errorResponses, OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
 
@@ -126,7 +127,7 @@ const Outcome = Type.Object(
 type Params = Static<typeof ClaimParams>;
 
 /** Registers the consume routes; their state (housekeeping, long-poll reads) ends when the app closes. */
-export function registerConsumeRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
+export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }: { context: SluiceContext; metrics?: SluiceMetrics }): void {
   const consumers = new HttpConsumers(context, (error, queue) => app.log.warn({ queue, error: logDescription(error) }, 'HTTP consumers: queue housekeeping failed; retrying'));
   app.addHook('onClose', () => consumers.close());
   const auth = { auth: { scope: 'consume' as const, queue: true } };
@@ -183,6 +184,8 @@ export function registerConsumeRoutes(app: FastifyInstance, { context }: { conte
       }
       if (outcome.kind !== 'jobs') return { jobs: [], leaseMs: consumers.leaseMs };
       const claimedAt = Date.now();
+      // The wait and run time histograms, as a library worker records them (first attempts' wait only).
+      for (const job of outcome.jobs) if (job.attempt === 1) metrics?.recordWait(queue, (claimedAt - job.createdAt) / 1000);
       let payloads = new Map<string, PayloadValue>();
       const refs = outcome.jobs.map((job) => job.payload).filter((ref): ref is PayloadRef => ref !== undefined);
       try {
@@ -243,6 +246,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context }: { conte
       const now = Date.now();
       const [completed] = await completeAttempts(context.redis, claim.queue, now, [{ jobId: claim.jobId, token: claim.token, result: ref, durationMs: Math.max(0, now - claim.claimedAt) }]);
       if (!completed) throw staleAttempt(claim.jobId, claim.token);
+      metrics?.recordRun(claim.queue, 'completed', (now - claim.claimedAt) / 1000);
       return { jobId: claim.jobId, state: 'completed' as const };
     },
   );
@@ -261,6 +265,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context }: { conte
       const retryAt = retryTime(job, now, { unrecoverable: !retryable, random: Math.random(), ...(retryDelayMs === undefined ? {} : { customDelayMs: retryDelayMs }) });
       const recorded = { name: error.name ?? 'Error', message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
       const outcome = await failAttempt(context.redis, claim.queue, now, claim, recorded, retryAt);
+      metrics?.recordRun(claim.queue, outcome === 'retry' ? 'retried' : 'dead_lettered', (now - claim.claimedAt) / 1000);
       return outcome === 'retry' && retryAt !== undefined ? { jobId: claim.jobId, state: 'delayed' as const, retryAt } : { jobId: claim.jobId, state: 'dead' as const };
     },
   );
