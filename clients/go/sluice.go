@@ -149,8 +149,8 @@ func (c *Client) Release(ctx context.Context, token string) error {
 	return c.post(ctx, "/"+token+"/release", nil, nil)
 }
 
-// Run runs handler on concurrency goroutines until ctx is cancelled; running jobs finish
-// first (their handlers' context is not cancelled by the stop).
+// Run runs handler on concurrency goroutines until ctx is cancelled; running jobs and claims
+// in flight finish first (within c.Wait), and handlers' contexts are not cancelled by the stop.
 func (c *Client) Run(ctx context.Context, concurrency int, handler Handler) error {
 	var wg sync.WaitGroup
 	for i := 0; i < concurrency; i++ {
@@ -158,7 +158,8 @@ func (c *Client) Run(ctx context.Context, concurrency int, handler Handler) erro
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				jobs, lease, err := c.Claim(ctx, 1)
+				// Not cancelled by ctx: a claim cut off mid-answer would leave its job to the lease.
+				jobs, lease, err := c.Claim(context.Background(), 1)
 				if err != nil {
 					if ctx.Err() == nil {
 						log.Printf("sluice: claim: %v", err)

@@ -56,9 +56,9 @@ class Client:
                 raise StaleClaim(detail.get("message", "stale claim")) from None
             raise RuntimeError(f"HTTP {error.code} {detail.get('code', '')}: {detail.get('message', error.reason)}") from None
 
-    def claim(self, max=1, wait_ms=5000):
-        """Up to `max` jobs; waits up to `wait_ms` for one. Returns (jobs, lease_ms)."""
-        reply = self._post("", {"consumer": self.consumer, "max": max, "waitMs": wait_ms})
+    def claim(self, max_jobs=1, wait_ms=5000):
+        """Up to `max_jobs` jobs; waits up to `wait_ms` for one. Returns (jobs, lease_ms)."""
+        reply = self._post("", {"consumer": self.consumer, "max": max_jobs, "waitMs": wait_ms})
         return reply["jobs"], reply["leaseMs"]
 
     def heartbeat(self, token):
