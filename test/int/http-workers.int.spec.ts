@@ -75,7 +75,7 @@ it('Python and Go workers drain 1,000 jobs with 10 % failures; a SIGKILLed Pytho
     return held.every((h) => h.state === 'active' && h.worker === 'py-1');
   }, 30_000, 'the Python worker to hold the held jobs');
 
-  const jobs: NewJob[] = Array.from({ length: JOBS }, (_, n) => ({ name: 'work', payload: { n, fail: n % 10 === 0 }, opts: { jobId: `job-${n}`, ...retry } }));
+  const jobs: NewJob[] = Array.from({ length: JOBS }, (_, n) => ({ name: n % 10 === 0 ? 'fail' : 'work', opts: { jobId: `job-${n}`, ...retry } }));
   await q.publishMany(jobs);
   const go = start('go', 'go-1');
   await go.waitForLine(/"ready"/);
@@ -146,6 +146,8 @@ it('Python and Go workers drain 1,000 jobs with 10 % failures; a SIGKILLed Pytho
   expect(((await late.json()) as { error: { code: string } }).error.code).toBe('SLUICE_ERR_STALE_ATTEMPT');
   expect(await hash('held-0')).toEqual(before);
   expect((await allEvents(t.context.redis, queue)).length).toBe(eventCount);
+  const stored = await t.context.queue(queue).get('held-0');
+  expect(stored?.result && (await t.context.payloads.get(queue, stored.result))).toEqual({ by: 'go', payload: { hold: true, n: 0 } });
 
   // SIGTERM stops the Go worker gracefully.
   go.signal('SIGTERM');

@@ -158,7 +158,10 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       await consumers.touch(queue);
       const identity = { id: consumer, host: request.ip, pid: 0, via: 'http' as const };
       const deadline = Date.now() + waitMs;
+      // Leases run from the claim script (the entry's idle time starts there): deadlines count from just before it.
+      let leaseStart = Date.now();
       const claim = async (): Promise<ClaimOutcome> => {
+        leaseStart = Date.now();
         try {
           return await claimAttempts(context.redis, queue, Date.now(), identity, max);
         } catch (error) {
@@ -183,13 +186,20 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
         });
       }
       if (outcome.kind !== 'jobs') return { jobs: [], leaseMs: consumers.leaseMs };
-      const claimedAt = Date.now();
+      let claimedAt = Date.now();
       // The wait and run time histograms, as a library worker records them (first attempts' wait only).
       for (const job of outcome.jobs) if (job.attempt === 1) metrics?.recordWait(queue, (claimedAt - job.createdAt) / 1000);
       let payloads = new Map<string, PayloadValue>();
       const refs = outcome.jobs.map((job) => job.payload).filter((ref): ref is PayloadRef => ref !== undefined);
       try {
-        if (refs.length > 0) payloads = await context.payloads.getMany(queue, refs);
+        if (refs.length > 0) {
+          payloads = await context.payloads.getMany(queue, refs);
+          // A slow payload store must not eat the lease: renew it once the payloads are here.
+          leaseStart = Date.now();
+          const lost = new Set(await extendLeases(context.redis, queue, leaseStart, consumer, outcome.jobs.map((job) => [job.id, job.token])));
+          if (lost.size > 0) outcome = { kind: 'jobs', jobs: outcome.jobs.filter((job) => !lost.has(job.id)) }; // cancelled meanwhile
+          claimedAt = leaseStart;
+        }
         if (gone(request)) throw new Error('client went away');
       } catch (error) {
         // Give the jobs back without counting the attempt.
@@ -197,7 +207,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
         throw error;
       }
       return {
-        jobs: outcome.jobs.map((job) => toClaimedJob(job, queue, consumer, claimedAt, claimedAt + consumers.leaseMs, payloads)),
+        jobs: outcome.jobs.map((job) => toClaimedJob(job, queue, consumer, claimedAt, leaseStart + consumers.leaseMs, payloads)),
         leaseMs: consumers.leaseMs,
       };
     },
