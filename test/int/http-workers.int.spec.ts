@@ -4,7 +4,8 @@
  * Node library with 10 % failures; every job ends in exactly one terminal state. The Python
  * worker is SIGKILLed while it holds jobs: after the lease the service's reaper takes them back
  * and the Go worker completes them, and a late complete with the Python worker's old token is
- * refused (409) and changes nothing. The Go worker is built once per run into a temp dir, with
+ * refused (409) and changes nothing. SIGTERM stops both workers gracefully (exit 0, the job in
+ * hand completed). The Go worker is built once per run into a temp dir, with
  * the standard library only (GOPROXY=off: no module download).
  */
 import { execFile } from 'node:child_process';
@@ -149,8 +150,15 @@ it('Python and Go workers drain 1,000 jobs with 10 % failures; a SIGKILLed Pytho
   const stored = await t.context.queue(queue).get('held-0');
   expect(stored?.result && (await t.context.payloads.get(queue, stored.result))).toEqual({ by: 'go', payload: { hold: true, n: 0 } });
 
-  // SIGTERM stops the Go worker gracefully.
+  // SIGTERM stops both workers gracefully.
   go.signal('SIGTERM');
   expect(await go.exited()).toBe(0);
   expect(go.lines).toContain('{"stopped":true}');
+  const python2 = start('python', 'py-2');
+  await python2.waitForLine(/"ready"/);
+  await t.context.queue(queue).publish('work', undefined, { jobId: 'last' });
+  await python2.waitForLine(/"claimed": "last"/);
+  python2.signal('SIGTERM');
+  expect(await python2.exited()).toBe(0);
+  expect(await hash('last')).toMatchObject({ state: 'completed', worker: 'py-2' });
 }, 300_000);
