@@ -96,6 +96,8 @@ export class HttpConsumers {
   private readonly idleTimer: NodeJS.Timeout;
   private readonly name = `sluice-http:${hostname()}:${process.pid}`;
   private closed = false;
+  /** Fires when the service starts closing: waiting claims answer at once. */
+  private readonly closing = new AbortController();
 
   /** `onError`: housekeeping failures (transient Redis or MongoDB trouble; the next run retries). */
   constructor(
@@ -173,11 +175,15 @@ export class HttpConsumers {
   async waitForWork(queue: QueueName, cursor: readonly string[], ms: number): Promise<void> {
     const state = this.queues.get(queue);
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const sleep = (delay: number): Promise<void> =>
       new Promise((resolve) => {
         timer = setTimeout(resolve, Math.max(1, delay));
+        onAbort = () => resolve();
+        this.closing.signal.addEventListener('abort', onAbort, { once: true });
       });
     try {
+      if (this.closing.signal.aborted) return;
       if (!state || this.closed) return await sleep(Math.min(ms, POLL_MS));
       if (!state.blocker) {
         if (this.blockingQueues >= MAX_BLOCKING_QUEUES) return await sleep(Math.min(ms, POLL_MS));
@@ -196,7 +202,18 @@ export class HttpConsumers {
       await Promise.race([state.round, sleep(ms)]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) this.closing.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** True once the service is closing: claims stop waiting. */
+  get stopping(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  /** Makes every waiting claim answer now (call when the service starts closing). */
+  stopWaiting(): void {
+    this.closing.abort();
   }
 
   private async stopIdle(): Promise<void> {

@@ -173,6 +173,15 @@ describe('HTTP consume API', () => {
     expect(again).toMatchObject({ id: 'late', attempt: 1 });
   });
 
+  it('answers waiting claims (empty) as soon as the service closes, instead of holding the close for waitMs', async () => {
+    const waiting = post('', { consumer: 'py-1', waitMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await t.app.close();
+    const res = await waiting;
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ jobs: [], leaseMs: 1000 });
+  }, 20_000);
+
   it('keeps serving a queue whose keys were deleted under it', async () => {
     expect((await post('', { consumer: 'py-1' })).json()).toEqual({ jobs: [], leaseMs: 1000 });
     await dropQueue(t.context.redis, queue);

@@ -129,6 +129,11 @@ type Params = Static<typeof ClaimParams>;
 /** Registers the consume routes; their state (housekeeping, long-poll reads) ends when the app closes. */
 export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }: { context: SluiceContext; metrics?: SluiceMetrics }): void {
   const consumers = new HttpConsumers(context, (error, queue) => app.log.warn({ queue, error: logDescription(error) }, 'HTTP consumers: queue housekeeping failed; retrying'));
+  // Long polls would hold the close for up to waitMs: they answer (empty) as soon as it starts.
+  app.addHook('preClose', (done) => {
+    consumers.stopWaiting();
+    done();
+  });
   app.addHook('onClose', () => consumers.close());
   const auth = { auth: { scope: 'consume' as const, queue: true } };
   const base = '/v1/queues/:queue/claims';
@@ -175,11 +180,12 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       if (outcome.kind !== 'jobs' && waitMs > 0) {
         outcome = await consumers.countWaiting(async () => {
           let last = outcome;
-          while (last.kind !== 'jobs' && !gone(request)) {
+          while (last.kind !== 'jobs' && !gone(request) && !consumers.stopping) {
             const left = deadline - Date.now();
             if (left <= 0) break;
             if (last.kind === 'empty') await consumers.waitForWork(queue, last.cursor, last.retryAfterMs > 0 ? Math.min(left, last.retryAfterMs) : left);
             else await sleep(Math.min(left, last.kind === 'limited' ? Math.max(1, last.retryAfterMs) : 500));
+            if (consumers.stopping) break;
             last = await claim();
           }
           return last;
