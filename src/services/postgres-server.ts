@@ -30,9 +30,10 @@ import { which } from './redis-server.js';
 /**
  * Top-level fields whose equality filters the embedded server answers from an index (a GIN index
  * on each collection table). Sluice reads payloads, results and archive documents by `_id`, and
- * payloads published together by their read `group` (src/payloads/encoding.ts).
+ * payloads published together by their read `group` (src/payloads/encoding.ts), and payload
+ * search terms (`terms`, src/payloads/terms.ts; an array, matched by containment).
  */
-export const EMBEDDED_EQUALITY_FIELDS: readonly string[] = ['_id', 'group'];
+export const EMBEDDED_EQUALITY_FIELDS: readonly string[] = ['_id', 'group', 'terms'];
 
 /** The database FerretDB keeps its MongoDB databases in (one PostgreSQL schema each). */
 const DATABASE = 'ferretdb';
