@@ -218,14 +218,10 @@ export async function jobHistory(source: ReplaySource, jobId: string): Promise<S
   const events: StoredJobEvent[] = [];
   let position: string | undefined;
   if (source.archive) {
-    // The job index serves the archived part without scanning the queue's whole archive.
-    const records = await source.archive.collection.find({ queue, jobId: id }).sort({ n: 1 }).toArray();
-    for (const record of records) {
-      events.push(fromRecord(record));
-      position = record.id;
-    }
-    const last = await source.archive.last(queue);
-    if (last) position = last.id;
+    // The job's runs serve the archived part with point reads (see EventArchive.jobRecords).
+    const { records, last } = await source.archive.jobRecords(queue, id);
+    for (const record of records) events.push(fromRecord(record));
+    position = last?.id;
   }
   for await (const batch of replayBatches(source, { jobId: id, ...(position === undefined ? {} : { after: position }) })) {
     events.push(...batch);
