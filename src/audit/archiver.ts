@@ -9,7 +9,7 @@
  * exactly once (the loser's insert fails on the unique `_id` and it reloads). An archiver that
  * loads its position (at start, after a crash, after losing a race) rewrites the last chunk's
  * summary and job runs first (idempotent), so a chunk's derived documents are complete before the
- * next chunk exists: readers rely on that (see {@link EventArchive.jobRecords}).
+ * next chunk exists: readers rely on that (see `EventArchive.jobRecords`).
  *
  * @packageDocumentation
  */
@@ -19,7 +19,6 @@ import { describe, InvalidStateError, ValidationError } from '../errors.js';
 import { decodeEvent } from '../events/codec.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
 import { PeriodicTask } from '../consumers/periodic.js';
-import type { EventArchive } from './archive.js';
 import {
   buildChunk,
   compareIds,
@@ -29,6 +28,7 @@ import {
   jobRunsOf,
   recordHash,
   summaryOf,
+  type ArchiveAccess,
   type ChunkDoc,
   type HeadDoc,
   type JobRunDoc,
@@ -39,7 +39,8 @@ import {
 export interface ArchiverOptions {
   /** Redis connection holding the queue (the caller closes it). */
   redis: RedisClient;
-  archive: EventArchive;
+  /** The archive (an `EventArchive`). */
+  archive: ArchiveAccess;
   queue: string;
   /**
    * Most events per run, i.e. per chunk.
@@ -200,14 +201,15 @@ export class Archiver {
  * already there are left alone; a job run slot taken by another job of the same id (published
  * again after removal) moves the run to the next free variant.
  */
-export async function writeDerived(archive: EventArchive, chunk: ChunkDoc): Promise<void> {
+export async function writeDerived(archive: ArchiveAccess, chunk: ChunkDoc): Promise<void> {
   // The job runs first, the summary after them: a summary means the chunk's runs are all there.
   const runs = jobRunsOf(chunk);
   try {
     await archive.collection.insertMany(runs, { ordered: false });
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
-    const errors: { code: number; index: number }[] = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    const reported: unknown = error.writeErrors;
+    const errors = (Array.isArray(reported) ? reported : [reported]) as { code: number; index: number }[];
     if (errors.some((e) => e.code !== 11000)) throw error;
     const taken = errors.map((e) => runs[e.index]).filter((run) => run !== undefined);
     for (let i = 0; i < taken.length; i += 32) await Promise.all(taken.slice(i, i + 32).map((run) => placeRun(archive, run)));
@@ -229,7 +231,7 @@ export async function writeDerived(archive: EventArchive, chunk: ChunkDoc): Prom
 }
 
 /** Inserts a job run whose first slot is taken: the slot already holds it, or the next free variant gets it. */
-async function placeRun(archive: EventArchive, run: JobRunDoc): Promise<void> {
+async function placeRun(archive: ArchiveAccess, run: JobRunDoc): Promise<void> {
   for (let variant = 1; variant < 10_000; variant++) {
     const _id = jobRunKey(run.queue, run.jobId, run.from, variant);
     const existing = (await archive.collection.findOne({ _id })) as JobRunDoc | null;

@@ -21,6 +21,8 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
+import type { Collection } from 'mongodb';
+import type { QueueName } from '../keys.js';
 
 /** Hash that the first record of a queue chains from. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -149,4 +151,13 @@ export function buildChunk(queue: string, k: number, prev: string, records: Stor
   const last = records[records.length - 1];
   if (!first || !last) throw new Error('a chunk needs at least one record');
   return { _id: chunkKey(queue, k), kind: 'chunk', queue, k, first: first.n, last: last.n, firstId: first.id, lastId: last.id, prev, records };
+}
+
+/** What the archiver needs of the archive (`EventArchive` provides it). */
+export interface ArchiveAccess {
+  readonly collection: Collection<ArchiveDocument>;
+  /** The last chunk number and its last record. */
+  tail(queue: QueueName): Promise<{ k: number; record: { n: number; id: string; hash: string } } | undefined>;
+  chunk(queue: QueueName, k: number): Promise<ChunkDoc | undefined>;
+  hasSummary(queue: QueueName, k: number): Promise<boolean>;
 }
