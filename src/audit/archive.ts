@@ -19,6 +19,7 @@ import type { Collection, Db, MongoClient } from 'mongodb';
 import type { QueueName } from '../keys.js';
 import {
   chunkKey,
+  chunkRecordsOf,
   compareIds,
   headKey,
   jobRunKey,
@@ -87,7 +88,7 @@ export function toArchiveRecord(queue: string, r: StoredRecord, prev: string): A
 /** The records of a chunk in reader shape, `prev` filled in from the chain. */
 export function chunkRecords(chunk: ChunkDoc): ArchiveRecord[] {
   let prev = chunk.prev;
-  return chunk.records.map((r) => {
+  return chunkRecordsOf(chunk).map((r) => {
     const record = toArchiveRecord(chunk.queue, r, prev);
     prev = r.hash;
     return record;
@@ -137,7 +138,13 @@ export class EventArchive {
     const head = (await this.collection.findOne({ _id: headKey(queue) })) as HeadDoc | null;
     let k = head?.chunk ?? 0;
     let record = head ? toArchiveRecord(queue, head.record, head.prev) : undefined;
-    if (await this.hasSummary(queue, k + 1)) {
+    // Usually the hint is current: the next summary and chunk are both missing (read together).
+    const [nextSummary, nextChunk] = await Promise.all([this.hasSummary(queue, k + 1), this.chunk(queue, k + 1)]);
+    if (!nextSummary && !nextChunk) {
+      if (k === 0 || !record) return undefined;
+      return { k, record };
+    }
+    if (nextSummary) {
       // The hint lags (or is missing): find the last summary by galloping, then bisecting.
       let lo = k + 1;
       let step = 1;
@@ -256,7 +263,7 @@ export class EventArchive {
     if (compareIds(found.firstId, id) > 0) return found.first - 1;
     const chunk = await this.chunk(queue, found.k);
     let n = found.first - 1;
-    for (const r of chunk?.records ?? []) {
+    for (const r of chunk ? chunkRecordsOf(chunk) : []) {
       if (compareIds(r.id, id) > 0) break;
       n = r.n;
     }

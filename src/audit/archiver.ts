@@ -21,6 +21,7 @@ import { eventsKey, toQueueName, type QueueName } from '../keys.js';
 import { PeriodicTask } from '../consumers/periodic.js';
 import {
   buildChunk,
+  chunkRecordsOf,
   compareIds,
   GENESIS_HASH,
   headKey,
@@ -219,8 +220,9 @@ export async function writeDerived(archive: ArchiveAccess, chunk: ChunkDoc): Pro
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
   }
-  const record = chunk.records[chunk.records.length - 1] as StoredRecord;
-  const prev = chunk.records.length > 1 ? (chunk.records[chunk.records.length - 2] as StoredRecord).hash : chunk.prev;
+  const records = chunkRecordsOf(chunk);
+  const record = records[records.length - 1] as StoredRecord;
+  const prev = records.length > 1 ? (records[records.length - 2] as StoredRecord).hash : chunk.prev;
   const head: Omit<HeadDoc, '_id'> = { kind: 'head', queue: chunk.queue, chunk: chunk.k, record, prev };
   try {
     // Only forward; a racing archiver may still move it back a little (a hint; readers probe forward).

@@ -52,7 +52,25 @@ export interface ChunkDoc {
   lastId: string;
   /** Hash of the record before `first` ({@link GENESIS_HASH} for chunk 1). */
   prev: string;
-  records: StoredRecord[];
+  /**
+   * The records, `StoredRecord[]` as JSON text. One string rather than an array of documents:
+   * FerretDB converts every field of a document between BSON and its PostgreSQL jsonb, and
+   * measured here a chunk of 1,000 records read in 13.7 ms as one string against 75.9 ms as an
+   * array of documents. Read it with {@link chunkRecordsOf}.
+   */
+  body: string;
+}
+
+const parsed = new WeakMap<ChunkDoc, StoredRecord[]>();
+
+/** The records of a chunk (parsed once per chunk object). */
+export function chunkRecordsOf(chunk: ChunkDoc): StoredRecord[] {
+  let records = parsed.get(chunk);
+  if (!records) {
+    records = JSON.parse(chunk.body) as StoredRecord[];
+    parsed.set(chunk, records);
+  }
+  return records;
 }
 
 /** Boundaries of one chunk. */
@@ -131,7 +149,7 @@ export function summaryOf(chunk: ChunkDoc): SummaryDoc {
 export function jobRunsOf(chunk: ChunkDoc): JobRunDoc[] {
   const open = new Map<string, JobRunDoc>();
   const runs: JobRunDoc[] = [];
-  for (const r of chunk.records) {
+  for (const r of chunkRecordsOf(chunk)) {
     const run = open.get(r.jobId);
     if (run && r.seq === run.to + 1) {
       run.to = r.seq;
@@ -150,7 +168,9 @@ export function buildChunk(queue: string, k: number, prev: string, records: Stor
   const first = records[0];
   const last = records[records.length - 1];
   if (!first || !last) throw new Error('a chunk needs at least one record');
-  return { _id: chunkKey(queue, k), kind: 'chunk', queue, k, first: first.n, last: last.n, firstId: first.id, lastId: last.id, prev, records };
+  const chunk: ChunkDoc = { _id: chunkKey(queue, k), kind: 'chunk', queue, k, first: first.n, last: last.n, firstId: first.id, lastId: last.id, prev, body: JSON.stringify(records) };
+  parsed.set(chunk, records);
+  return chunk;
 }
 
 /** What the archiver needs of the archive (`EventArchive` provides it). */

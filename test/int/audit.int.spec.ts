@@ -81,7 +81,8 @@ async function chunkHolding(queue: QueueName, n: number): Promise<ChunkDoc> {
 
 /** Replaces a chunk's records (as someone with write access to the database could). */
 async function editChunk(original: ChunkDoc, edit: (records: StoredRecord[]) => StoredRecord[]): Promise<void> {
-  const replacement: ChunkDoc = { ...original, records: edit(original.records.map((r) => ({ ...r }))) };
+  const records = (JSON.parse(original.body) as StoredRecord[]).map((r) => ({ ...r }));
+  const replacement: ChunkDoc = { ...original, body: JSON.stringify(edit(records)) };
   await archive.collection.replaceOne({ _id: original._id }, replacement);
 }
 
