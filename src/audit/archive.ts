@@ -78,6 +78,8 @@ export interface ArchiveTail {
   /** Chunk number. */
   k: number;
   record: ArchiveRecord;
+  /** True when chunk k's job runs are known to be written (the head hint is written after them). */
+  indexed: boolean;
 }
 
 /** An archived record in the shape readers use. */
@@ -142,7 +144,7 @@ export class EventArchive {
     const [nextSummary, nextChunk] = await Promise.all([this.hasSummary(queue, k + 1), this.chunk(queue, k + 1)]);
     if (!nextSummary && !nextChunk) {
       if (k === 0 || !record) return undefined;
-      return { k, record };
+      return { k, record, indexed: true };
     }
     if (nextSummary) {
       // The hint lags (or is missing): find the last summary by galloping, then bisecting.
@@ -172,7 +174,7 @@ export class EventArchive {
       const chunk = await this.chunk(queue, k);
       record = chunk && chunkRecords(chunk).at(-1);
     }
-    return record && { k, record };
+    return record && { k, record, indexed: false };
   }
 
   /** The queue's last archived record, or undefined when none is. */
@@ -226,15 +228,23 @@ export class EventArchive {
    */
   async *records(queue: QueueName, afterN: number, _options: { batchSize?: number } = {}): AsyncGenerator<ArchiveRecord> {
     const from = Math.max(1, afterN + 1);
-    let k = from === 1 ? 1 : await this.chunkOf(queue, from);
-    if (k === undefined) return;
-    let next: Promise<ChunkDoc | undefined> = this.chunk(queue, k);
-    for (;;) {
-      const chunk = await next;
-      if (!chunk) return;
+    const start = from === 1 ? 1 : await this.chunkOf(queue, from);
+    if (start === undefined) return;
+    let k = start;
+    // Two chunks read ahead while one is consumed.
+    const ahead: Promise<ChunkDoc | undefined>[] = [];
+    const fetch = (): void => {
+      const read = this.chunk(queue, k);
+      read.catch(() => undefined); // awaited later, or dropped when the caller stops early
+      ahead.push(read);
       k += 1;
-      next = this.chunk(queue, k);
-      next.catch(() => undefined); // awaited on the next turn, or dropped when the caller stops early
+    };
+    fetch();
+    fetch();
+    for (;;) {
+      const chunk = await ahead.shift();
+      if (!chunk) return;
+      fetch();
       for (const record of chunkRecords(chunk)) if (record.n >= from) yield record;
     }
   }
@@ -287,20 +297,22 @@ export class EventArchive {
       const runs = (await Promise.all(seqs.map((s) => this.runsAt(queue, jobId, s)))).flat();
       frontier = [];
       for (const run of runs) {
-        if (run.jobId !== jobId || run.k >= tail.k) continue;
+        if (run.jobId !== jobId || run.k > tail.k || (run.k === tail.k && !tail.indexed)) continue;
         let ns = wanted.get(run.k);
         if (!ns) wanted.set(run.k, (ns = new Set()));
         for (const n of run.ns) ns.add(n);
         frontier.push(run.to + 1);
       }
     }
-    const chunks = await Promise.all([...wanted.keys(), tail.k].map((k) => this.chunk(queue, k)));
+    const scanTail = !tail.indexed; // the last chunk's runs may not be written yet: read it whole
+    const chunks = await Promise.all([...wanted.keys(), ...(scanTail && !wanted.has(tail.k) ? [tail.k] : [])].map((k) => this.chunk(queue, k)));
     const byN = new Map<number, ArchiveRecord>();
     for (const chunk of chunks) {
       if (!chunk) continue;
       const ns = wanted.get(chunk.k);
       for (const record of chunkRecords(chunk)) {
-        if (chunk.k === tail.k ? record.jobId === jobId && record.n <= tail.record.n : ns?.has(record.n) === true) byN.set(record.n, record);
+        const wantedHere = scanTail && chunk.k === tail.k ? record.jobId === jobId && record.n <= tail.record.n : ns?.has(record.n) === true;
+        if (wantedHere) byN.set(record.n, record);
       }
     }
     return { records: [...byN.values()].sort((a, b) => a.n - b.n), last: tail.record };
