@@ -24,8 +24,9 @@ import { flowOutboxKey, laneKeys, toJobId, toQueueName, wakeKey, type QueueName 
 import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
-import { sluiceTracer } from '../metrics/tracing.js';
+import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
+import { GroupedPut } from '../payloads/grouped-put.js';
 import { sweepPayloadsOnce } from '../payloads/sweep.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
 import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
@@ -255,6 +256,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private busy = 0;
   private readonly completions: PendingCompletion[] = [];
   private flushing: Promise<void> | undefined;
+  /** Handlers' results, written to the payload store in groups (one insertMany per round trip). */
+  private readonly results: GroupedPut | undefined;
   private slotWaiters: (() => void)[] = [];
   private loopDone: Promise<void> | undefined;
   private stopping = false;
@@ -304,8 +307,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
     // [observability] consumer spans and wait/run time histograms
     const metrics = workerOptions.metrics === false ? undefined : (workerOptions.metrics ?? defaultMetrics());
-    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock);
     const { redis, owned } = openRedis(workerOptions.connection);
+    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock, redisServerAttributes(redis));
     this.redis = redis;
     this.owned = owned;
     const repeatMs = nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000);
@@ -318,6 +321,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const relayMs = nonNegative('flowRelayIntervalMs', workerOptions.flowRelayIntervalMs ?? 500);
     const retentionMs = nonNegative('retentionIntervalMs', workerOptions.retentionIntervalMs ?? 5000);
     const sweepStore = workerOptions.payloads;
+    this.results = sweepStore ? new GroupedPut(sweepStore, this.queue) : undefined;
     const sweepMs = sweepStore ? nonNegative('payloadSweepIntervalMs', workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0;
     const sweepGraceMs = nonNegative('payloadSweepGraceMs', workerOptions.payloadSweepGraceMs ?? DEFAULT_ORPHAN_GRACE_MS);
     this.tasks = [
@@ -601,9 +605,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     // unreachable), the job is not failed: its lease runs out and it is delivered again.
     try {
       let ref: PayloadRef | undefined;
-      if (result !== undefined && this.workerOptions.payloads) {
-        [ref] = await this.workerOptions.payloads.put(this.queue, [{ value: result }]);
-      }
+      if (result !== undefined && this.results) ref = await this.results.put(result);
       const completed = await this.complete(job, ref, this.clock.now() - started);
       attempt.end(completed ? 'completed' : 'stale'); // [observability]
       if (completed) this.emit('completed', active, result);
@@ -721,6 +723,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   close(graceMs = this.options.graceMs): Promise<void> {
     this.closing ??= this.shutdown(graceMs);
     return this.closing;
+  }
+
+  /** `await using worker = new Worker(...)`: {@link Worker.close} (default grace) on scope exit. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async shutdown(graceMs: number): Promise<void> {

@@ -16,7 +16,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { SluiceError } from '../errors.js';
+import { ClosedError, redisUnavailableAt, SluiceError } from '../errors.js';
+import { redactUrl } from '../config.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
@@ -178,8 +179,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } else {
       mapped = toSluiceError(error, limit);
     }
+    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
+    // A request still running while the service shuts down finds its connections closed
+    // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
+    // of the shutdown rather than as a failure.
+    if (context.isClosed && (mapped === undefined || mapped.httpStatus >= 500)) mapped = new ClosedError('the service (shutting down)');
     const { status, headers, body } = errorResponse(mapped);
-    if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
+    if (body.error.code === 'SLUICE_ERR_CLOSED') request.log.info({ code: body.error.code, message: body.error.message }, 'request refused: shutting down');
+    else if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
     else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');
     void reply.code(status).headers(headers).send(body);
   });
