@@ -22,6 +22,7 @@ import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
 import { errorResponse, fromAjv, logDescription, toSluiceError } from './http-errors.js';
+import { registerConsumeRoutes } from './routes/consume.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLimitRoutes } from './routes/limits.js';
@@ -136,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'limits', description: 'Queue rate limit and group limits' },
         { name: 'repeatables', description: 'Repeatable (cron or interval) jobs' },
         { name: 'events', description: 'Audit history, replay and the live event feed' },
+        { name: 'consume', description: 'HTTP workers: claim jobs, heartbeat, progress, complete, fail, release (docs/HTTP-WORKERS.md)' },
         { name: 'ops', description: 'Health, readiness, metrics, this document' },
       ],
     },
@@ -208,5 +210,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, { context });
   registerLimitRoutes(app, { context });
   registerEventRoutes(app, { context });
+  registerConsumeRoutes(app, { context, metrics });
   return app;
 }
