@@ -514,7 +514,7 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     arg: '<duration>',
     default: 1000,
     defaultText: '`1s`',
-    doc: 'The service archives every queue\'s events to MongoDB this often (then trims the stream); `0` turns the archiver off.',
+    doc: 'The service archives every queue\'s events to MongoDB (then trims the stream), one chunk per run, runs of one queue at least this far apart; caught-up queues wait on their streams (`XREAD BLOCK`) instead of being polled. `0` turns the archiver off.',
     group: 'server',
     parse: parseDuration,
   },

@@ -1,5 +1,5 @@
 /**
- * The event archive: a MongoDB collection holding every event of every queue, hash-chained per
+ * The event archive: MongoDB documents holding every event of every queue, hash-chained per
  * queue, so the Redis stream can be trimmed while replay still covers the whole history.
  *
  * Each record is one stream entry with its raw `type`, `v`, `data` and `meta` fields, a per-queue
@@ -7,33 +7,43 @@
  * `sha256(prev \n queue \n n \n id \n type \n v \n data \n meta)`. Payloads are referenced by id
  * and content hash inside `data`, so a payload can be erased without breaking the chain.
  *
- * The {@link Archiver} copies new stream entries into the archive (insertMany, ordered, majority
- * write concern), then trims the stream with `XTRIM MINID <last archived id>`: only entries
- * strictly below an archived one are removed, and the last archived entry stays in the stream as
- * the seam replay uses to detect a trim that happened while it read. Record `_id`s are
- * `<queue>/<n>`, so two archivers racing insert each record once; a crashed archiver resumes
- * from the last record it inserted.
+ * Records are stored in chunks of consecutive records with small index documents beside them
+ * (layout in src/audit/layout.ts, queries in docs/ARCHIVE.md): every read is a point read by
+ * `_id`, so reading from a position, finding a stream id and reading one job's history cost
+ * O(log n) point reads however long the history grows. The {@link Archiver} (src/audit/archiver.ts)
+ * writes them.
  *
  * @packageDocumentation
  */
-import { createHash } from 'node:crypto';
 import type { Collection, Db, MongoClient } from 'mongodb';
-import type { RedisClient } from '../redis/connection.js';
-import { describe, InvalidStateError, PayloadStoreUnavailableError, ValidationError } from '../errors.js';
-import { decodeEvent } from '../events/codec.js';
-import { eventsKey, toQueueName, type QueueName } from '../keys.js';
-import { PeriodicTask } from '../consumers/periodic.js';
+import type { QueueName } from '../keys.js';
+import {
+  chunkKey,
+  chunkRecordsOf,
+  compareIds,
+  headKey,
+  jobRunKey,
+  summaryKey,
+  summaryOf,
+  type ArchiveDocument,
+  type ChunkDoc,
+  type HeadDoc,
+  type JobRunDoc,
+  type StoredRecord,
+  type SummaryDoc,
+} from './layout.js';
+
+export { compareIds, GENESIS_HASH, recordHash, type ArchiveDocument } from './layout.js';
+export { Archiver, type ArchiverOptions, type ArchiveRunReport } from './archiver.js';
 
 /** One archived event. */
 export interface ArchiveRecord {
-  /** `<queue>/<n>` */
-  _id: string;
   queue: string;
   /** Position in the queue's archive, from 1, gapless. */
   n: number;
   /** Stream entry id. */
   id: string;
-  /** Milliseconds part of the stream id (for time-range queries). */
+  /** Milliseconds part of the stream id. */
   ms: number;
   type: string;
   v: string;
@@ -50,16 +60,8 @@ export interface ArchiveRecord {
   hash: string;
 }
 
-/** Hash that the first record of a queue chains from. */
-export const GENESIS_HASH = '0'.repeat(64);
-
 /** Default archive collection name. */
 export const DEFAULT_ARCHIVE_COLLECTION = 'sluice_events';
-
-/** Computes a record's chained hash from its content. */
-export function recordHash(r: Pick<ArchiveRecord, 'prev' | 'queue' | 'n' | 'id' | 'type' | 'v' | 'data' | 'meta'>): string {
-  return createHash('sha256').update([r.prev, r.queue, String(r.n), r.id, r.type, r.v, r.data, r.meta].join('\n')).digest('hex');
-}
 
 /** Options of {@link EventArchive}. */
 export interface EventArchiveOptions {
@@ -71,60 +73,113 @@ export interface EventArchiveOptions {
   collection?: string;
 }
 
-/** Read and write access to the archive collection. */
+/** The last chunk of a queue and its last record. */
+export interface ArchiveTail {
+  /** Chunk number. */
+  k: number;
+  record: ArchiveRecord;
+  /** True when chunk k's job runs are known to be written (the head hint is written after them). */
+  indexed: boolean;
+}
+
+/** An archived record in the shape readers use. */
+export function toArchiveRecord(queue: string, r: StoredRecord, prev: string): ArchiveRecord {
+  return { queue, n: r.n, id: r.id, ms: Number(r.id.split('-')[0]), type: r.type, v: r.v, data: r.data, meta: r.meta, jobId: r.jobId, seq: r.seq, prev, hash: r.hash };
+}
+
+/** The records of a chunk in reader shape, `prev` filled in from the chain. */
+export function chunkRecords(chunk: ChunkDoc): ArchiveRecord[] {
+  let prev = chunk.prev;
+  return chunkRecordsOf(chunk).map((r) => {
+    const record = toArchiveRecord(chunk.queue, r, prev);
+    prev = r.hash;
+    return record;
+  });
+}
+
+/** Read access to the archive (and the derived documents the archiver writes after each chunk). */
 export class EventArchive {
-  readonly collection: Collection<ArchiveRecord>;
-  private indexed: Promise<void> | undefined;
+  readonly collection: Collection<ArchiveDocument>;
 
   constructor(options: EventArchiveOptions) {
     const db: Db = options.client.db(options.database ?? 'sluice');
-    this.collection = db.collection<ArchiveRecord>(options.collection ?? DEFAULT_ARCHIVE_COLLECTION);
+    this.collection = db.collection<ArchiveDocument>(options.collection ?? DEFAULT_ARCHIVE_COLLECTION);
   }
 
-  /** Creates the indexes (queue + n, queue + job id + seq, queue + time); idempotent. */
+  /**
+   * Kept for compatibility: every archive read is by `_id`, which every MongoDB collection
+   * indexes, so there is nothing to create.
+   */
   ensureIndexes(): Promise<void> {
-    this.indexed ??= (async () => {
-      await this.collection.createIndex({ queue: 1, n: 1 }, { unique: true, name: 'queue_n' });
-      await this.collection.createIndex({ queue: 1, jobId: 1, seq: 1 }, { name: 'queue_job_seq' });
-      await this.collection.createIndex({ queue: 1, ms: 1 }, { name: 'queue_time' });
-    })().catch((error: unknown) => {
-      this.indexed = undefined;
-      throw error;
-    });
-    return this.indexed;
+    return Promise.resolve();
+  }
+
+  /** Chunk `k` of the queue (one point read). */
+  async chunk(queue: QueueName, k: number): Promise<ChunkDoc | undefined> {
+    return ((await this.collection.findOne({ _id: chunkKey(queue, k) })) as ChunkDoc | null) ?? undefined;
+  }
+
+  /** Boundaries of chunk `k`: its summary, or the chunk itself when the summary is not written yet. */
+  async summary(queue: QueueName, k: number): Promise<SummaryDoc | undefined> {
+    const summary = (await this.collection.findOne({ _id: summaryKey(queue, k) })) as SummaryDoc | null;
+    if (summary) return summary;
+    const chunk = await this.chunk(queue, k);
+    return chunk && summaryOf(chunk);
+  }
+
+  /** Whether chunk `k`'s summary is written (then its job runs are too). */
+  async hasSummary(queue: QueueName, k: number): Promise<boolean> {
+    return (await this.collection.findOne({ _id: summaryKey(queue, k) }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /**
+   * The queue's last chunk and record: the head hint, then forward probes (summaries by galloping,
+   * then the chunks after the last summary). A few point reads.
+   */
+  async tail(queue: QueueName): Promise<ArchiveTail | undefined> {
+    const head = (await this.collection.findOne({ _id: headKey(queue) })) as HeadDoc | null;
+    let k = head?.chunk ?? 0;
+    let record = head ? toArchiveRecord(queue, head.record, head.prev) : undefined;
+    // Usually the hint is current: the next summary and chunk are both missing (read together).
+    const [nextSummary, nextChunk] = await Promise.all([this.hasSummary(queue, k + 1), this.chunk(queue, k + 1)]);
+    if (!nextSummary && !nextChunk) {
+      if (k === 0 || !record) return undefined;
+      return { k, record, indexed: true };
+    }
+    if (nextSummary) {
+      // The hint lags (or is missing): find the last summary by galloping, then bisecting.
+      let lo = k + 1;
+      let step = 1;
+      while (await this.hasSummary(queue, lo + step)) {
+        lo += step;
+        step *= 2;
+      }
+      let hi = lo + step; // no summary here
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await this.hasSummary(queue, mid)) lo = mid;
+        else hi = mid;
+      }
+      k = lo;
+      record = undefined;
+    }
+    for (;;) {
+      const next = await this.chunk(queue, k + 1);
+      if (!next) break;
+      k += 1;
+      record = chunkRecords(next).at(-1);
+    }
+    if (k === 0) return undefined;
+    if (!record) {
+      const chunk = await this.chunk(queue, k);
+      record = chunk && chunkRecords(chunk).at(-1);
+    }
+    return record && { k, record, indexed: false };
   }
 
   /** The queue's last archived record, or undefined when none is. */
   async last(queue: QueueName): Promise<ArchiveRecord | undefined> {
-    const [doc] = await this.collection.find({ queue }).sort({ n: -1 }).limit(1).toArray();
-    return doc ?? undefined;
-  }
-
-  /**
-   * Records with n > `afterN`, in order, streamed from one cursor. (One query for the whole
-   * read: a server without a usable index, such as FerretDB, scans the collection once per
-   * query, so paging with repeated queries would cost a scan per page.)
-   */
-  async *records(queue: QueueName, afterN: number, options: { batchSize?: number } = {}): AsyncGenerator<ArchiveRecord> {
-    const cursor = this.collection.find({ queue, n: { $gt: afterN } }).sort({ n: 1 }).batchSize(options.batchSize ?? 1000);
-    try {
-      for await (const record of cursor) yield record;
-    } finally {
-      await cursor.close();
-    }
-  }
-
-  /** The n of the last record whose stream id is at or below `id` (0 when none). */
-  async positionOf(queue: QueueName, id: string): Promise<number> {
-    const ms = Number(id.split('-')[0]);
-    const candidates = await this.collection.find({ queue, ms: { $lte: ms } }).sort({ n: -1 }).limit(64).toArray();
-    for (const doc of candidates) if (compareIds(doc.id, id) <= 0) return doc.n;
-    if (candidates.length === 64) {
-      // More than 64 records share the millisecond: fall back to a scan of that millisecond.
-      const same = await this.collection.find({ queue, ms }).sort({ n: -1 }).toArray();
-      for (const doc of same) if (compareIds(doc.id, id) <= 0) return doc.n;
-    }
-    return 0;
+    return (await this.tail(queue))?.record;
   }
 
   /** Number of records of the queue. */
@@ -136,153 +191,142 @@ export class EventArchive {
   archivedEvents(queue: QueueName): Promise<number> {
     return this.count(queue);
   }
-}
 
-/** Compares two complete stream ids numerically. */
-export function compareIds(a: string, b: string): number {
-  const [am = '0', as = '0'] = a.split('-');
-  const [bm = '0', bs = '0'] = b.split('-');
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
-}
-
-/** Options of {@link Archiver}. */
-export interface ArchiverOptions {
-  /** Redis connection holding the queue (the caller closes it). */
-  redis: RedisClient;
-  archive: EventArchive;
-  queue: string;
   /**
-   * Events copied per insertMany.
-   * @default 1000
+   * The number of the chunk holding record `n` (1 ≤ n ≤ last), found by interpolation and
+   * bisection over the chunk summaries: O(log chunks) point reads of small documents.
    */
-  batchSize?: number;
+  async chunkOf(queue: QueueName, n: number, tail?: ArchiveTail): Promise<number | undefined> {
+    const end = tail ?? (await this.tail(queue));
+    if (!end || n < 1 || n > end.record.n) return undefined;
+    let lo = 1;
+    let hi = end.k;
+    let nLo = 1;
+    let nHi = end.record.n;
+    for (let step = 0; lo <= hi; step++) {
+      const guess = step % 2 === 0 && nHi > nLo ? lo + Math.floor(((n - nLo) * (hi - lo + 1)) / (nHi - nLo + 1)) : Math.floor((lo + hi) / 2);
+      const k = Math.min(hi, Math.max(lo, guess));
+      const s = await this.summary(queue, k);
+      if (!s) return undefined; // a chunk is missing: verifyAudit names it
+      if (n < s.first) {
+        hi = k - 1;
+        nHi = s.first - 1;
+      } else if (n > s.last) {
+        lo = k + 1;
+        nLo = s.last + 1;
+      } else {
+        return k;
+      }
+    }
+    return undefined;
+  }
+
   /**
-   * Trim the stream after archiving (`XTRIM MINID`). Turn off to keep the stream whole.
-   * @default true
+   * Records with n > `afterN`, in order: chunk reads from the chunk holding `afterN + 1` on, the
+   * next chunk read while the current one is consumed. Ends at the last chunk.
+   * `batchSize` is accepted for compatibility; a read is one chunk.
    */
-  trim?: boolean;
+  async *records(queue: QueueName, afterN: number, _options: { batchSize?: number } = {}): AsyncGenerator<ArchiveRecord> {
+    const from = Math.max(1, afterN + 1);
+    const start = from === 1 ? 1 : await this.chunkOf(queue, from);
+    if (start === undefined) return;
+    let k = start;
+    // Two chunks read ahead while one is consumed.
+    const ahead: Promise<ChunkDoc | undefined>[] = [];
+    const fetch = (): void => {
+      const read = this.chunk(queue, k);
+      read.catch(() => undefined); // awaited later, or dropped when the caller stops early
+      ahead.push(read);
+      k += 1;
+    };
+    fetch();
+    fetch();
+    for (;;) {
+      const chunk = await ahead.shift();
+      if (!chunk) return;
+      fetch();
+      for (const record of chunkRecords(chunk)) if (record.n >= from) yield record;
+    }
+  }
+
+  /** The n of the last record whose stream id is at or below `id` (0 when none). */
+  async positionOf(queue: QueueName, id: string): Promise<number> {
+    const tail = await this.tail(queue);
+    if (!tail) return 0;
+    if (compareIds(id, tail.record.id) >= 0) return tail.record.n;
+    // The first chunk whose last id is at or above `id`, by bisection over the summaries.
+    let lo = 1;
+    let hi = tail.k;
+    let found: SummaryDoc | undefined;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const s = await this.summary(queue, mid);
+      if (!s) return 0;
+      if (compareIds(s.lastId, id) >= 0) {
+        found = s;
+        hi = mid - 1;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    if (!found) return tail.record.n;
+    if (compareIds(found.firstId, id) > 0) return found.first - 1;
+    const chunk = await this.chunk(queue, found.k);
+    let n = found.first - 1;
+    for (const r of chunk ? chunkRecordsOf(chunk) : []) {
+      if (compareIds(r.id, id) > 0) break;
+      n = r.n;
+    }
+    return n;
+  }
+
   /**
-   * Pause between runs when the stream is caught up.
-   * @default 1000
+   * One job's archived records, in order, and the archive's last record at the time of the read.
+   * Reads the job's runs (a chain of point reads, see src/audit/layout.ts), the chunks they point
+   * into, and the last chunk directly (its runs may not be written yet).
    */
-  intervalMs?: number;
-  /** Background error sink. @default console.error */
-  onError?: (error: unknown) => void;
-}
-
-/** What one {@link Archiver.runOnce} did. */
-export interface ArchiveRunReport {
-  archived: number;
-  /** Last archived stream id after the run (undefined when the archive is empty). */
-  lastId: string | undefined;
-  /** Entries removed from the stream by the trim. */
-  trimmed: number;
-}
-
-/** Copies a queue's events into the archive and trims the stream behind it. Safe to run in several processes. */
-export class Archiver {
-  readonly queue: QueueName;
-  private readonly task: PeriodicTask;
-  /** The last archived record as this archiver knows it; reloaded after a conflict. */
-  private state: Pick<ArchiveRecord, 'n' | 'id' | 'hash'> | undefined;
-  private loaded = false;
-
-  constructor(private readonly options: ArchiverOptions) {
-    this.queue = toQueueName(options.queue);
-    const batch = options.batchSize ?? 1000;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('batchSize', 'must be an integer from 1 to 10000');
-    this.task = new PeriodicTask(
-      async () => ((await this.runOnce()).archived >= batch ? 0 : undefined),
-      (next) => next ?? options.intervalMs ?? 1000,
-      options.onError ?? ((error) => console.error(`sluice archiver (queue ${this.queue}):`, describe(error))),
-    );
+  async jobRecords(queue: QueueName, jobId: string): Promise<{ records: ArchiveRecord[]; last: ArchiveRecord | undefined }> {
+    const tail = await this.tail(queue);
+    if (!tail) return { records: [], last: undefined };
+    const wanted = new Map<number, Set<number>>();
+    const visited = new Set<number>();
+    let frontier = [1];
+    while (frontier.length > 0) {
+      const seqs = frontier.filter((s) => !visited.has(s));
+      for (const s of seqs) visited.add(s);
+      const runs = (await Promise.all(seqs.map((s) => this.runsAt(queue, jobId, s)))).flat();
+      frontier = [];
+      for (const run of runs) {
+        if (run.jobId !== jobId || run.k > tail.k || (run.k === tail.k && !tail.indexed)) continue;
+        let ns = wanted.get(run.k);
+        if (!ns) wanted.set(run.k, (ns = new Set()));
+        for (const n of run.ns) ns.add(n);
+        frontier.push(run.to + 1);
+      }
+    }
+    const scanTail = !tail.indexed; // the last chunk's runs may not be written yet: read it whole
+    const chunks = await Promise.all([...wanted.keys(), ...(scanTail && !wanted.has(tail.k) ? [tail.k] : [])].map((k) => this.chunk(queue, k)));
+    const byN = new Map<number, ArchiveRecord>();
+    for (const chunk of chunks) {
+      if (!chunk) continue;
+      const ns = wanted.get(chunk.k);
+      for (const record of chunkRecords(chunk)) {
+        const wantedHere = scanTail && chunk.k === tail.k ? record.jobId === jobId && record.n <= tail.record.n : ns?.has(record.n) === true;
+        if (wantedHere) byN.set(record.n, record);
+      }
+    }
+    return { records: [...byN.values()].sort((a, b) => a.n - b.n), last: tail.record };
   }
 
-  /** Archives one batch (and trims). */
-  async runOnce(): Promise<ArchiveRunReport> {
-    const { redis, archive } = this.options;
-    const batchSize = this.options.batchSize ?? 1000;
-    try {
-      await archive.ensureIndexes();
-    } catch (error) {
-      throw new PayloadStoreUnavailableError('archive ensureIndexes', 1, error);
+  /** Every variant of the job run starting at sequence `s` (variants are taken in order, so the first miss ends them). */
+  private async runsAt(queue: QueueName, jobId: string, s: number): Promise<JobRunDoc[]> {
+    const runs: JobRunDoc[] = [];
+    for (let v = 1; ; v += 2) {
+      const pair = await Promise.all([v, v + 1].map((variant) => this.collection.findOne({ _id: jobRunKey(queue, jobId, s, variant) }) as Promise<JobRunDoc | null>));
+      for (const run of pair) {
+        if (!run) return runs;
+        runs.push(run);
+      }
     }
-    if (!this.loaded) {
-      const record = await archive.last(this.queue);
-      this.state = record && { n: record.n, id: record.id, hash: record.hash };
-      this.loaded = true;
-    }
-    const last = this.state;
-    const start = last ? `(${last.id}` : '-';
-    const [first] = await redis.xrange(eventsKey(this.queue), '-', '+', 'COUNT', 1);
-    if (last && first && compareIds(first[0], last.id) > 0) {
-      throw new InvalidStateError(
-        `the event stream of queue ${this.queue} starts at ${first[0]}, past the last archived event ${last.id}: ` +
-          'it was trimmed by something other than the archiver, and the events in between are not archived',
-      );
-    }
-    const entries = await redis.xrange(eventsKey(this.queue), start, '+', 'COUNT', batchSize);
-    if (entries.length === 0) return { archived: 0, lastId: last?.id, trimmed: await this.trim(last?.id) };
-    let prev = last?.hash ?? GENESIS_HASH;
-    let n = last?.n ?? 0;
-    const records: ArchiveRecord[] = [];
-    for (const [id, fields] of entries) {
-      const event = decodeEvent(id, fields); // a corrupt entry stops archiving here, named
-      const raw = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) raw.set(fields[i] as string, fields[i + 1] as string);
-      n += 1;
-      const record: Omit<ArchiveRecord, 'hash'> = {
-        _id: `${this.queue}/${n}`,
-        queue: this.queue,
-        n,
-        id,
-        ms: Number(id.split('-')[0]),
-        type: event.type,
-        v: raw.get('v') ?? '',
-        data: raw.get('data') ?? '',
-        meta: raw.get('meta') ?? '',
-        jobId: event.metadata.jobId,
-        seq: event.metadata.seq,
-        prev,
-      };
-      const hash = recordHash(record);
-      records.push({ ...record, hash });
-      prev = hash;
-    }
-    try {
-      await archive.collection.insertMany(records, { ordered: true, writeConcern: { w: 'majority' } });
-    } catch (error) {
-      // Another archiver got there first, or an earlier run of ours died after a partial insert:
-      // reload the archive's end and go on from there next time.
-      this.loaded = false;
-      if (isDuplicateKey(error)) return { archived: 0, lastId: last?.id, trimmed: 0 };
-      throw error;
-    }
-    const end = records[records.length - 1] as ArchiveRecord;
-    this.state = { n: end.n, id: end.id, hash: end.hash };
-    return { archived: records.length, lastId: end.id, trimmed: await this.trim(end.id) };
   }
-
-  private async trim(lastArchivedId: string | undefined): Promise<number> {
-    if (this.options.trim === false || lastArchivedId === undefined) return 0;
-    // MINID removes entries strictly below the id: the last archived entry stays as the seam.
-    return this.options.redis.xtrim(eventsKey(this.queue), 'MINID', lastArchivedId);
-  }
-
-  /** Runs batches in the background until {@link Archiver.stop}. */
-  start(): void {
-    this.task.start();
-  }
-
-  /** Stops the background loop (waits for a batch in progress). */
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }

@@ -218,14 +218,19 @@ export async function jobHistory(source: ReplaySource, jobId: string): Promise<S
   const events: StoredJobEvent[] = [];
   let position: string | undefined;
   if (source.archive) {
-    // The job index serves the archived part without scanning the queue's whole archive.
-    const records = await source.archive.collection.find({ queue, jobId: id }).sort({ n: 1 }).toArray();
-    for (const record of records) {
-      events.push(fromRecord(record));
-      position = record.id;
-    }
-    const last = await source.archive.last(queue);
-    if (last) position = last.id;
+    // The job's runs serve the archived part with point reads (see EventArchive.jobRecords).
+    const { records, last } = await source.archive.jobRecords(queue, id);
+    for (const record of records) events.push(fromRecord(record));
+    position = last?.id;
+  }
+  if (source.archive && position !== undefined) {
+    // Fast path: the stream after the archive's end, read directly. The stream's first id only
+    // grows (trims cut the front), so when it is still at or below `position` after the read,
+    // nothing after `position` was trimmed before it was read.
+    const tail: StoredJobEvent[] = [];
+    for await (const batch of replayBatches({ redis: source.redis, queue }, { jobId: id, after: position })) tail.push(...batch);
+    const [first] = await source.redis.xrange(eventsKey(queue), '-', '+', 'COUNT', 1);
+    if (first && compareIds(first[0], position) <= 0) return [...events, ...tail];
   }
   for await (const batch of replayBatches(source, { jobId: id, ...(position === undefined ? {} : { after: position }) })) {
     events.push(...batch);

@@ -6,7 +6,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { toQueueName } from '../keys.js';
-import { GENESIS_HASH, recordHash, type EventArchive } from './archive.js';
+import { chunkRecords, GENESIS_HASH, recordHash, type EventArchive } from './archive.js';
 
 /** Options of {@link verifyAudit}. */
 export interface VerifyAuditOptions {
@@ -14,7 +14,7 @@ export interface VerifyAuditOptions {
   fromN?: number;
   /** Last record number to check. @default the last record */
   toN?: number;
-  /** Records per cursor batch. @default 5000 */
+  /** Accepted for compatibility; records are read a chunk at a time. */
   batchSize?: number;
 }
 
@@ -44,31 +44,42 @@ export interface AuditReport {
 export async function verifyAudit(archive: EventArchive, queueName: string, options: VerifyAuditOptions = {}): Promise<AuditReport> {
   const queue = toQueueName(queueName);
   const fromN = options.fromN ?? 1;
-  const batchSize = options.batchSize ?? 5000;
   if (!Number.isInteger(fromN) || fromN < 1) throw new ValidationError('fromN', 'must be an integer >= 1');
   const toN = options.toN ?? Number.MAX_SAFE_INTEGER;
   let expectedN = fromN;
-  let prevHash: string | undefined;
-  if (fromN === 1) prevHash = GENESIS_HASH;
-  else {
-    const before = await archive.collection.findOne({ queue, n: fromN - 1 });
-    if (!before) return { queue, checked: 0, ok: false, broken: { n: fromN - 1, reason: 'record missing' } };
-    prevHash = before.hash;
-  }
+  let prevHash: string | undefined = fromN === 1 ? GENESIS_HASH : undefined;
   const jobSeq = new Map<string, number>();
   let checked = 0;
-  const cursor = archive.collection
-    .find({ queue, n: { $gte: expectedN, $lte: toN } })
-    .sort({ n: 1 })
-    .batchSize(batchSize);
-  try {
-    for await (const r of cursor) {
-      const fail = (reason: string): AuditReport => ({ queue, checked, ok: false, broken: { n: r.n, id: r.id, reason } });
-      if (r.n !== expectedN) {
-        return { queue, checked, ok: false, broken: { n: expectedN, reason: `record missing (next present record is ${r.n})` } };
+  const tail = await archive.tail(queue);
+  const missing = (n: number, detail = ''): AuditReport => ({ queue, checked, ok: false, broken: { n, reason: `record missing${detail}` } });
+  let k: number | undefined = 1;
+  if (fromN > 1) {
+    k = tail && fromN - 1 <= tail.record.n ? await archive.chunkOf(queue, fromN - 1, tail) : undefined;
+    if (k === undefined) return missing(fromN - 1);
+  }
+  let next = archive.chunk(queue, k);
+  for (; expectedN <= toN; k += 1) {
+    const chunk = await next;
+    if (!chunk) {
+      if (tail && k <= tail.k) return missing(expectedN, ` (chunk ${k} is missing)`);
+      break;
+    }
+    next = archive.chunk(queue, k + 1);
+    next.catch(() => undefined); // awaited on the next turn, or dropped on return
+    if (chunk.first > expectedN) return missing(expectedN, ` (chunk ${k} starts at record ${chunk.first})`);
+    for (const r of chunkRecords(chunk)) {
+      if (prevHash === undefined) {
+        // Starting inside the chain: the record before fromN gives the hash to chain from.
+        if (r.n < fromN - 1) continue;
+        if (r.n !== fromN - 1) return missing(fromN - 1);
+        prevHash = r.hash;
+        continue;
       }
+      if (r.n > toN) break;
+      const fail = (reason: string): AuditReport => ({ queue, checked, ok: false, broken: { n: r.n, id: r.id, reason } });
+      if (r.n !== expectedN) return missing(expectedN, ` (next present record is ${r.n})`);
       if (r.prev !== prevHash) return fail('prev does not match the hash of the previous record (reordered, inserted or replaced)');
-      if (recordHash(r) !== r.hash) return fail('content does not match its hash (altered)');
+      if (recordHash(r) !== r.hash) return fail('content does not match its hash (altered, or a record before it was reordered or replaced)');
       // A job id published again after its job was removed starts a new sequence.
       const seen = r.type === 'created' && r.seq === 1 ? undefined : jobSeq.get(r.jobId);
       if (seen !== undefined && r.seq !== seen + 1) return fail(`job ${r.jobId} sequence jumps from ${seen} to ${r.seq}`);
@@ -78,11 +89,8 @@ export async function verifyAudit(archive: EventArchive, queueName: string, opti
       expectedN += 1;
       checked += 1;
     }
-  } finally {
-    await cursor.close();
   }
-  if (options.toN !== undefined && expectedN <= options.toN) {
-    return { queue, checked, ok: false, broken: { n: expectedN, reason: 'record missing' } };
-  }
+  if (prevHash === undefined) return missing(fromN - 1);
+  if (options.toN !== undefined && expectedN <= options.toN) return missing(expectedN);
   return { queue, checked, ok: true };
 }

@@ -5,11 +5,12 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
-import { Archiver, EventArchive, recordHash } from '../../src/audit/archive.js';
+import { Archiver, compareIds, EventArchive, recordHash, type ArchiveRecord } from '../../src/audit/archive.js';
+import type { ChunkDoc, StoredRecord } from '../../src/audit/layout.js';
 import { exportNdjson, jobHistory, replay$ } from '../../src/audit/replay.js';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
 import { Worker } from '../../src/consumers/worker.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { eventsKey, toQueueName, type QueueName } from '../../src/keys.js';
 import { Queue } from '../../src/queue.js';
 import { Child } from '../helpers/child.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
@@ -63,6 +64,26 @@ async function streamIds(name: string): Promise<string[]> {
     if (batch.length < 10_000) return ids;
     start = `(${ids[ids.length - 1] ?? ''}`;
   }
+}
+
+async function allRecords(name: string): Promise<ArchiveRecord[]> {
+  const records: ArchiveRecord[] = [];
+  for await (const record of archive.records(toQueueName(name), 0)) records.push(record);
+  return records;
+}
+
+async function chunkHolding(queue: QueueName, n: number): Promise<ChunkDoc> {
+  const k = await archive.chunkOf(queue, n);
+  const chunk = k === undefined ? undefined : await archive.chunk(queue, k);
+  if (!chunk) throw new Error(`no chunk holds record ${n}`);
+  return chunk;
+}
+
+/** Replaces a chunk's records (as someone with write access to the database could). */
+async function editChunk(original: ChunkDoc, edit: (records: StoredRecord[]) => StoredRecord[]): Promise<void> {
+  const records = (JSON.parse(original.body) as StoredRecord[]).map((r) => ({ ...r }));
+  const replacement: ChunkDoc = { ...original, body: JSON.stringify(edit(records)) };
+  await archive.collection.replaceOne({ _id: original._id }, replacement);
 }
 
 async function archiveAll(archiver: Archiver): Promise<number> {
@@ -137,6 +158,51 @@ describe('archive and replay', () => {
   });
 });
 
+describe('chunked archive', () => {
+  it('two archivers racing archive every record exactly once, and reads by position and stream id agree with the stream', { timeout: 120_000 }, async () => {
+    const { name, queue } = setup();
+    await publishDelayed(queue, 3000);
+    const all = await streamIds(name);
+    const racers = [137, 250].map((batchSize) => new Archiver({ redis, archive, queue: name, batchSize }));
+    await Promise.all(racers.map((a) => archiveAll(a)));
+    await archiveAll(racers[0] as Archiver);
+    const q = toQueueName(name);
+    const records = await allRecords(name);
+    expect(records.map((r) => r.id)).toEqual(all);
+    expect(records.map((r) => r.n)).toEqual(all.map((_, i) => i + 1));
+    expect(await archive.count(q)).toBe(all.length);
+    expect((await verifyAudit(archive, q)).ok).toBe(true);
+    expect((await verifyAudit(archive, q, { fromN: 2500, toN: 4000 })).checked).toBe(1501);
+    // Reading from a position and locating stream ids land on the right records.
+    for (const n of [1, 136, 137, 138, 2999, all.length - 1, all.length]) {
+      const first = await archive.records(q, n - 1).next();
+      expect(first.value).toMatchObject({ n, id: all[n - 1] });
+      expect(await archive.positionOf(q, all[n - 1] as string)).toBe(n);
+    }
+    expect(await archive.positionOf(q, '0-1')).toBe(0);
+    expect(await archive.positionOf(q, '99999999999999-0')).toBe(all.length);
+  });
+
+  it("a job id published again after removal: the history holds both jobs' events, in order", async () => {
+    const { name, queue } = setup();
+    const archiver = new Archiver({ redis, archive, queue: name, batchSize: 3 });
+    await queue.publish('first', undefined, { jobId: 'reused/1', delayMs: 3_600_000 });
+    await archiveAll(archiver);
+    await publishDelayed(queue, 2);
+    await queue.remove('reused/1');
+    await archiveAll(archiver);
+    await queue.publish('second', undefined, { jobId: 'reused/1', delayMs: 3_600_000 });
+    await publishDelayed(queue, 3);
+    await archiveAll(archiver);
+    await queue.remove('reused/1');
+    await archiveAll(archiver);
+    const history = await jobHistory({ redis, archive, queue: name }, 'reused/1');
+    expect(history.map((e) => `${e.type}:${e.metadata.seq}`)).toEqual(['created:1', 'scheduled:2', 'removed:3', 'created:1', 'scheduled:2', 'removed:3']);
+    expect(history.map((e) => e.id)).toEqual([...history.map((e) => e.id)].sort(compareIds));
+    expect((await verifyAudit(archive, name)).ok).toBe(true);
+  });
+});
+
 describe('archiver faults', () => {
   it('killed mid-batch and restarted: nothing missing, nothing duplicated, never trimmed above the archived point', async () => {
     const { name, queue } = setup();
@@ -161,7 +227,7 @@ describe('archiver faults', () => {
     expect(lastBefore).toBeDefined();
     expect(first && lastBefore && (first[0] === lastBefore.id || all.indexOf(first[0]) <= all.indexOf(lastBefore.id))).toBe(true);
     await archiveAll(new Archiver({ redis, archive, queue: name, batchSize: 500 }));
-    const records = await archive.collection.find({ queue: name }).sort({ n: 1 }).toArray();
+    const records = await allRecords(name);
     expect(records.map((r) => r.id)).toEqual(all);
     expect(records.map((r) => r.n)).toEqual(all.map((_, i) => i + 1));
     expect((await verifyAudit(archive, name)).ok).toBe(true);
@@ -185,27 +251,28 @@ describe('tamper evidence', () => {
     expect((await verifyAudit(archive, q)).ok).toBe(true);
 
     // Altered: the data of record 37 changes.
-    const r37 = await archive.collection.findOne({ queue: q, n: 37 });
-    await archive.collection.updateOne({ _id: `${q}/37` }, { $set: { data: (r37?.data ?? '').replace('delay', 'retry') } });
+    const original = await chunkHolding(q, 37);
+    await editChunk(original, (records) => records.map((r) => (r.n === 37 ? { ...r, data: r.data.replace('delay', 'retry') } : r)));
     expect((await verifyAudit(archive, q)).broken).toMatchObject({ n: 37, reason: expect.stringMatching(/altered/) as unknown });
-    await archive.collection.updateOne({ _id: `${q}/37` }, { $set: { data: r37?.data ?? '' } });
+    await editChunk(original, (records) => records);
     expect((await verifyAudit(archive, q)).ok).toBe(true);
 
     // Deleted: record 60 disappears.
-    const r60 = await archive.collection.findOne({ queue: q, n: 60 });
-    await archive.collection.deleteOne({ _id: `${q}/60` });
+    await editChunk(original, (records) => records.filter((r) => r.n !== 60));
     expect((await verifyAudit(archive, q)).broken).toMatchObject({ n: 60, reason: expect.stringMatching(/missing/) as unknown });
-    if (r60) await archive.collection.insertOne(r60);
+    await editChunk(original, (records) => records);
 
-    // Reordered: records 10 and 11 swap places (their numbers and chain fields re-hashed to look valid).
-    const [a, b] = await archive.collection.find({ queue: q, n: { $in: [10, 11] } }).sort({ n: 1 }).toArray();
-    if (!a || !b) throw new Error('records missing');
-    const swappedA = { ...b, _id: a._id, n: a.n, prev: a.prev };
-    swappedA.hash = recordHash(swappedA);
-    const swappedB = { ...a, _id: b._id, n: b.n, prev: swappedA.hash };
-    swappedB.hash = recordHash(swappedB);
-    await archive.collection.replaceOne({ _id: a._id }, swappedA);
-    await archive.collection.replaceOne({ _id: b._id }, swappedB);
+    // Reordered: records 10 and 11 swap places (their numbers and hashes recomputed to look valid).
+    await editChunk(original, (records) => {
+      const i = records.findIndex((r) => r.n === 10);
+      const [before, a, b] = [records[i - 1], records[i], records[i + 1]];
+      if (!before || !a || !b) throw new Error('records missing');
+      const swappedA = { ...b, n: a.n };
+      swappedA.hash = recordHash({ ...swappedA, prev: before.hash, queue: q });
+      const swappedB = { ...a, n: b.n };
+      swappedB.hash = recordHash({ ...swappedB, prev: swappedA.hash, queue: q });
+      return records.map((r) => (r === a ? swappedA : r === b ? swappedB : r));
+    });
     const report = await verifyAudit(archive, q);
     expect(report.ok).toBe(false);
     expect(report.broken?.n).toBe(12); // record 12 still chains from the original record 11
