@@ -10,7 +10,9 @@
  * The {@link Archiver} copies new stream entries into the archive (insertMany, ordered, majority
  * write concern), then trims the stream with `XTRIM MINID <last archived id>`: only entries
  * strictly below an archived one are removed, and the last archived entry stays in the stream as
- * the seam replay uses to detect a trim that happened while it read. Record `_id`s are
+ * the seam replay uses to detect a trim that happened while it read. While a verify or rebuild
+ * replays the queue, the trim stops at the last event it folded (its `replayHold`, see
+ * src/events/lua/trimEvents.lua). Record `_id`s are
  * `<queue>/<n>`, so two archivers racing insert each record once; a crashed archiver resumes
  * from the last record it inserted.
  *
@@ -23,6 +25,7 @@ import { describe, InvalidStateError, PayloadStoreUnavailableError, ValidationEr
 import { decodeEvent } from '../events/codec.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
 import { PeriodicTask } from '../consumers/periodic.js';
+import { runScript } from '../events/scripts.js';
 
 /** One archived event. */
 export interface ArchiveRecord {
@@ -269,7 +272,8 @@ export class Archiver {
   private async trim(lastArchivedId: string | undefined): Promise<number> {
     if (this.options.trim === false || lastArchivedId === undefined) return 0;
     // MINID removes entries strictly below the id: the last archived entry stays as the seam.
-    return this.options.redis.xtrim(eventsKey(this.queue), 'MINID', lastArchivedId);
+    // The script holds back while a verify or rebuild replays the queue (see trimEvents.lua).
+    return Number(await runScript(this.options.redis, 'trimEvents', this.queue, Date.now(), [lastArchivedId]));
   }
 
   /** Runs batches in the background until {@link Archiver.stop}. */

@@ -1,0 +1,148 @@
+/**
+ * verify and rebuild on an old queue whose stream head was trimmed by the archiver, while the
+ * archiver trims, publishers publish and workers work (issue #14, part 1).
+ */
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Archiver, EventArchive } from '../../src/audit/archive.js';
+import { Worker } from '../../src/consumers/worker.js';
+import { HistoryIncompleteError } from '../../src/errors.js';
+import { eventsKey, toQueueName } from '../../src/keys.js';
+import { rebuild, verify } from '../../src/projections/rebuild.js';
+import { Queue } from '../../src/queue.js';
+import { waitFor } from '../helpers/dispatch.js';
+import { useQueueFixture } from '../helpers/fixture.js';
+import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
+
+const t = useQueueFixture();
+let client: MongoClient;
+const database = `sluice_test_${randomUUID().replace(/-/g, '')}`;
+beforeAll(async () => {
+  client = new MongoClient(inject('mongoUrl'));
+  await client.connect();
+});
+afterAll(async () => {
+  await client.db(database).dropDatabase();
+  await client.close();
+});
+
+function newArchive(): EventArchive {
+  return new EventArchive({ client, database, collection: `live_${randomUUID().slice(0, 8)}` });
+}
+
+/** Archives (and trims) until the archive holds every event of the stream. */
+async function archiveAll(archiver: Archiver): Promise<void> {
+  while ((await archiver.runOnce()).archived > 0);
+}
+
+/** An old queue: `jobs` jobs through a worker that fails each job's first attempt half the time. */
+async function oldQueue(jobs: number): Promise<{ name: string; queue: Queue }> {
+  const { name, queue } = t.setup();
+  await queue.setRetention({ completed: { maxAgeMs: null, maxCount: null } });
+  await queue.publishMany(Array.from({ length: jobs }, (_, i) => ({ name: 'old', opts: { jobId: `old-${i}`, priority: i % 5, attempts: 3, backoff: { type: 'fixed', delayMs: 1 } } })));
+  const w = new Worker(name, (job) => {
+    if (job.attempt === 1 && job.id.endsWith('3')) throw new Error('first attempt fails');
+  }, { connection: t.redis, blockMs: 50, promoteIntervalMs: 10, concurrency: 10 });
+  await waitFor(async () => (await queue.stats()).counts.completed === jobs, 60_000);
+  await w.close();
+  return { name, queue };
+}
+
+describe('verify and rebuild on an archived, trimmed queue', () => {
+  it('the archiver trimming past the replay before the final step loses nothing (verify clean, rebuild exact)', async () => {
+    const { name, queue } = await oldQueue(300);
+    const archive = newArchive();
+    const archiver = new Archiver({ redis: t.redis, archive, queue: name, batchSize: 200 });
+    await archiveAll(archiver);
+    // During the replay, more jobs run through their whole life and the archiver archives them
+    // and trims the stream past the point the replay will stop at.
+    let during: Promise<void> | undefined;
+    const meanwhile = async (): Promise<void> => {
+      await queue.publishMany(Array.from({ length: 50 }, (_, i) => ({ name: 'new', opts: { jobId: `new-${i}`, priority: i % 5 } })));
+      await archiveAll(archiver);
+    };
+    const report = await verify(t.redis, name, {
+      archive,
+      batchSize: 10,
+      onProgress: () => {
+        during ??= meanwhile();
+      },
+    });
+    await during;
+    expect(report.differences).toEqual([]);
+
+    // Same for rebuild: after it, the read model equals the one the inline fold kept.
+    const before = await readModelSnapshot(t.redis, name);
+    let during2: Promise<void> | undefined;
+    await deleteReadModel(t.redis, name);
+    await rebuild(t.redis, name, {
+      archive,
+      batchSize: 10,
+      onProgress: () => {
+        during2 ??= archiveAll(archiver);
+      },
+    });
+    await during2;
+    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
+  });
+
+  it('without the archive, a trimmed stream is refused with HistoryIncompleteError instead of a wrong answer', async () => {
+    const { name } = await oldQueue(40);
+    const archive = newArchive();
+    await archiveAll(new Archiver({ redis: t.redis, archive, queue: name }));
+    expect(await t.redis.xlen(eventsKey(toQueueName(name)))).toBe(1);
+    const before = await readModelSnapshot(t.redis, name);
+    await expect(verify(t.redis, name)).rejects.toThrow(HistoryIncompleteError);
+    await expect(rebuild(t.redis, name)).rejects.toMatchObject({ code: 'SLUICE_ERR_HISTORY_INCOMPLETE' });
+    // Nothing was swapped.
+    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
+    // An archive that does not reach the stream's head is refused too.
+    await expect(verify(t.redis, name, { archive: newArchive() })).rejects.toThrow(HistoryIncompleteError);
+    expect((await verify(t.redis, name, { archive })).clean).toBe(true);
+  });
+
+  it('under a running archiver, publisher and failing workers, rebuild never regresses and verify is clean after the drain', async () => {
+    const { name, queue } = await oldQueue(200);
+    const archive = newArchive();
+    const archiver = new Archiver({ redis: t.redis, archive, queue: name, batchSize: 100, intervalMs: 5, onError: () => undefined });
+    archiver.start();
+    t.defer(() => archiver.stop());
+    const concurrency = 8;
+    const w = new Worker(name, async (job) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 5));
+      if (job.attempt === 1 && Math.random() < 0.3) throw new Error('random failure');
+    }, { connection: t.redis, blockMs: 50, promoteIntervalMs: 10, concurrency, leaseMs: 5000 });
+    t.defer(() => w.close());
+    let producing = true;
+    let n = 0;
+    const producer = (async () => {
+      while (producing) {
+        await queue.publishMany(Array.from({ length: 10 }, () => ({ name: 'live', opts: { jobId: `live-${n++}`, attempts: 3, backoff: { type: 'fixed', delayMs: 1 } } })));
+        await new Promise((r) => setTimeout(r, 25)); // a few hundred jobs a second
+      }
+    })();
+    t.defer(async () => {
+      producing = false;
+      await producer.catch(() => undefined);
+    });
+    // Rounds of verify and rebuild while the load runs (bounded: a replay reads the whole history,
+    // which grows with every round).
+    let lastCompleted = 0;
+    const until = Date.now() + 4000;
+    for (let round = 0; round < 2 || Date.now() < until; round++) {
+      const v = await verify(t.redis, name, { archive });
+      expect(v.replayed).toBeGreaterThan(0);
+      await rebuild(t.redis, name, { archive });
+      const { counts } = await queue.stats();
+      expect(counts.completed).toBeGreaterThanOrEqual(lastCompleted);
+      expect(counts.active).toBeLessThanOrEqual(concurrency);
+      lastCompleted = counts.completed;
+    }
+    producing = false;
+    await producer;
+    await waitFor(async () => (await queue.stats()).counts.completed === 200 + n, 60_000);
+    const check = await verify(t.redis, name, { archive });
+    expect(check.differences).toEqual([]);
+  });
+});
