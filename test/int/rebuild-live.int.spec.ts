@@ -11,7 +11,11 @@ import { HistoryIncompleteError } from '../../src/errors.js';
 import { eventsKey, toQueueName } from '../../src/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
-import { waitFor } from '../helpers/dispatch.js';
+import { SluiceContext } from '../../src/server/context.js';
+import { buildApp } from '../../src/server/app.js';
+import { TokenRegistry } from '../../src/server/auth.js';
+import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
+import { bearer, dropDatabase, runCli, testConfig, testDatabase, testEnv, TOKENS } from '../helpers/service.js';
 import { useQueueFixture } from '../helpers/fixture.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
@@ -72,19 +76,33 @@ describe('verify and rebuild on an archived, trimmed queue', () => {
     await during;
     expect(report.differences).toEqual([]);
 
-    // Same for rebuild: after it, the read model equals the one the inline fold kept.
+    // Same for rebuild, with an archiver that ignores the replay's hold (an older version): it
+    // archives and trims with a raw XTRIM past the replay's position. The final step sees the
+    // trim, the replay reads the missing events from the archive, and the result is exact.
     const before = await readModelSnapshot(t.redis, name);
+    const untrimmed = new Archiver({ redis: t.redis, archive, queue: name, trim: false });
     let during2: Promise<void> | undefined;
+    const rawTrim = async (): Promise<void> => {
+      await queue.publishMany(Array.from({ length: 20 }, (_, i) => ({ name: 'newer', opts: { jobId: `newer-${i}` } })));
+      await archiveAll(untrimmed);
+      const last = await archive.last(toQueueName(name));
+      await t.redis.xtrim(eventsKey(toQueueName(name)), 'MINID', last?.id ?? '0-0');
+    };
     await deleteReadModel(t.redis, name);
-    await rebuild(t.redis, name, {
+    const rebuilt = await rebuild(t.redis, name, {
       archive,
       batchSize: 10,
       onProgress: () => {
-        during2 ??= archiveAll(archiver);
+        during2 ??= rawTrim();
       },
     });
     await during2;
-    expect(await readModelSnapshot(t.redis, name)).toEqual(before);
+    expect(rebuilt.jobs).toBe(370);
+    expect((await verify(t.redis, name, { archive })).differences).toEqual([]);
+    // Every job the inline fold knew is rebuilt identically; the 20 newer ones are there too.
+    const afterJobs = (await readModelSnapshot(t.redis, name)).jobs as Record<string, unknown>;
+    for (const [id, hash] of Object.entries(before.jobs as Record<string, unknown>)) expect(afterJobs[id]).toEqual(hash);
+    expect(Object.keys(afterJobs)).toHaveLength(370);
   });
 
   it('without the archive, a trimmed stream is refused with HistoryIncompleteError instead of a wrong answer', async () => {
@@ -144,5 +162,63 @@ describe('verify and rebuild on an archived, trimmed queue', () => {
     await waitFor(async () => (await queue.stats()).counts.completed === 200 + n, 60_000);
     const check = await verify(t.redis, name, { archive });
     expect(check.differences).toEqual([]);
+  });
+});
+
+describe('how far the stream was trimmed, and history across the trim', () => {
+  it('stats report the trim point; Queue.history returns the whole history with the archive and refuses a partial one without', async () => {
+    const { name, queue } = await oldQueue(20);
+    const fresh = await queue.stats();
+    expect(fresh.stream).toMatchObject({ trimmed: 0, length: fresh.stream.appended });
+    expect(fresh.stream.appended).toBe(Object.values(fresh.events).reduce((a, b) => a + b, 0));
+    const archive = newArchive();
+    await archiveAll(new Archiver({ redis: t.redis, archive, queue: name }));
+    await queue.publish('late', undefined, { jobId: 'late' });
+    const { stream } = await queue.stats();
+    expect(stream.length).toBe(2); // the seam (last archived event) and the new one
+    expect(stream.trimmed).toBe(fresh.stream.appended - 1);
+    expect(stream.firstId).toBe((await archive.last(toQueueName(name)))?.id);
+
+    const withArchive = new Queue(name, { connection: t.redis, archive });
+    t.defer(() => withArchive.close());
+    expect((await withArchive.history('old-3')).map((e) => e.type)).toEqual(['created', 'claimed', 'failed', 'scheduled', 'promoted', 'claimed', 'completed']);
+    // Without the archive: a job whose events were trimmed is refused, a job whose events are all in the stream is fine.
+    await expect(queue.history('old-3')).rejects.toThrow(HistoryIncompleteError);
+    expect((await queue.history('late')).map((e) => e.type)).toEqual(['created']);
+    expect(await queue.history('no-such-job')).toEqual([]);
+  });
+
+  it('HTTP stats and CLI stats show the trim point; CLI verify and rebuild use the archive the service archives to', { timeout: 120_000 }, async () => {
+    const database = testDatabase();
+    const context = new SluiceContext(testConfig(database));
+    const name = testQueueName();
+    const app = await buildApp({ context, auth: new TokenRegistry(Object.values(TOKENS)) });
+    try {
+      await context.queue(name).publishMany(Array.from({ length: 30 }, (_, i) => ({ name: 'x', opts: { jobId: `x-${i}` } })));
+      await archiveAll(new Archiver({ redis: context.redis, archive: context.archive, queue: name }));
+      await context.queue(name).publish('y', undefined, { jobId: 'y' });
+      const stats = await app.inject({ method: 'GET', url: `/v1/queues/${name}/stats`, headers: bearer('admin') });
+      expect(stats.statusCode).toBe(200);
+      expect(stats.json()).toMatchObject({ stream: { appended: 31, length: 2, trimmed: 29 } });
+      const history = await app.inject({ method: 'GET', url: `/v1/queues/${name}/jobs/x-0/history`, headers: bearer('admin') });
+      expect(history.json<{ events: { type: string }[] }>().events.map((e) => e.type)).toEqual(['created']);
+
+      const env = testEnv(database);
+      const cliStats = await runCli(['stats', name, '--json'], env);
+      expect(JSON.parse(cliStats.stdout)).toMatchObject({ stream: { appended: 31, trimmed: 29 } });
+      const table = await runCli(['stats', name], env);
+      expect(table.stdout.split('\n')[0]).toMatch(/WORKERS\s+EVENTS\s+TRIMMED\s+STREAM FROM$/);
+      const verified = await runCli(['verify', name, '--json'], env);
+      expect(verified.code).toBe(0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, projections: { clean: true, replayed: 31 } });
+      const rebuilt = await runCli(['rebuild', name, '--json'], env);
+      expect(rebuilt.code).toBe(0);
+      expect(JSON.parse(rebuilt.stdout)).toMatchObject({ replayed: 31, jobs: 31 });
+    } finally {
+      await app.close();
+      await dropQueue(context.redis, name);
+      await context.close();
+      await dropDatabase(database);
+    }
   });
 });
