@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Archiver, EventArchive } from '../../src/audit/archive.js';
 import { Worker } from '../../src/consumers/worker.js';
 import { HistoryIncompleteError } from '../../src/errors.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { eventsKey, shadowScriptKeys, toQueueName } from '../../src/keys.js';
+import { runScript } from '../../src/events/scripts.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import { SluiceContext } from '../../src/server/context.js';
@@ -118,6 +119,17 @@ describe('verify and rebuild on an archived, trimmed queue', () => {
     // An archive that does not reach the stream's head is refused too.
     await expect(verify(t.redis, name, { archive: newArchive() })).rejects.toThrow(HistoryIncompleteError);
     expect((await verify(t.redis, name, { archive })).clean).toBe(true);
+  });
+
+  it('a replay missing a job\'s created event fails with HistoryIncompleteError, not a Lua arithmetic error', async () => {
+    const { name } = t.setup();
+    const q = toQueueName(name);
+    const meta = JSON.stringify({ queue: name, jobId: 'ghost', time: 1_800_000_000_000, seq: 4 });
+    await expect(runScript(t.redis, 'applyEvents', q, Date.now(), [1, 'promoted', '{}', meta], shadowScriptKeys(q))).rejects.toMatchObject({
+      code: 'SLUICE_ERR_HISTORY_INCOMPLETE',
+      queue: name,
+      message: expect.stringMatching(/^job ghost enters waiting but its created event was not replayed/),
+    });
   });
 
   it('under a running archiver, publisher and failing workers, rebuild never regresses and verify is clean after the drain', async () => {
