@@ -119,9 +119,9 @@ interface Folded {
 }
 
 /**
- * Tells the archiver (src/events/lua/trimEvents.lua) to keep every stream entry after `id` — the
- * last event the replay folded — so the replay reads them from the stream, and its final step
- * finds them there, instead of chasing the archive while the archiver trims.
+ * Tells the archiver (src/events/lua/trimEvents.lua) to keep every stream entry after
+ * `folded.lastId` — the last event the replay folded — so the replay reads them from the stream,
+ * and its final step finds them there, instead of chasing the archive while the archiver trims.
  */
 async function hold(redis: RedisClient, queue: QueueName, folded: Folded, clock: Clock): Promise<void> {
   folded.heldAt = clock.now();
@@ -225,6 +225,7 @@ async function replayThen(
   }
 }
 
+/** {@link replayThen} once the hold is set: checks the history, replays it in passes, finishes. */
 async function replayHeld(
   redis: RedisClient,
   queue: QueueName,

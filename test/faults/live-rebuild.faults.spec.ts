@@ -21,7 +21,7 @@ import { Child } from '../helpers/child.js';
 import { testQueueName, waitFor } from '../helpers/dispatch.js';
 import { Producer } from './harness.js';
 
-const LOAD_MS = Number(process.env.LIVE_LOAD_MS ?? '45000');
+const LOAD_MS = Number(process.env.LIVE_LOAD_MS ?? '40000');
 const WORKERS = 2;
 const CONCURRENCY = 8;
 const LEASE_MS = 1500;
@@ -81,9 +81,12 @@ describe('verify and rebuild on a live, archiving queue', () => {
         // A worker dies holding jobs: they stay active until the reaper takes them after the lease.
         const victim = workers[0] as Child;
         const victimId = (await victim.waitForLine(/^ready /)).slice('ready '.length);
+        // Freeze it (SIGSTOP) until it is caught holding a job, then kill it.
         await waitFor(async () => {
+          victim.signal('SIGSTOP');
           const active = await redis.zrange(stateKey(toQueueName(name), 'active'), '0', '-1');
           for (const id of active) if ((await redis.hget(jobKey(toQueueName(name), toJobId(id)), 'worker')) === victimId) return true;
+          victim.signal('SIGCONT');
           return false;
         }, 20_000, 'the victim holding a job');
         await victim.kill();
