@@ -125,11 +125,10 @@ describe('verify and rebuild on an archived, trimmed queue', () => {
     const { name } = t.setup();
     const q = toQueueName(name);
     const meta = JSON.stringify({ queue: name, jobId: 'ghost', time: 1_800_000_000_000, seq: 4 });
-    await expect(runScript(t.redis, 'applyEvents', q, Date.now(), [1, 'promoted', '{}', meta], shadowScriptKeys(q))).rejects.toMatchObject({
-      code: 'SLUICE_ERR_HISTORY_INCOMPLETE',
-      queue: name,
-      message: expect.stringMatching(/^job ghost enters waiting but its created event was not replayed/),
-    });
+    const error: unknown = await runScript(t.redis, 'applyEvents', q, Date.now(), [1, 'promoted', '{}', meta], shadowScriptKeys(q)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HistoryIncompleteError);
+    expect(error).toMatchObject({ code: 'SLUICE_ERR_HISTORY_INCOMPLETE', queue: name });
+    expect((error as HistoryIncompleteError).message).toMatch(/^job ghost enters waiting but its created event was not replayed/);
   });
 
   it('under a running archiver, publisher and failing workers, rebuild never regresses and verify is clean after the drain', async () => {
