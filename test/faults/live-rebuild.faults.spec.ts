@@ -7,19 +7,14 @@
  * than its lease allows; at the end every job is in exactly one terminal state and the read
  * model verifies clean against the whole history (archive, then stream).
  */
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { Archiver, EventArchive } from '../../src/audit/archive.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Archiver } from '../../src/audit/archive.js';
 import { replayBatches } from '../../src/audit/replay.js';
 import { jobKey, stateKey, toJobId, toQueueName } from '../../src/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
-import { RedisServer } from '../../src/services/redis-server.js';
 import { Child } from '../helpers/child.js';
-import { testQueueName, waitFor } from '../helpers/dispatch.js';
-import { Producer } from './harness.js';
+import { waitFor } from '../helpers/dispatch.js';
+import { archivedQueue, Producer } from './harness.js';
 
 const LOAD_MS = Number(process.env.LIVE_LOAD_MS ?? '40000');
 const WORKERS = 2;
@@ -35,23 +30,7 @@ afterAll(async () => {
 
 describe('verify and rebuild on a live, archiving queue', () => {
   it(`${LOAD_MS / 1000} s of load with the archiver trimming: verify is clean, rebuild never regresses`, { timeout: LOAD_MS + 240_000 }, async () => {
-    const server = await RedisServer.start();
-    cleanups.push(() => server.stop());
-    const redis = new Redis(server.url);
-    cleanups.push(() => redis.quit().then(() => undefined));
-    const client = new MongoClient(inject('mongoUrl'));
-    await client.connect();
-    const database = `sluice_live_${randomUUID().replace(/-/g, '')}`;
-    cleanups.push(async () => {
-      await client.db(database).dropDatabase();
-      await client.close();
-    });
-    const archive = new EventArchive({ client, database });
-    const name = testQueueName();
-    const queue = new Queue(name, { connection: redis });
-    cleanups.push(() => queue.close());
-    const keepAll = { maxAgeMs: null, maxCount: null };
-    await queue.setRetention({ completed: keepAll, dead: keepAll, cancelled: keepAll });
+    const { server, redis, archive, name, queue } = await archivedQueue(cleanups, 'live');
 
     const archiver = new Archiver({ redis, archive, queue: name, batchSize: 1000, intervalMs: 100, onError: () => undefined });
     archiver.start();
