@@ -33,6 +33,7 @@ export const ErrorCodes = {
   SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false },
   SLUICE_ERR_OVERLOADED: { httpStatus: 503, retryable: true },
   SLUICE_ERR_INTERNAL: { httpStatus: 500, retryable: false },
+  SLUICE_ERR_HISTORY_INCOMPLETE: { httpStatus: 409, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */
@@ -297,6 +298,21 @@ export class PartitionCountMismatchError extends SluiceError {
   }
 }
 
+/**
+ * A replay of a queue's history (verify, rebuild, a job's history) cannot see all of it: the
+ * event stream was trimmed after archiving and no archive was given, or the archive given does
+ * not reach the stream's first entry, or the events replayed do not add up to the number the
+ * stream has had appended. Nothing was changed; pass the archive the queue is archived to.
+ */
+export class HistoryIncompleteError extends SluiceError {
+  /** The queue whose history is incomplete. */
+  readonly queue: string;
+  constructor(queue: string, message: string, details: Record<string, unknown> = {}) {
+    super('SLUICE_ERR_HISTORY_INCOMPLETE', message, { details: { queue, ...details } });
+    this.queue = queue;
+  }
+}
+
 /** The object (queue, worker, store, log) was closed; create a new one. */
 export class ClosedError extends SluiceError {
   constructor(what: string) {
@@ -372,6 +388,12 @@ export function fromScriptError(error: unknown): unknown {
     case 'SLUICE_ERR_JOB_NOT_FOUND': {
       const [queue = '?', jobId = '?'] = detail.split(' ');
       return new JobNotFoundError(queue, jobId);
+    }
+    case 'SLUICE_ERR_HISTORY_INCOMPLETE': {
+      // Raised with error() inside the fold, so Redis appends where: drop that.
+      const text = detail.replace(/\s*script: [0-9a-f]+, on @user_script:\d+\.$/, '');
+      const space = text.indexOf(' ');
+      return new HistoryIncompleteError(space < 0 ? '?' : text.slice(0, space), space < 0 ? text : text.slice(space + 1));
     }
     case 'SLUICE_ERR_VALIDATION': {
       const space = detail.indexOf(' ');

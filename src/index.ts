@@ -78,6 +78,7 @@ export { BatchWorker, type BatchHandler, type BatchOutcome, type BatchWorkerOpti
 export * from './events/index.js';
 export { type Job } from './projections/job.js';
 export { rebuild, verify, type RebuildReport, type ReplayOptions, type VerifyReport } from './projections/rebuild.js';
+export { streamExtent, type StreamExtent } from './redis/stream-extent.js';
 export { DEFAULT_RETENTION, applyRetention, getRetention, setRetention, type RetentionLimits, type RetentionPolicy } from './projections/retention.js';
 export { ProjectionRunner, type Checkpoint, type Projection, type ProjectionRunnerOptions } from './projections/subscriber.js';
 export { Archiver, EventArchive, GENESIS_HASH, recordHash, type ArchiveRecord, type ArchiverOptions, type EventArchiveOptions } from './audit/archive.js';

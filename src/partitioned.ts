@@ -76,12 +76,12 @@ export interface PartitionedQueueOptions extends QueueOptions {
 }
 
 /** {@link QueueStats} summed over every partition, with each partition's own figures. */
-export interface PartitionedQueueStats extends QueueStats {
+export interface PartitionedQueueStats extends Omit<QueueStats, 'stream'> {
   /** Number of partitions. */
   partitionCount: number;
   /** True only when every partition is paused. */
   paused: boolean;
-  /** Each partition's stats, by index. */
+  /** Each partition's stats, by index (each partition has its own event stream: `stream` is there). */
   partitions: QueueStats[];
 }
 

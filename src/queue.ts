@@ -8,8 +8,9 @@
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { systemClock, type Clock } from './clock.js';
-import { ClosedError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
+import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
 import { jobHistory } from './audit/replay.js';
+import type { EventArchive } from './audit/archive.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef, StoredJobEvent } from './events/types.js';
 import { prepareJob, publishArgs, type JobDefaults, type NewJob } from './jobs.js';
@@ -29,6 +30,7 @@ import { applyRetention, getRetention, setRetention, type RetentionPolicy } from
 import {
   CONSUMER_GROUP,
   countsKey,
+  eventsKey,
   groupLaneKey,
   JOB_STATES,
   jobKey,
@@ -47,6 +49,7 @@ import { defaultMetrics, type SluiceMetrics } from './metrics/sluice-metrics.js'
 import { redisServerAttributes, sluiceTracer } from './metrics/tracing.js';
 import type { PayloadStore } from './payloads/store.js';
 import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
+import { streamExtent, type StreamExtent } from './redis/stream-extent.js';
 
 /**
  * How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes — an
@@ -69,6 +72,12 @@ export interface QueueOptions {
   defaults?: JobDefaults;
   /** @default the system clock */
   clock?: Clock;
+  /**
+   * The event archive the queue is archived to. {@link Queue.history} then returns a job's whole
+   * history, archived events included.
+   * @default none (history reads the stream only, and refuses a job whose early events were trimmed)
+   */
+  archive?: EventArchive;
   /**
    * OpenTelemetry tracer for the producer span of each publish call.
    * @default the `sluice` tracer of the global tracer provider (a no-op until an SDK is started)
@@ -101,6 +110,12 @@ export interface QueueStats {
   counts: Record<JobState, number>;
   /** Events appended per type since the queue was created. */
   events: Record<string, number>;
+  /**
+   * How much of the history the event stream still holds: `trimmed` events (appended before
+   * `firstId`) were archived and trimmed, and are only in the archive; `verify`, `rebuild` and
+   * `history` need the archive once `trimmed` is above 0.
+   */
+  stream: StreamExtent;
 }
 
 /** One page of {@link Queue.list}. */
@@ -156,6 +171,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   readonly redis: RedisClient;
   private readonly owned: boolean;
   private readonly payloads: PayloadStore | undefined;
+  private readonly archive: EventArchive | undefined;
   private readonly defaults: JobDefaults;
   private readonly clock: Clock;
   private readonly tracer: Tracer; // [observability]
@@ -172,6 +188,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     this.redis = redis;
     this.owned = owned;
     this.payloads = options.payloads;
+    this.archive = options.archive;
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
     this.tracer = sluiceTracer(options.tracer); // [observability]
@@ -356,11 +373,27 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   }
 
   /**
-   * Every event of one job, in order, from the live event log (events already archived and
-   * trimmed are not included: use `jobHistory` with the archive for those).
+   * Every event of one job, in order: from the archive, then the live stream, when the queue was
+   * given its `archive`; else from the stream alone.
+   * @throws {@link HistoryIncompleteError} without an archive, when the job's first events were
+   *   archived and trimmed from the stream (the answer would be partial).
    */
-  history(jobId: string): Promise<StoredJobEvent[]> {
-    return jobHistory({ redis: this.redis, queue: this.name }, jobId);
+  async history(jobId: string): Promise<StoredJobEvent[]> {
+    const id = toJobId(jobId);
+    const events = await jobHistory({ redis: this.redis, queue: this.name, ...(this.archive ? { archive: this.archive } : {}) }, id);
+    if (this.archive) return events;
+    // Per-job sequence numbers start at 1 and have no gaps: a history that starts later, or a
+    // job the read model knows with no event left in a trimmed stream, lost its head to the trim.
+    const first = events[0];
+    const headTrimmed = first ? first.metadata.seq > 1 : (await streamExtent(this.redis, eventsKey(this.name))).trimmed > 0 && (await this.get(id)) !== undefined;
+    if (headTrimmed) {
+      throw new HistoryIncompleteError(
+        this.name,
+        `the first events of job ${id} were archived and trimmed from the event stream of queue ${this.name}: give the Queue its archive option for the whole history`,
+        { jobId: id },
+      );
+    }
+    return events;
   }
 
   /** Cancels a waiting, delayed or active job. @returns the state it was cancelled from. */
@@ -424,7 +457,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     for (const [field, value] of Object.entries(counts)) {
       if (field.startsWith('events:')) events[field.slice('events:'.length)] = Number(value);
     }
-    return { queue: this.name, paused, counts: states, events };
+    return { queue: this.name, paused, counts: states, events, stream: await streamExtent(this.redis, eventsKey(this.name)) };
   }
 
   /** Workers seen on this queue within `withinMs`, most recent first. */

@@ -11,7 +11,8 @@
  * (layout in src/audit/layout.ts, queries in docs/ARCHIVE.md): every read is a point read by
  * `_id`, so reading from a position, finding a stream id and reading one job's history cost
  * O(log n) point reads however long the history grows. The {@link Archiver} (src/audit/archiver.ts)
- * writes them.
+ * writes them, and trims the stream behind them; while a verify or rebuild replays the queue, the
+ * trim stops at the last event it folded (its `replayHold`, see src/events/lua/trimEvents.lua).
  *
  * @packageDocumentation
  */

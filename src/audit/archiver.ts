@@ -19,6 +19,7 @@ import { describe, InvalidStateError, ValidationError } from '../errors.js';
 import { decodeEvent } from '../events/codec.js';
 import { eventsKey, toQueueName, type QueueName } from '../keys.js';
 import { PeriodicTask } from '../consumers/periodic.js';
+import { runScript } from '../events/scripts.js';
 import {
   buildChunk,
   chunkRecordsOf,
@@ -183,7 +184,8 @@ export class Archiver {
   private async trim(lastArchivedId: string | undefined): Promise<number> {
     if (this.options.trim === false || lastArchivedId === undefined) return 0;
     // MINID removes entries strictly below the id: the last archived entry stays as the seam.
-    return this.options.redis.xtrim(eventsKey(this.queue), 'MINID', lastArchivedId);
+    // The script holds back while a verify or rebuild replays the queue (see trimEvents.lua).
+    return Number(await runScript(this.options.redis, 'trimEvents', this.queue, Date.now(), [lastArchivedId]));
   }
 
   /** Runs batches in the background until {@link Archiver.stop}. */

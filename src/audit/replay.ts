@@ -113,8 +113,12 @@ export async function* replayBatches(source: ReplaySource, query: ReplayQuery = 
     (b.jobId === undefined || event.metadata.jobId === b.jobId) && (b.types === undefined || b.types.has(event.type));
   const pastEnd = (id: string): boolean => b.to !== undefined && compareIds(id, b.to) > 0;
 
+  // The archive is read first, and again only when the stream turns out to have been trimmed past
+  // the position: not once per stream batch (each read is a query).
+  let readArchive = source.archive !== undefined;
   for (;;) {
-    if (source.archive) {
+    if (source.archive && readArchive) {
+      readArchive = false;
       let out: StoredJobEvent[] = [];
       for await (const record of source.archive.records(queue, archived, { batchSize: b.batchSize })) {
         archived = record.n;
@@ -147,7 +151,10 @@ export async function* replayBatches(source: ReplaySource, query: ReplayQuery = 
       // The stream starts after our position: the archiver moved on while we read. Anything
       // between is in the archive now.
       const last = await source.archive.last(queue);
-      if (last && last.n > archived) continue;
+      if (last && last.n > archived) {
+        readArchive = true;
+        continue;
+      }
     }
     const out: StoredJobEvent[] = [];
     for (const [id, fields] of entries) {

@@ -1,27 +1,43 @@
 /**
  * Rebuild and verify the read models from the event log.
  *
- * Both replay the history — archived events first when an archive is given, then the live
- * stream (see src/audit/replay.ts) — through the one projection fold (src/events/lua/includes/project.lua) into shadow
- * keys (`sluice:{<queue>}:shadow:*`). The last step runs in one script, so events appended
- * meanwhile by publishers and workers are folded in too: `rebuild` then swaps the shadow read
- * model in; `verify` compares it with the live one and reports every difference.
+ * Both replay the whole history — archived events first, then the live stream (see
+ * src/audit/replay.ts), with no gap and no duplicate at the seam — through the one projection
+ * fold (src/events/lua/includes/project.lua) into shadow keys (`sluice:{<queue>}:shadow:*`).
+ * The last step runs in one script, so events appended meanwhile by publishers and workers are
+ * folded in too: `rebuild` then swaps the shadow read model in; `verify` compares it with the
+ * live one and reports every difference.
+ *
+ * The archiver may archive and trim while this runs: the replay holds the trim back to the last
+ * event it has folded (`replayHold` in the queue's meta hash, honoured by trimEvents.lua, expiring
+ * if the replay dies), so it reads the tail from the stream. The last step checks, atomically,
+ * that the stream still holds every entry after the last one replayed (else — an archiver that
+ * ignores the hold — the replay reads the archive again and retries) and that the events folded add up to the number the stream has
+ * ever had appended (XINFO `entries-added`). A trimmed stream without an archive, or an archive
+ * that does not reach the stream's first entry, is refused with `HistoryIncompleteError`
+ * before anything is replayed: never a trimmed stream taken for the whole history.
  *
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
 import { scanKeys, unlinkKeys, type RedisClient } from '../redis/connection.js';
 import { systemClock, type Clock } from '../clock.js';
-import { InvalidStateError } from '../errors.js';
+import { HistoryIncompleteError, InvalidStateError } from '../errors.js';
 import { replayBatches } from '../audit/replay.js';
-import type { EventArchive } from '../audit/archive.js';
+import { compareIds, type EventArchive } from '../audit/archive.js';
+import { streamExtent } from '../redis/stream-extent.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { runScript } from '../events/scripts.js';
-import { eventsKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
+import { eventsKey, metaKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
-  /** The event archive, when the stream has been trimmed. @default none (the stream holds everything) */
+  /**
+   * The event archive the queue is archived to. Required once the archiver has trimmed the
+   * stream (`Queue.stats().stream.trimmed > 0`): without it the replay is refused with
+   * `HistoryIncompleteError`.
+   * @default none (the stream must hold the whole history)
+   */
   archive?: EventArchive;
   /**
    * Events folded per script call.
@@ -81,53 +97,211 @@ async function dropShadow(redis: RedisClient, queue: QueueName, lock: string): P
   for await (const keys of scanKeys(redis, pattern, { slotKey: shadowPrefix(queue) })) await unlinkKeys(redis, keys.filter((k) => k !== lock));
 }
 
-/** Folds the whole history (archive, then stream) into the shadow read model; returns the last id applied. */
-async function replay(redis: RedisClient, queue: QueueName, options: ReplayOptions): Promise<{ lastId: string; replayed: number }> {
+/** Replay passes that chase the stream's end before the final, atomic step. */
+const MAX_PASSES = 8;
+/** Final steps refused because the archiver trimmed past the replay, before giving up. */
+const MAX_FINAL_ATTEMPTS = 25;
+
+/**
+ * How long a replay hold lasts unless renewed: a replay that died releases the stream's trim
+ * after this long.
+ */
+const HOLD_MS = 60_000;
+/** A running replay renews its hold at least this often. */
+const HOLD_RENEW_MS = 5_000;
+
+/** Where a replay stands: the last event folded into the shadow read model, and how many. */
+interface Folded {
+  lastId: string;
+  replayed: number;
+  /** When the replay hold was last written. */
+  heldAt: number;
+}
+
+/**
+ * Tells the archiver (src/events/lua/trimEvents.lua) to keep every stream entry after
+ * `folded.lastId` — the last event the replay folded — so the replay reads them from the stream,
+ * and its final step finds them there, instead of chasing the archive while the archiver trims.
+ */
+async function hold(redis: RedisClient, queue: QueueName, folded: Folded, clock: Clock): Promise<void> {
+  folded.heldAt = clock.now();
+  await redis.hset(metaKey(queue), 'replayHold', `${folded.lastId} ${folded.heldAt + HOLD_MS}`);
+}
+
+/**
+ * Refuses, before replaying anything, a history the replay could not see whole: a stream trimmed
+ * after archiving with no archive given, or an archive that does not reach the stream's first
+ * entry (the events in between are in neither).
+ */
+async function checkHistory(redis: RedisClient, queue: QueueName, archive: EventArchive | undefined): Promise<void> {
+  const extent = await streamExtent(redis, eventsKey(queue));
+  if (extent.trimmed === 0) return;
+  const details = { appended: extent.appended, trimmed: extent.trimmed, firstId: extent.firstId };
+  if (!archive) {
+    throw new HistoryIncompleteError(
+      queue,
+      `the event stream of queue ${queue} was trimmed after archiving (${extent.trimmed} of ${extent.appended} events are only in the archive; ` +
+        `it starts at ${extent.firstId ?? '(empty)'}): pass the archive (library: the archive option; CLI and service: the MongoDB URL the queue is archived to)`,
+      details,
+    );
+  }
+  const last = await archive.last(queue);
+  if (!last || (extent.firstId !== null && compareIds(last.id, extent.firstId) < 0)) {
+    throw new HistoryIncompleteError(
+      queue,
+      `the archive given ends at ${last?.id ?? '(no event of this queue)'} but the event stream of queue ${queue} starts at ${extent.firstId ?? '(empty)'} ` +
+        `after ${extent.trimmed} trimmed events: the events in between are in neither; pass the archive the queue is archived to`,
+      { ...details, archiveLastId: last?.id ?? null },
+    );
+  }
+}
+
+/** Id of the stream's last entry, or undefined when it is empty. */
+async function newestId(redis: RedisClient, queue: QueueName): Promise<string | undefined> {
+  const [newest] = await redis.xrevrange(eventsKey(queue), '+', '-', 'COUNT', 1);
+  return newest?.[0];
+}
+
+/**
+ * Folds the history after `folded.lastId` (archive, then stream, see src/audit/replay.ts) up to
+ * the stream's end as it is when the pass starts, into the shadow read model.
+ * @returns the number of events folded by this pass.
+ */
+async function replayPass(redis: RedisClient, queue: QueueName, options: ReplayOptions, folded: Folded): Promise<number> {
   const clock = options.clock ?? systemClock;
   const keys = shadowScriptKeys(queue);
-  let replayed = 0;
-  let lastId = '0-0';
-  // Replay up to the log's end as it is now: events appended meanwhile are folded in by the final
-  // atomic step, so a producer faster than the replay cannot keep it chasing the stream forever.
-  const [newest] = await redis.xrevrange(eventsKey(queue), '+', '-', 'COUNT', 1);
-  if (!newest && !options.archive) return { lastId, replayed };
+  // Up to the end as it is now: a producer faster than the replay cannot keep one pass chasing
+  // the stream forever.
+  const to = await newestId(redis, queue);
+  let archive = options.archive;
+  if (archive && folded.lastId !== '0-0') {
+    // After the first pass the hold keeps every entry after lastId in the stream: read only the
+    // stream (archive queries cost far more), unless an archiver that ignores holds trimmed it.
+    const extent = await streamExtent(redis, eventsKey(queue));
+    if (extent.trimmed === 0 || (extent.firstId !== null && compareIds(extent.firstId, folded.lastId) <= 0)) archive = undefined;
+  }
   const batches = replayBatches(
-    { redis, queue, ...(options.archive ? { archive: options.archive } : {}) },
-    { batchSize: options.batchSize ?? 500, ...(newest ? { to: newest[0] } : {}) },
+    { redis, queue, ...(archive ? { archive } : {}) },
+    {
+      batchSize: options.batchSize ?? 500,
+      ...(folded.lastId === '0-0' ? {} : { after: folded.lastId }),
+      ...(to === undefined ? {} : { to }),
+    },
   );
+  let count = 0;
   for await (const batch of batches) {
     const args: (string | number)[] = [batch.length];
     for (const e of batch) args.push(e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
     await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
-    replayed += batch.length;
-    lastId = (batch[batch.length - 1] as StoredJobEvent).id;
-    options.onProgress?.(replayed);
+    count += batch.length;
+    folded.replayed += batch.length;
+    folded.lastId = (batch[batch.length - 1] as StoredJobEvent).id;
+    if (clock.now() - folded.heldAt >= HOLD_RENEW_MS) await hold(redis, queue, folded, clock);
+    options.onProgress?.(folded.replayed);
   }
-  return { lastId, replayed };
+  await hold(redis, queue, folded, clock);
+  return count;
 }
 
 /**
- * Rebuilds the queue's read models from its history and swaps them in atomically. Safe while
- * publishers and workers run: events they append during the replay are folded in by the final,
- * atomic step.
+ * Replays the whole history into the shadow read model, then runs `finish` — the final script,
+ * which folds in what was appended since and swaps or compares, atomically. The final script
+ * refuses (`behind`) when the archiver trimmed entries after the replay's last one: they are in
+ * the archive now, so another pass folds them and the final step is tried again.
+ */
+async function replayThen(
+  redis: RedisClient,
+  queue: QueueName,
+  options: ReplayOptions,
+  finish: (folded: Folded) => Promise<unknown[]>,
+): Promise<{ folded: Folded; reply: unknown[] }> {
+  const folded: Folded = { lastId: '0-0', replayed: 0, heldAt: 0 };
+  // Nothing is trimmed from here on until the replay has folded it.
+  await hold(redis, queue, folded, options.clock ?? systemClock);
+  try {
+    return await replayHeld(redis, queue, options, folded, finish);
+  } finally {
+    await redis.hdel(metaKey(queue), 'replayHold');
+  }
+}
+
+/** {@link replayThen} once the hold is set: checks the history, replays it in passes, finishes. */
+async function replayHeld(
+  redis: RedisClient,
+  queue: QueueName,
+  options: ReplayOptions,
+  folded: Folded,
+  finish: (folded: Folded) => Promise<unknown[]>,
+): Promise<{ folded: Folded; reply: unknown[] }> {
+  await checkHistory(redis, queue, options.archive);
+  const batchSize = options.batchSize ?? 500;
+  // Chase the end while passes get shorter, so the atomic step has only a short tail to fold.
+  // When producers append faster than the replay folds, a pass is no shorter than the one
+  // before: stop chasing, and let the atomic step fold that tail.
+  let previous = Infinity;
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const n = await replayPass(redis, queue, options, folded);
+    if (n <= batchSize || n >= previous) break;
+    previous = n;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const reply = await finish(folded);
+    const status = String(reply[0]);
+    if (status === 'ok') return { folded, reply };
+    if (status === 'mismatch') {
+      throw new HistoryIncompleteError(
+        queue,
+        `the history replayed for queue ${queue} holds ${String(reply[1])} events but its event stream has had ${String(reply[2])} appended: ` +
+          'the archive given is not this queue\'s (or holds events of an earlier queue of that name), or events are missing; nothing was changed',
+        { folded: Number(reply[1]), appended: Number(reply[2]) },
+      );
+    }
+    if (!options.archive) {
+      throw new HistoryIncompleteError(
+        queue,
+        `the event stream of queue ${queue} was trimmed during the replay (it now starts at ${String(reply[1])}, after the last event replayed, ${folded.lastId}): ` +
+          'pass the archive the queue is archived to',
+        { firstId: String(reply[1]), lastReplayed: folded.lastId },
+      );
+    }
+    if (attempt >= MAX_FINAL_ATTEMPTS) {
+      throw new HistoryIncompleteError(
+        queue,
+        `the archiver of queue ${queue} trimmed past the replay ${attempt} times in a row; nothing was changed, try again`,
+        { attempts: attempt },
+      );
+    }
+    await replayPass(redis, queue, options, folded);
+  }
+}
+
+/**
+ * Rebuilds the queue's read models from its whole history and swaps them in atomically. Safe
+ * while publishers, workers and the archiver run: events they append during the replay are
+ * folded in by the final, atomic step, which swaps only a replay that is complete.
  * @throws {@link InvalidStateError} when another rebuild or verify of the queue is running;
+ *   {@link HistoryIncompleteError} when the history cannot be replayed whole (trimmed stream
+ *   and no archive, or an archive that does not reach the stream; nothing is swapped);
  *   `CorruptEventError` when the log holds an entry that is not a valid event (nothing is swapped).
  */
 export async function rebuild(redis: RedisClient, queueName: string, options: ReplayOptions = {}): Promise<RebuildReport> {
   const queue = toQueueName(queueName);
   return withShadow(redis, queue, async () => {
-    const { lastId, replayed } = await replay(redis, queue, options);
-    const [caughtUp, jobs] = (await runScript(redis, 'swapProjection', queue, (options.clock ?? systemClock).now(), [lastId], [
-      ...scriptKeys(queue),
-      ...shadowScriptKeys(queue),
-    ])) as [number, number];
-    return { replayed, caughtUp, jobs };
+    const { folded, reply } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
+      (await runScript(redis, 'swapProjection', queue, (options.clock ?? systemClock).now(), [lastId, replayed], [
+        ...scriptKeys(queue),
+        ...shadowScriptKeys(queue),
+      ])) as unknown[],
+    );
+    return { replayed: folded.replayed, caughtUp: Number(reply[1]), jobs: Number(reply[2]) };
   });
 }
 
 /**
- * Replays the queue's history into a shadow read model and reports every difference with the
- * live one. Safe while publishers and workers run.
+ * Replays the queue's whole history into a shadow read model and reports every difference with
+ * the live one. Safe while publishers, workers and the archiver run.
+ * @throws {@link InvalidStateError} when another rebuild or verify of the queue is running;
+ *   {@link HistoryIncompleteError} when the history cannot be replayed whole.
  */
 export async function verify(
   redis: RedisClient,
@@ -142,20 +316,21 @@ export async function verify(
 ): Promise<VerifyReport> {
   const queue = toQueueName(queueName);
   return withShadow(redis, queue, async () => {
-    const { lastId, replayed } = await replay(redis, queue, options);
-    const reply = (await runScript(
-      redis,
-      'verifyProjection',
-      queue,
-      (options.clock ?? systemClock).now(),
-      [lastId, options.maxDifferences ?? 100],
-      [...scriptKeys(queue), ...shadowScriptKeys(queue)],
-    )) as (number | string)[];
-    const differences = reply.slice(2).map(String);
+    const { folded, reply } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
+      (await runScript(
+        redis,
+        'verifyProjection',
+        queue,
+        (options.clock ?? systemClock).now(),
+        [lastId, options.maxDifferences ?? 100, replayed],
+        [...scriptKeys(queue), ...shadowScriptKeys(queue)],
+      )) as unknown[],
+    );
+    const differences = reply.slice(3).map(String);
     return {
-      replayed,
-      caughtUp: Number(reply[0]),
-      jobsCompared: Number(reply[1]),
+      replayed: folded.replayed,
+      caughtUp: Number(reply[1]),
+      jobsCompared: Number(reply[2]),
       differences,
       clean: differences.length === 0,
     };

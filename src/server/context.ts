@@ -178,7 +178,7 @@ export class SluiceContext {
       // Map order is insertion order: re-inserting marks it most recently used.
       this.queues.delete(queueName);
     } else {
-      queue = new Queue(queueName, { connection: this.redis, payloads: this.payloads, defaults: this.defaults });
+      queue = new Queue(queueName, { connection: this.redis, payloads: this.payloads, archive: this.archive, defaults: this.defaults });
       if (this.queues.size >= MAX_QUEUE_HANDLES) {
         const oldest = this.queues.keys().next().value;
         if (oldest !== undefined) this.queues.delete(oldest);

@@ -229,6 +229,16 @@ export const StatsSchema = Type.Object({
   paused: Type.Boolean(),
   counts: Type.Record(Type.String(), Type.Integer()),
   events: Type.Record(Type.String(), Type.Integer()),
+  stream: Type.Object(
+    {
+      length: Type.Integer({ description: 'events in the stream now' }),
+      appended: Type.Integer({ description: 'events ever appended (XINFO entries-added)' }),
+      trimmed: Type.Integer({ description: 'events archived and trimmed from the stream: before firstId, the history is only in the archive' }),
+      firstId: Type.Union([Type.String(), Type.Null()], { description: 'first event still in the stream' }),
+      lastId: Type.Union([Type.String(), Type.Null()], { description: 'last event appended' }),
+    },
+    { description: 'How much of the history the event stream still holds' },
+  ),
   workers: Type.Array(Type.Object({ id: Type.String(), lastSeen: Type.Integer() })),
 });
 

@@ -2,15 +2,19 @@
  * Load harness of the fault tests: a producer that remembers which publishes were acknowledged,
  * in-process workers, and the checks every fault test ends with.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { expect } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { expect, inject } from 'vitest';
+import { EventArchive } from '../../src/audit/archive.js';
+import { RedisServer } from '../../src/services/redis-server.js';
 import { Worker, type Handler, type WorkerOptions } from '../../src/consumers/worker.js';
 import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue.js';
 import type { PayloadStore } from '../../src/payloads/store.js';
 import type { RedisClient } from '../../src/redis/connection.js';
-import { allEvents, waitFor } from '../helpers/dispatch.js';
+import { allEvents, testQueueName, waitFor } from '../helpers/dispatch.js';
 
 /** Publishes batches until stopped; only acknowledged ids count as published. */
 export class Producer {
@@ -100,4 +104,40 @@ export async function expectAllCompletedOnce(redis: RedisClient, queue: string, 
 /** Options shared by the fault tests' queues. */
 export function faultQueue(name: string, redis: Redis, payloads?: PayloadStore): Queue {
   return new Queue(name, { connection: redis, ...(payloads ? { payloads } : {}) });
+}
+
+/** What {@link archivedQueue} sets up. */
+export interface ArchivedQueue {
+  server: RedisServer;
+  redis: Redis;
+  archive: EventArchive;
+  name: string;
+  /** The queue, keeping every finished job (no retention), so counts only grow. */
+  queue: Queue;
+}
+
+/**
+ * A private redis-server with a connection, an event archive in a MongoDB database of its own
+ * (`sluice_<label>_<uuid>`) and a fresh queue that keeps every finished job. Everything is
+ * stopped, closed and dropped by the cleanups pushed onto `cleanups` (run them in reverse).
+ */
+export async function archivedQueue(cleanups: (() => Promise<void>)[], label: string): Promise<ArchivedQueue> {
+  const server = await RedisServer.start();
+  cleanups.push(() => server.stop());
+  const redis = new Redis(server.url);
+  cleanups.push(() => redis.quit().then(() => undefined));
+  const client = new MongoClient(inject('mongoUrl'));
+  await client.connect();
+  const database = `sluice_${label}_${randomUUID().replace(/-/g, '')}`;
+  cleanups.push(async () => {
+    await client.db(database).dropDatabase();
+    await client.close();
+  });
+  const archive = new EventArchive({ client, database });
+  const name = testQueueName();
+  const queue = new Queue(name, { connection: redis });
+  cleanups.push(() => queue.close());
+  const keepAll = { maxAgeMs: null, maxCount: null };
+  await queue.setRetention({ completed: keepAll, dead: keepAll, cancelled: keepAll });
+  return { server, redis, archive, name, queue };
 }

@@ -6,19 +6,15 @@
  * event exactly once with an intact chain, and after retention Redis memory is back near its
  * baseline. The figures are printed for docs/RELIABILITY.md.
  */
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
-import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Archiver, EventArchive } from '../../src/audit/archive.js';
+import { Archiver } from '../../src/audit/archive.js';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
 import { eventsKey, toQueueName } from '../../src/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
-import { RedisServer } from '../../src/services/redis-server.js';
 import { Child } from '../helpers/child.js';
-import { testQueueName, waitFor } from '../helpers/dispatch.js';
+import { waitFor } from '../helpers/dispatch.js';
+import { archivedQueue } from './harness.js';
 
 const JOBS = Number(process.env.SOAK_JOBS ?? '10000');
 const WORKERS = 3;
@@ -35,22 +31,7 @@ async function usedMemory(redis: Redis): Promise<number> {
 describe('soak', () => {
   it(`${JOBS} jobs with failures, timeouts, cancellations and worker kills end consistent`, { timeout: Math.max(300_000, JOBS * 30) }, async () => {
     const started = Date.now();
-    const server = await RedisServer.start();
-    cleanups.push(() => server.stop());
-    const redis = new Redis(server.url);
-    cleanups.push(() => redis.quit().then(() => undefined));
-    const client = new MongoClient(inject('mongoUrl'));
-    await client.connect();
-    const database = `sluice_soak_${randomUUID().replace(/-/g, '')}`;
-    cleanups.push(async () => {
-      await client.db(database).dropDatabase();
-      await client.close();
-    });
-    const archive = new EventArchive({ client, database });
-    const name = testQueueName();
-    const queue = new Queue(name, { connection: redis });
-    const keepAll = { maxAgeMs: null, maxCount: null };
-    await queue.setRetention({ completed: keepAll, dead: keepAll, cancelled: keepAll });
+    const { server, redis, archive, name, queue } = await archivedQueue(cleanups, 'soak');
     await redis.memory('PURGE').catch(() => undefined);
     const baseline = await usedMemory(redis);
 

@@ -56,7 +56,7 @@ describe('sluice CLI (built)', () => {
   it('prints stats, jobs, a job and its history as tables and as JSON', async () => {
     const table = await runCli(['stats', queue], env);
     expect(table.code).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^QUEUE\s+PAUSED\s+DELAYED\s+WAITING\s+ACTIVE\s+COMPLETED\s+FAILED\s+DEAD\s+CANCELLED\s.*WORKERS$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^QUEUE\s+PAUSED\s+DELAYED\s+WAITING\s+ACTIVE\s+COMPLETED\s+FAILED\s+DEAD\s+CANCELLED\s.*WORKERS\s+EVENTS\s+TRIMMED\s+STREAM FROM$/);
     expect(table.stdout).toContain(queue);
 
     const [stats, jobs, show, history] = await Promise.all([

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ErrorCodes,
   fromScriptError,
+  HistoryIncompleteError,
   InvalidStateError,
   JobNotFoundError,
   SluiceError,
@@ -25,6 +26,16 @@ describe('error registry', () => {
     const invalid = fromScriptError(new Error('SLUICE_ERR_VALIDATION priority must be 0..4'));
     expect(invalid).toBeInstanceOf(ValidationError);
     expect((invalid as ValidationError).field).toBe('priority');
+  });
+
+  it('maps an incomplete-history error raised inside the fold, without the location Redis appends', () => {
+    const error = fromScriptError(
+      new Error('ERR user_script:382: SLUICE_ERR_HISTORY_INCOMPLETE q1 job j7 enters waiting but its created event was not replayed script: 0123abcd, on @user_script:382.'),
+    );
+    expect(error).toBeInstanceOf(HistoryIncompleteError);
+    expect((error as HistoryIncompleteError).queue).toBe('q1');
+    expect((error as HistoryIncompleteError).message).toBe('job j7 enters waiting but its created event was not replayed');
+    expect((error as HistoryIncompleteError).httpStatus).toBe(409);
   });
 
   it('leaves foreign errors alone', () => {

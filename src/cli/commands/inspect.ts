@@ -76,7 +76,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
   addConfigOptions(
     program
       .command('stats')
-      .description('Jobs per state, pause flag and live workers of one queue, or of every queue')
+      .description('Jobs per state, pause flag, live workers and event stream extent (events appended, trimmed after archiving, first id still in the stream) of one queue, or of every queue')
       .argument('[queue]', 'queue name (default: every queue)'),
   ).action(async (queueName: string | undefined, _opts, command: Command) => {
     await withContext(command, async (context) => {
@@ -91,8 +91,16 @@ export function registerInspectCommands(program: Command, io: Io): void {
       if (jsonOutput(command)) return printJson(io, queueName === undefined ? { queues: stats } : stats[0]);
       io.out.write(
         table(
-          ['queue', 'paused', ...JOB_STATES, 'workers'],
-          stats.map((s) => [s.queue, s.paused ? 'yes' : 'no', ...JOB_STATES.map((state) => s.counts[state]), s.workers.length]),
+          ['queue', 'paused', ...JOB_STATES, 'workers', 'events', 'trimmed', 'stream from'],
+          stats.map((s) => [
+            s.queue,
+            s.paused ? 'yes' : 'no',
+            ...JOB_STATES.map((state) => s.counts[state]),
+            s.workers.length,
+            s.stream.appended,
+            s.stream.trimmed,
+            s.stream.firstId ?? '-',
+          ]),
         ),
       );
     });

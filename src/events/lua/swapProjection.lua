@@ -1,19 +1,24 @@
 --[[
   Last step of rebuild: folds the log entries appended since the replay's last id into the
   shadow read model, then swaps it in for the live one, atomically. Publishing and workers may
-  run during the rebuild: nothing they append can fall between the replay and the swap.
+  run during the rebuild: nothing they append can fall between the replay and the swap. When the
+  archiver trimmed entries the replay has not folded, or the history folded does not add up to
+  the stream's, nothing is swapped (see finishReplay in includes/replay.lua).
 
   Input: KEYS[1..34] the live fixed block, KEYS[35..68] the shadow block (see applyEvents.lua),
     ARGV[1..2] as usual, then
     ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
-  Output: { eventsCaughtUp, jobs }
+    ARGV[4]  number of events the replay applied
+  Output: { 'ok', eventsCaughtUp, jobs }, or { 'behind', firstId } or
+    { 'mismatch', folded, appended } with nothing swapped
   Events: none
 ]]
 --- @include "includes/keys"
 --- @include "includes/replay"
 local K = sluiceKeys()
 local S = shadowKeys()
-local caught = catchUp(S, ARGV[3])
+local stop, caught = finishReplay(S, ARGV[3], tonumber(ARGV[4]))
+if stop then return stop end
 for _, id in ipairs(jobIds(K)) do redis.call('DEL', K.jobPrefix .. id) end
 local shadowIds = jobIds(S)
 for _, id in ipairs(shadowIds) do
@@ -25,4 +30,4 @@ end
 swap(S.counts, K.counts)
 swap(S.priority, K.priority)
 for state, key in pairs(S.states) do swap(key, K.states[state]) end
-return { caught, #shadowIds }
+return { 'ok', caught, #shadowIds }

@@ -1,21 +1,26 @@
 --[[
   Last step of verify: folds the log entries appended since the replay's last id into the
   shadow read model, then compares it with the live read model, atomically, and reports every
-  difference (at most ARGV[4]). The shadow keys are left for the caller to delete.
+  difference (at most ARGV[4]). The shadow keys are left for the caller to delete. When the
+  archiver trimmed entries the replay has not folded, or the history folded does not add up to
+  the stream's, nothing is compared (see finishReplay in includes/replay.lua).
 
   Input: KEYS[1..34] the live fixed block, KEYS[35..68] the shadow block (see applyEvents.lua),
     ARGV[1..2] as usual, then
     ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
     ARGV[4]  most differences to report
-  Output: { eventsCaughtUp, jobsCompared, difference... } where each difference is a string
-    `<where> live=<value> rebuilt=<value>`
+    ARGV[5]  number of events the replay applied
+  Output: { 'ok', eventsCaughtUp, jobsCompared, difference... } where each difference is a
+    string `<where> live=<value> rebuilt=<value>`; or { 'behind', firstId } or
+    { 'mismatch', folded, appended }
   Events: none
 ]]
 --- @include "includes/keys"
 --- @include "includes/replay"
 local K = sluiceKeys()
 local S = shadowKeys()
-local caught = catchUp(S, ARGV[3])
+local stop, caught = finishReplay(S, ARGV[3], tonumber(ARGV[5]))
+if stop then return stop end
 local limit = tonumber(ARGV[4])
 local diffs = {}
 local function diff(where, live, rebuilt)
@@ -54,6 +59,6 @@ local function compareJob(id)
 end
 for _, id in ipairs(jobIds(K)) do compareJob(id) end
 for _, id in ipairs(jobIds(S)) do compareJob(id) end
-local out = { caught, compared }
+local out = { 'ok', caught, compared }
 for _, d in ipairs(diffs) do out[#out + 1] = d end
 return out

@@ -98,8 +98,13 @@ local function leaveState(K, jobId, from)
   if from == 'waiting' then redis.call('ZREM', K.priority, jobId) end
 end
 
--- Puts the job in the index of state `to`.
+-- Puts the job in the index of state `to`. A job without a priority entering `waiting` can only
+-- come from a replay that lacks the job's `created` event: that history is incomplete.
 local function enterState(K, jobId, to, time, priority)
+  if to == 'waiting' and not priority then
+    error({ err = 'SLUICE_ERR_HISTORY_INCOMPLETE ' .. K.queue .. ' job ' .. jobId ..
+      ' enters waiting but its created event was not replayed: the history is missing events' })
+  end
   redis.call('ZADD', K.states[to], time, jobId)
   bumpCount(K.counts, to, 1)
   if to == 'waiting' then redis.call('ZADD', K.priority, priorityScore(priority, time), jobId) end

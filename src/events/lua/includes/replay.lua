@@ -4,10 +4,21 @@
 
   shadowKeys()            the K table of the second block
   catchUp(S, afterId)     folds every log entry after afterId into S; returns how many
+  finishReplay(S, afterId, replayed)
+                          the last step of a replay that folded `replayed` events up to afterId:
+                          when the stream still holds every entry after afterId, folds them in
+                          (catchUp) and checks that replayed + caught up = entries the stream has
+                          ever had appended. Returns nil, caught on success; else a reply for
+                          the caller to return, with nothing folded:
+                            { 'behind', firstId }  entries after afterId were trimmed (archived)
+                                                   since the replay read them: replay more
+                            { 'mismatch', folded, appended }  the history replayed is not the
+                                                   stream's (a gap or a foreign archive)
   jobIds(K)               every job id in K's state indexes
   Output: none. Events: none.
 ]]
 --- @include "includes/project"
+--- @include "includes/streamid"
 local function shadowKeys()
   local saved = {}
   for i = 1, SCRIPT_KEY_COUNT do saved[i] = KEYS[i]; KEYS[i] = KEYS[SCRIPT_KEY_COUNT + i] end
@@ -37,6 +48,27 @@ local function catchUp(S, afterId)
       return applied
     end
   end
+end
+
+local function finishReplay(S, afterId, replayed)
+  local appended, length, first = 0, 0, nil
+  if redis.call('EXISTS', S.events) == 1 then
+    local info = redis.call('XINFO', 'STREAM', S.events)
+    local m = {}
+    for i = 1, #info, 2 do m[info[i]] = info[i + 1] end
+    length = tonumber(m['length'])
+    appended = tonumber(m['entries-added'] or length)
+    local head = redis.call('XRANGE', S.events, '-', '+', 'COUNT', 1)[1]
+    if head then first = head[1] end
+  end
+  -- Trimming removes a prefix: entries after afterId are all still here when the first entry
+  -- is at or before afterId, or when nothing was ever trimmed.
+  if appended > length and not (first and afterId ~= '0-0' and idAtMost(first, afterId)) then
+    return { 'behind', first or '' }
+  end
+  local caught = catchUp(S, afterId)
+  if replayed + caught ~= appended then return { 'mismatch', replayed + caught, appended } end
+  return nil, caught
 end
 
 local function jobIds(K)
