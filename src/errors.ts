@@ -32,6 +32,10 @@ export const ErrorCodes = {
   SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, retryable: false },
   SLUICE_ERR_OVERLOADED: { httpStatus: 503, retryable: true },
   SLUICE_ERR_INTERNAL: { httpStatus: 500, retryable: false },
+  SLUICE_ERR_QUEUE_NOT_FOUND: { httpStatus: 404, retryable: false },
+  SLUICE_ERR_URI_TOO_LONG: { httpStatus: 414, retryable: false },
+  SLUICE_ERR_HEADERS_TOO_LARGE: { httpStatus: 431, retryable: false },
+  SLUICE_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */
@@ -89,6 +93,19 @@ export class CorruptEventError extends SluiceError {
       details: { entryId, reason, ...options.details },
     });
     this.entryId = entryId;
+  }
+}
+
+/**
+ * The queue does not exist: nothing was ever published to it or configured for it (it is not in
+ * the registry of queue names, `sluice:queues`). Reads and operations on existing jobs refuse
+ * such a queue instead of answering with an empty one; publishing and configuring create it.
+ */
+export class QueueNotFoundError extends SluiceError {
+  constructor(queue: string) {
+    super('SLUICE_ERR_QUEUE_NOT_FOUND', `queue ${queue} not found: nothing was published to it or configured for it`, {
+      details: { queue },
+    });
   }
 }
 

@@ -44,6 +44,7 @@ import {
 } from './keys.js';
 import { tracePublish } from './metrics/instrumentation.js';
 import { sluiceTracer } from './metrics/tracing.js';
+import { checkJsonValue, payloadField } from './payloads/encoding.js';
 import type { PayloadStore } from './payloads/store.js';
 import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
 
@@ -235,14 +236,21 @@ export class Queue {
     if (withPayload.length > 0 && !this.payloads) {
       throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
     }
+    // Payloads are checked before anything is written, errors naming the job's field.
+    for (const [i, job] of prepared.entries()) if (job.hasPayload) checkJsonValue(job.payload, `jobs[${i}].payload`);
     // Only valid input reaches Redis: a rejected publish changes nothing, not even the queue registry.
     await this.init();
     const refs = new Map<string, PayloadRef>();
     if (withPayload.length > 0 && this.payloads) {
-      const stored = await this.payloads.put(
-        this.name,
-        withPayload.map((job) => ({ value: job.payload })),
-      );
+      let stored: PayloadRef[];
+      try {
+        stored = await this.payloads.put(
+          this.name,
+          withPayload.map((job) => ({ value: job.payload })),
+        );
+      } catch (error) {
+        throw payloadField(error, withPayload.map((job) => prepared.indexOf(job)));
+      }
       withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
     }
     const args: (string | number)[] = [prepared.length];
@@ -372,11 +380,13 @@ export class Queue {
 
   /** Workers stop taking new jobs from this queue; running jobs finish. */
   async pause(): Promise<void> {
+    await this.init();
     await this.redis.hset(metaKey(this.name), 'paused', '1');
   }
 
   /** Undoes {@link Queue.pause}. */
   async resume(): Promise<void> {
+    await this.init();
     await this.redis.hdel(metaKey(this.name), 'paused');
   }
 
@@ -414,8 +424,10 @@ export class Queue {
    * Sets the retention policy of finished jobs (completed, dead, cancelled): limits left out return to
    * their defaults, `null` removes a limit. Workers apply it every few seconds.
    */
-  setRetention(policy: RetentionPolicy): Promise<void> {
-    return setRetention(this.redis, this.name, policy);
+  async setRetention(policy: RetentionPolicy): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setRetention(this.redis, this.name, policy);
+    await this.init();
   }
 
   /** The effective retention policy (`null` = no limit). */
@@ -432,8 +444,10 @@ export class Queue {
    * Sets the queue's rate limit (at most `max` jobs started in any `durationMs` window, shared
    * by every worker), or removes it with `null`.
    */
-  setRateLimit(rate: RateLimit | null): Promise<void> {
-    return setRateLimit(this.redis, this.name, rate);
+  async setRateLimit(rate: RateLimit | null): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setRateLimit(this.redis, this.name, rate);
+    await this.init();
   }
 
   /** The queue's rate limit, or `null`. */
@@ -445,8 +459,10 @@ export class Queue {
    * Sets concurrency, rate limit and weight of one group (jobs published with `group`), or
    * without `group` the defaults of every group. `null` removes a value.
    */
-  setGroupLimits(limits: GroupLimits, group?: string): Promise<void> {
-    return setGroupLimits(this.redis, this.name, limits, group);
+  async setGroupLimits(limits: GroupLimits, group?: string): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setGroupLimits(this.redis, this.name, limits, group);
+    await this.init();
   }
 
   /** The effective limits of one group (or the defaults). */
@@ -476,8 +492,10 @@ export class Queue {
    * zone, or a fixed interval) publishes `template` as job `repeat:<key>:<occurrence ms>`.
    * Workers fire occurrences (see {@link RepeatScheduler}); many at once fire each exactly once.
    */
-  upsertRepeatable<P>(key: string, schedule: RepeatSchedule, template: RepeatTemplate<P>): Promise<RepeatableJob> {
-    return upsertRepeatable(this.redis, this.name, key, schedule, template, this.clock.now());
+  async upsertRepeatable<P>(key: string, schedule: RepeatSchedule, template: RepeatTemplate<P>): Promise<RepeatableJob> {
+    const stored = await upsertRepeatable(this.redis, this.name, key, schedule, template, this.clock.now());
+    await this.init();
+    return stored;
   }
 
   /** Removes the repeatable job `key`; occurrences already published stay. */

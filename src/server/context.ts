@@ -10,9 +10,9 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../audit/archive.js';
 import type { ReplaySource } from '../audit/replay.js';
-import { describe, ValidationError } from '../errors.js';
+import { describe, QueueNotFoundError, ValidationError } from '../errors.js';
 import type { JobDefaults } from '../jobs.js';
-import { QUEUES_KEY, toQueueName } from '../keys.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue.js';
@@ -191,6 +191,26 @@ export class SluiceContext {
   /** Where replay and history read `queue`'s events: the archive, then the stream. */
   replaySource(queue: string): ReplaySource {
     return { redis: this.redis, archive: this.archive, queue: toQueueName(queue) };
+  }
+
+  /**
+   * Whether `queue` exists: it is in the registry of queue names (publishing or configuring it
+   * adds it), or its event stream exists (on a Redis Cluster the registry's node may have been
+   * down when the queue was first used). Reads nothing else and creates nothing.
+   */
+  async queueExists(queue: string): Promise<boolean> {
+    const name = toQueueName(queue);
+    if ((await this.redis.sismember(QUEUES_KEY, name)) === 1) return true;
+    return (await this.redis.exists(eventsKey(name))) === 1;
+  }
+
+  /**
+   * The handle of `queue` when the queue exists ({@link queueExists}).
+   * @throws {@link QueueNotFoundError} when it does not.
+   */
+  async existingQueue(queue: string): Promise<Queue> {
+    if (!(await this.queueExists(queue))) throw new QueueNotFoundError(queue);
+    return this.queue(queue);
   }
 
   /** Every queue that has been published to, sorted. */

@@ -165,7 +165,7 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
   app.post<Params & { Body: Static<typeof RequeueBody> }>(
     '/v1/queues/:queue/dlq/requeue',
     {
-      config: { auth: { scope: 'admin', queue: true } },
+      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
       schema: {
         tags: ['queues'],
         summary: 'Requeue dead jobs (given ids, or all: true) with a fresh attempt count',
