@@ -378,7 +378,11 @@ export class Queue {
     return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, reason])) as JobState;
   }
 
-  /** Workers stop taking new jobs from this queue; running jobs finish. */
+  /**
+   * Workers stop taking new jobs from this queue; running jobs finish. Like publishing, this and
+   * the other settings (retention, rate and group limits, repeatable jobs) create the queue: they
+   * add it to the registry of queue names, so the service and the CLI know it.
+   */
   async pause(): Promise<void> {
     await this.init();
     await this.redis.hset(metaKey(this.name), 'paused', '1');
