@@ -41,7 +41,7 @@ export interface FlowState {
 }
 
 /** Registers dependant `dependantRef` (`<queue>|<jobId>`) on job `jobId` of `queue`. */
-export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: number): Promise<string> {
+export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: number | ''): Promise<string> {
   return (await runScript(redis, 'registerDependant', queue, now, [jobId, dependantRef])) as string;
 }
 
@@ -49,7 +49,7 @@ export async function registerDependant(redis: RedisClient, queue: QueueName, jo
  * Delivers the entries of `queue`'s flow outbox to the dependants' queues.
  * @returns how many entries were delivered.
  */
-export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now: number, count = 100): Promise<number> {
+export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now: number | '', count = 100): Promise<number> {
   const entries = await redis.xrange(flowOutboxKey(queue), '-', '+', 'COUNT', count);
   for (const [id, fields] of entries) {
     const f: Record<string, string> = {};

@@ -7,7 +7,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
-import { systemClock, type Clock } from './clock.js';
+import { scriptTime, systemClock, type Clock } from './clock.js';
 import { ClosedError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
 import { jobHistory } from './audit/replay.js';
 import { runScript } from './events/scripts.js';
@@ -259,7 +259,7 @@ export class Queue {
     }
     let reply: unknown;
     try {
-      reply = await runScript(this.redis, 'publish', this.name, now, args);
+      reply = await runScript(this.redis, 'publish', this.name, scriptTime(this.clock), args);
     } catch (error) {
       // Nothing was published: drop the payloads again (the orphan sweep catches what this misses).
       if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
@@ -278,7 +278,7 @@ export class Queue {
       if (flags[i] !== 1 || !job.dependsOn) continue;
       for (const dep of job.dependsOn) {
         if (dep.queue === undefined || dep.queue === this.name) continue;
-        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, now);
+        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, scriptTime(this.clock));
       }
     }
     return prepared.map((job, i) => {
@@ -356,13 +356,13 @@ export class Queue {
   async cancel(jobId: string, reason = ''): Promise<JobState> {
     const id = toJobId(jobId);
     if (typeof reason !== 'string' || reason.length > 1000) throw new ValidationError('reason', 'must be a string of at most 1000 characters');
-    return (await runScript(this.redis, 'cancel', this.name, this.clock.now(), [id, reason])) as JobState;
+    return (await runScript(this.redis, 'cancel', this.name, scriptTime(this.clock), [id, reason])) as JobState;
   }
 
   /** Puts a failed, dead or cancelled job back in its lane with a fresh attempt count. */
   async retry(jobId: string, by = ''): Promise<JobState> {
     const id = toJobId(jobId);
-    const from = (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
+    const from = (await runScript(this.redis, 'retry', this.name, scriptTime(this.clock), [id, by])) as JobState;
     // Only after the script accepted the retry: a refused one changes nothing.
     await this.init();
     return from;
@@ -375,7 +375,7 @@ export class Queue {
   async remove(jobId: string, reason: 'manual' | 'retention' = 'manual'): Promise<JobState> {
     const id = toJobId(jobId);
     if (reason !== 'manual' && reason !== 'retention') throw new ValidationError('reason', 'must be manual or retention');
-    return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, reason])) as JobState;
+    return (await runScript(this.redis, 'remove', this.name, scriptTime(this.clock), [id, reason])) as JobState;
   }
 
   /**
@@ -441,7 +441,7 @@ export class Queue {
 
   /** Applies the retention policy now, removing at most `limit` jobs. */
   applyRetention(limit = 1000): Promise<{ completed: number; dead: number; cancelled: number }> {
-    return applyRetention(this.redis, this.name, this.clock.now(), limit);
+    return applyRetention(this.redis, this.name, scriptTime(this.clock), limit);
   }
 
   /**

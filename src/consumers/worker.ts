@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
-import { systemClock, type Clock } from '../clock.js';
+import { scriptTime, systemClock, type Clock } from '../clock.js';
 import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
@@ -333,7 +333,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         : [
             new PeriodicTask(
               async () => {
-                const { completed, dead, cancelled } = await applyRetention(this.redis, this.queue, this.clock.now(), RETENTION_BATCH);
+                const { completed, dead, cancelled } = await applyRetention(this.redis, this.queue, scriptTime(this.clock), RETENTION_BATCH);
                 return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
               },
               (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
@@ -359,7 +359,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
               async () => {
                 // One XLEN when there is nothing to relay.
                 if ((await this.redis.xlen(flowOutboxKey(this.queue))) === 0) return undefined;
-                return (await relayFlowOutbox(this.redis, this.queue, this.clock.now())) >= 100 ? 0 : undefined;
+                return (await relayFlowOutbox(this.redis, this.queue, scriptTime(this.clock))) >= 100 ? 0 : undefined;
               },
               (next) => next ?? relayMs,
               (e) => this.report(e),
@@ -423,7 +423,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         }
         let reply: (string | number)[];
         try {
-          reply = (await runScript(this.redis, 'claim', this.queue, this.clock.now(), [
+          reply = (await runScript(this.redis, 'claim', this.queue, scriptTime(this.clock), [
             this.id,
             Math.min(free, this.options.batchSize),
             this.identityJson,
@@ -546,7 +546,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       progress: async (value: JsonValue) => {
         const text = JSON.stringify(value);
         if (text === undefined) throw new ValidationError('progress', 'must be a JSON value');
-        await runScript(this.redis, 'progress', this.queue, this.clock.now(), [job.id, job.token, text]);
+        await runScript(this.redis, 'progress', this.queue, scriptTime(this.clock), [job.id, job.token, text]);
       },
       dependencies: () => readDependencies(this.redis, this.queue, toJobId(job.id), this.workerOptions.payloads),
     };
@@ -631,7 +631,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       const args: (string | number)[] = [batch.length];
       for (const c of batch) args.push(c.job.id, c.job.token, c.result ? JSON.stringify(c.result) : '', c.durationMs);
       try {
-        const flags = (await runScript(this.redis, 'complete', this.queue, this.clock.now(), args)) as number[];
+        const flags = (await runScript(this.redis, 'complete', this.queue, scriptTime(this.clock), args)) as number[];
         batch.forEach((c, i) => c.resolve(flags[i] === 1));
       } catch (error) {
         for (const c of batch) c.reject(error);
@@ -640,7 +640,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     }
   }
 
-  private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | undefined {
+  /** The retry delay of a failed attempt in ms, or undefined for no retry. */
+  private retryDelay(job: Claimed, active: ActiveJob, error: unknown): number | undefined {
     if (error instanceof UnrecoverableError || job.attempt >= job.maxAttempts) return undefined;
     let delay: number;
     if (job.backoff.type === 'custom') {
@@ -654,17 +655,19 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     } else {
       delay = backoffDelay(job.backoff, job.attempt, this.random());
     }
-    return this.clock.now() + Math.round(delay);
+    return Math.round(delay);
   }
 
   private async fail(job: Claimed, active: ActiveJob, error: unknown, attempt: Attempt): Promise<void> {
-    const retryAt = this.retryAt(job, active, error);
+    const delay = this.retryDelay(job, active, error);
+    const now = scriptTime(this.clock);
     try {
-      const outcome = await runScript(this.redis, 'fail', this.queue, this.clock.now(), [
+      const outcome = await runScript(this.redis, 'fail', this.queue, now, [
         job.id,
         job.token,
         JSON.stringify(recordError(error)),
-        retryAt ?? '',
+        // On the server clock the script adds the delay to its own time.
+        delay === undefined ? '' : now === '' ? `+${delay}` : now + delay,
       ]);
       attempt.end(outcome === 'retry' ? 'retried' : 'dead_lettered', error); // [observability]
       this.emit('failed', active, error, outcome === 'retry');
@@ -680,7 +683,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const pairs: string[] = [];
     for (const [jobId, entry] of this.running) pairs.push(jobId, entry.token);
     for (const [jobId, token] of this.fetching) pairs.push(jobId, token);
-    const lost = (await runScript(this.redis, 'extendLeases', this.queue, this.clock.now(), [
+    const lost = (await runScript(this.redis, 'extendLeases', this.queue, scriptTime(this.clock), [
       this.id,
       pairs.length / 2,
       ...pairs,
@@ -695,14 +698,14 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   }
 
   private async reap(): Promise<undefined> {
-    await runScript(this.redis, 'reap', this.queue, this.clock.now(), [this.id, this.options.leaseMs, 100, this.options.pruneConsumersAfterMs]);
+    await runScript(this.redis, 'reap', this.queue, scriptTime(this.clock), [this.id, this.options.leaseMs, 100, this.options.pruneConsumersAfterMs]);
     return undefined;
   }
 
   /** Promotes due delayed jobs; returns how long to sleep before the next run. */
   private async promote(): Promise<number> {
     const limit = 1000;
-    const [promoted, nextDue] = (await runScript(this.redis, 'promote', this.queue, this.clock.now(), [limit])) as [number, number];
+    const [promoted, nextDue] = (await runScript(this.redis, 'promote', this.queue, scriptTime(this.clock), [limit])) as [number, number];
     if (promoted >= limit) return 0;
     if (nextDue < 0) return this.options.promoteIntervalMs;
     return Math.max(0, Math.min(this.options.promoteIntervalMs, nextDue - this.clock.now()));
@@ -710,7 +713,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
 
   private async release(pairs: [string, string][]): Promise<void> {
     if (pairs.length === 0) return;
-    await runScript(this.redis, 'release', this.queue, this.clock.now(), [this.id, pairs.length, ...pairs.flat()]);
+    await runScript(this.redis, 'release', this.queue, scriptTime(this.clock), [this.id, pairs.length, ...pairs.flat()]);
   }
 
   /**

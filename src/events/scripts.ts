@@ -59,7 +59,7 @@ export async function runScript(
   redis: RedisClient,
   name: ScriptName,
   queue: QueueName,
-  now: number,
+  now: number | '',
   args: readonly (string | number)[],
   keys: readonly string[] = keysOf(queue),
 ): Promise<unknown> {

@@ -90,11 +90,14 @@ export async function getRetention(redis: RedisClient, queueName: string): Promi
   };
 }
 
-/** Applies the policy once, removing at most `limit` jobs. */
+/**
+ * Applies the policy once, removing at most `limit` jobs. `now` is the time ages are measured
+ * against: `''` for the Redis server's clock (see `scriptTime`), or an injected clock's reading.
+ */
 export async function applyRetention(
   redis: RedisClient,
   queueName: string,
-  now: number,
+  now: number | '',
   limit = 1000,
 ): Promise<{ completed: number; dead: number; cancelled: number }> {
   const queue = toQueueName(queueName);

@@ -31,8 +31,17 @@ local function appendEvent(K, jobId, etype, d, job, dataJson)
   if job[4] and job[4] ~= '' then meta.traceparent = job[4] end
   if job[5] and job[5] ~= '' then meta.correlationId = job[5] end
   if job[6] and job[6] ~= '' then meta.causationId = job[6] end
-  local id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1',
-    'data', dataJson or cjson.encode(d), 'meta', cjson.encode(meta))
+  local dataText, metaText = dataJson or cjson.encode(d), cjson.encode(meta)
+  local id
+  if K.serverClock then
+    -- The id's ms is the event's time. Only a stream whose last id is later than every entry
+    -- left (trimmed empty after the clock stepped back) refuses it; then Redis picks the id.
+    id = redis.pcall('XADD', K.events, K.now .. '-*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+    if type(id) == 'table' and id.err then id = nil end
+  end
+  if not id then
+    id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+  end
   applyEvent(K, jobId, etype, d, meta, job)
   return id
 end

@@ -1,0 +1,78 @@
+/**
+ * Event time comes from the Redis server clock (issue #14, part 2): with the system clock, every
+ * event's `metadata.time` is exactly the ms of its stream id, whatever event type and however long
+ * the publisher spent before its script ran (a payload round trip to MongoDB), so event order and
+ * event times never disagree. Due times a worker asks for (retry backoff) are measured from that
+ * same clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '../../src/consumers/worker.js';
+import type { StoredJobEvent } from '../../src/events/types.js';
+import { SluiceContext } from '../../src/server/context.js';
+import { allEvents, dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
+import { dropDatabase, testConfig, testDatabase } from '../helpers/service.js';
+
+const database = testDatabase();
+let context: SluiceContext;
+const queue = testQueueName();
+
+beforeAll(() => {
+  context = new SluiceContext(testConfig(database));
+});
+
+afterAll(async () => {
+  await dropQueue(context.redis, queue);
+  await context.close();
+  await dropDatabase(database);
+});
+
+const idMs = (e: StoredJobEvent): number => Number(e.id.split('-')[0]);
+
+describe('event time', () => {
+  it('is the ms of the stream id for every event type, in stream order', async () => {
+    const q = context.queue(queue);
+    // created with a payload (a MongoDB round trip before the script), scheduled, promoted.
+    await q.publish('ok', { big: 'x'.repeat(50_000) }, { jobId: 'ok' });
+    await q.publish('later', { n: 1 }, { jobId: 'later', delayMs: 150 });
+    await q.publish('flaky', { n: 2 }, { jobId: 'flaky', attempts: 2, backoff: { type: 'fixed', delayMs: 120 } });
+    await q.publish('child', undefined, { jobId: 'child', dependsOn: ['ok'] });
+    await q.publish('stop', undefined, { jobId: 'stop', delayMs: 60_000 });
+    await q.cancel('stop');
+    await q.retry('stop');
+    await q.cancel('stop', 'again');
+    await q.remove('stop');
+    const worker = new Worker<unknown>(
+      queue,
+      async (job) => {
+        if (job.name === 'flaky') throw new Error('always');
+        await job.progress({ step: 1 });
+        return { done: job.id };
+      },
+      { connection: context.redis, payloads: context.payloads, blockMs: 50, metrics: false },
+    );
+    try {
+      await waitFor(async () => {
+        const { counts } = await q.stats();
+        return counts.completed === 3 && counts.dead === 1;
+      }, 30_000, 'three completed jobs and one dead job');
+    } finally {
+      await worker.close();
+    }
+    await q.retry('flaky');
+    const events = await allEvents(context.redis, queue);
+    const types = new Set(events.map((e) => e.type));
+    for (const type of ['created', 'scheduled', 'promoted', 'claimed', 'progress', 'completed', 'failed', 'dead-lettered', 'retried', 'cancelled', 'removed', 'dependency-resolved']) {
+      expect(types, type).toContain(type);
+    }
+    for (const e of events) expect({ type: e.type, id: e.id, time: e.metadata.time }).toEqual({ type: e.type, id: e.id, time: idMs(e) });
+    for (let i = 1; i < events.length; i++) expect((events[i] as StoredJobEvent).metadata.time).toBeGreaterThanOrEqual((events[i - 1] as StoredJobEvent).metadata.time);
+
+    // The retry backoff is measured from the failure's (server) time.
+    const failed = events.find((e) => e.type === 'failed' && e.data.final === false);
+    expect(failed?.type === 'failed' && (failed.data.retryAt ?? 0) - failed.metadata.time).toBe(120);
+    // The read model's times are the events' times.
+    const ok = await q.getOrThrow('ok');
+    const created = events.find((e) => e.type === 'created' && e.metadata.jobId === 'ok');
+    expect(ok.createdAt).toBe(created?.metadata.time);
+  });
+});
