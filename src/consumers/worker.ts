@@ -667,7 +667,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         job.token,
         JSON.stringify(recordError(error)),
         // On the server clock the script adds the delay to its own time.
-        delay === undefined ? '' : now === '' ? `+${delay}` : now + delay,
+        delay === undefined ? '' : typeof now === 'string' ? `+${delay}` : now + delay,
       ]);
       attempt.end(outcome === 'retry' ? 'retried' : 'dead_lettered', error); // [observability]
       this.emit('failed', active, error, outcome === 'retry');

@@ -5,8 +5,11 @@
  * event times never disagree. Due times a worker asks for (retry backoff) are measured from that
  * same clock.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
+import { Queue } from '../../src/queue.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { SluiceContext } from '../../src/server/context.js';
 import { allEvents, dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
@@ -74,5 +77,32 @@ describe('event time', () => {
     const ok = await q.getOrThrow('ok');
     const created = events.find((e) => e.type === 'created' && e.metadata.jobId === 'ok');
     expect(ok.createdAt).toBe(created?.metadata.time);
+  });
+
+  it("falls back to the caller's clock under the documented ACL without TIME, still equal to the id's ms", async () => {
+    const user = `sluice-noclock-${randomUUID()}`;
+    const password = randomUUID();
+    // The ACL of docs/CONFIGURATION.md, without +time.
+    await context.redis.call('ACL', 'SETUSER', user, 'on', `>${password}`, 'resetkeys', '~sluice:*', 'resetchannels', '+@stream', '+@hash', '+@sortedset', '+@set', '+@scripting', '+@keyspace', '+@connection', '+info');
+    const url = new URL(inject('redisUrl'));
+    url.username = user;
+    url.password = password;
+    const name = testQueueName();
+    const raw = new Redis(url.toString(), { maxRetriesPerRequest: 1 });
+    const q = new Queue(name, { connection: url.toString() });
+    try {
+      await expect(raw.time()).rejects.toThrow(/NOPERM/);
+      await q.publish('a', undefined, { jobId: 'a' });
+      await q.cancel('a');
+      await q.retry('a');
+      const events = await allEvents(context.redis, name);
+      expect(events.map((e) => e.type)).toEqual(['created', 'cancelled', 'retried']);
+      for (const e of events) expect(e.metadata.time).toBe(idMs(e));
+    } finally {
+      await q.close();
+      raw.disconnect();
+      await dropQueue(context.redis, name);
+      await context.redis.call('ACL', 'DELUSER', user);
+    }
   });
 });

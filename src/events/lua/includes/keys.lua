@@ -26,10 +26,11 @@
     KEYS[32] -> sluice:{<queue>}:repeat          ZSET   repeatable key -> next due time
     KEYS[33] -> sluice:{<queue>}:repeat:         prefix of repeatable job HASHes
     KEYS[34] -> sluice:{<queue>}:wake            STREAM wake-up signal for blocked workers
-    ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or '' for the Redis
-             server's clock: then K.now is the server's TIME in ms, raised to the ms of the event
-             stream's last id if that is later (a clock stepped back), and events are appended
-             with ids `<K.now>-*`, so an event's time is exactly its stream id's ms (K.serverClock)
+    ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or `s<ms>` for the
+             Redis server's clock: then K.now is the server's TIME in ms (the caller's <ms> when
+             the Redis user may not run TIME), raised to the ms of the event stream's last id if
+             that is later (a clock stepped back), and events are appended with ids `<K.now>-*`,
+             so an event's time is exactly its stream id's ms (K.serverClock)
     ARGV[2]  queue name (written into event metadata)
 
   KEYS[6] and the other prefixes are not keys: ids come out of streams, sorted sets and ARGV
@@ -42,10 +43,12 @@
 ]]
 local SCRIPT_KEY_COUNT = 34
 
--- The Redis server's time in ms, never before the ms of the event stream's last entry.
-local function serverNow(events)
-  local t = redis.call('TIME')
-  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The Redis server's time in ms (`fallback` when an ACL denies TIME), never before the ms of
+-- the event stream's last entry.
+local function serverNow(events, fallback)
+  local t = redis.pcall('TIME')
+  local ms = fallback
+  if not t.err then ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
   local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
   if last then
     local lastMs = tonumber(string.match(last[1], '^(%d+)'))
@@ -64,8 +67,8 @@ local function sluiceKeys()
     repeatIndex = KEYS[32], repeatPrefix = KEYS[33], wake = KEYS[34],
     now = tonumber(ARGV[1]), queue = ARGV[2],
   }
-  if ARGV[1] == '' then
-    K.now = serverNow(K.events)
+  if string.sub(ARGV[1], 1, 1) == 's' then
+    K.now = serverNow(K.events, tonumber(string.sub(ARGV[1], 2)))
     K.serverClock = true
   end
   for lane = 0, 4 do K.lanes[lane] = KEYS[8 + lane] end
