@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The quick-start main job, from a fresh clone: installs dependencies (npm ci) when needed, then
 # starts local Redis (Debian's redis-server, installed with apt when missing) and a MongoDB
-# wire-protocol server (FerretDB, built once through the Go module proxy, unless MONGO_URL or a
-# mongod is given), the Sluice HTTP service and a demo worker, publishes demo jobs over the API,
+# wire-protocol server (FerretDB, built once through the Go module proxy, on a private PostgreSQL
+# cluster, Debian's postgresql installed with apt when missing; unless MONGO_URL or a mongod is given), the Sluice HTTP service and a demo worker, publishes demo jobs over the API,
 # and prints the URLs of the API, /metrics and the OpenAPI document with a demo token.
 # Ctrl-C stops everything cleanly. SLUICE_PORT picks the port (default 8080, or a free one).
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs dependencies (npm ci), makes sure the local
 # services can be started (redis-server from apt, FerretDB built once into a cache outside the
-# repo unless MONGO_URL or a mongod is given), then type-checks, lints and runs every test tier.
+# repo and postgresql from apt for it, unless MONGO_URL or a mongod is given), then type-checks, lints and runs every test tier.
 # The services themselves are started and stopped by the test setup (test/global-setup.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,11 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 if [ -z "${MONGO_URL:-}" ] && ! command -v mongod >/dev/null 2>&1; then
   bash scripts/ensure-ferretdb.sh >/dev/null
+  # The embedded server is FerretDB on a private PostgreSQL cluster (src/services/postgres-server.ts).
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "test: installing postgresql with apt..."
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  fi
 fi
 npm run --silent typecheck
 npm run --silent lint

@@ -181,14 +181,60 @@ export class PayloadConflictError extends SluiceError {
   }
 }
 
-/** Redis could not be reached; the call may be repeated later. */
+/**
+ * Redis could not be reached; the call may be repeated later. The message says why in a few
+ * words (connection refused, no connection after the client's retries, …) rather than quoting
+ * the client library, and names the server when the caller knows its (redacted) URL.
+ */
 export class RedisUnavailableError extends SluiceError {
-  constructor(operation: string, cause: unknown) {
-    super('SLUICE_ERR_REDIS_UNAVAILABLE', `Redis unavailable during ${operation}: ${describe(cause)}`, {
+  /** What was being done, e.g. `stats` or `publish on queue mail`. */
+  readonly operation: string;
+  /** The redacted URL of the server, when known. */
+  readonly url: string | undefined;
+
+  constructor(operation: string, cause: unknown, options: { url?: string } = {}) {
+    const at = options.url === undefined ? '' : ` at ${options.url}`;
+    super('SLUICE_ERR_REDIS_UNAVAILABLE', `Redis${at} unavailable during ${operation}: ${redisDownReason(cause)}`, {
       cause,
-      details: { operation },
+      details: options.url === undefined ? { operation } : { operation, url: options.url },
     });
+    this.operation = operation;
+    this.url = options.url;
   }
+}
+
+const REDIS_DOWN_REASONS: readonly [RegExp, string][] = [
+  [/ECONNREFUSED/, 'connection refused'],
+  [/ECONNRESET/, 'connection reset'],
+  [/ETIMEDOUT/, 'connection timed out'],
+  [/EHOSTUNREACH/, 'host unreachable'],
+  [/ENOTFOUND/, 'host not found'],
+  [/max retries per request/i, 'no connection after the client\'s retries'],
+  [/Connection is closed|Stream isn't writeable/i, 'connection closed'],
+  [/LOADING/, 'the server is loading its data set'],
+  [/CLUSTERDOWN/, 'the cluster is down'],
+  [/Failed to refresh slots cache|None of startup nodes is available/i, 'no cluster node reachable'],
+  [/Too many Cluster redirections/i, 'too many cluster redirections'],
+];
+
+/** A few words on why Redis is down, from a connection-level error; the error itself otherwise. */
+function redisDownReason(cause: unknown): string {
+  if (cause instanceof RedisUnavailableError) return redisDownReason(cause.cause);
+  const code = cause instanceof Error ? (cause as { code?: unknown }).code : undefined;
+  const text = cause instanceof Error ? `${cause.name} ${cause.message} ${typeof code === 'string' ? code : ''}` : String(cause);
+  for (const [pattern, reason] of REDIS_DOWN_REASONS) if (pattern.test(text)) return reason;
+  return describe(cause);
+}
+
+/**
+ * `error` as a {@link RedisUnavailableError} that names the server at `url` (already redacted)
+ * when it is a connection-level failure; any other value unchanged. For boundaries that know
+ * the configured URL: the HTTP service and the CLI.
+ */
+export function redisUnavailableAt(error: unknown, url: string, operation = 'request'): unknown {
+  if (error instanceof RedisUnavailableError) return error.url === undefined ? new RedisUnavailableError(error.operation, error.cause, { url }) : error;
+  if (error instanceof SluiceError || !isRedisDown(error)) return error;
+  return new RedisUnavailableError(operation, error, { url });
 }
 
 /**

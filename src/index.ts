@@ -1,6 +1,12 @@
 /**
  * Sluice: an event-sourced job queue on Redis Streams, with payloads in MongoDB.
  *
+ * The root entry point `sluice` is the library core: queues, workers, events, projections,
+ * audit, payload stores. It loads no HTTP server and no OpenTelemetry SDK (only
+ * `@opentelemetry/api`, a no-op until an application registers an SDK). The rest is in subpath
+ * entry points (see docs/PACKAGE.md): `sluice/metrics` (src/metrics/index.ts), `sluice/server`
+ * (src/server/index.ts), `sluice/otel` (src/otel.ts), `sluice/testing` (src/testing.ts).
+ *
  * @packageDocumentation
  */
 export * from './errors.js';
@@ -88,7 +94,4 @@ export {
   type SweepPayloadsOptions,
 } from './payloads/index.js';
 export type { PayloadInput, PayloadStore, PayloadValue } from './payloads/store.js';
-export * from './metrics/index.js';
-export { loadConfig, type SluiceConfig } from './config.js';
-export { buildApp, type AppOptions } from './server/app.js';
-export { startService, type RunningService } from './server/serve.js';
+// Metrics, the HTTP service, the OpenTelemetry SDK and test servers: see the subpath entry points above.

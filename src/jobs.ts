@@ -94,9 +94,9 @@ export interface DedupeOptions {
 }
 
 /** A job to publish. */
-export interface NewJob<P = unknown> {
+export interface NewJob<P = unknown, N extends string = string> {
   /** Job name / type, e.g. `send-email`. */
-  name: string;
+  name: N;
   /** Payload: any JSON value, or binary (Uint8Array / Buffer). Stored in the payload store. */
   payload?: P;
   /** Options. */

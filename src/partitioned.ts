@@ -331,6 +331,11 @@ export class PartitionedQueue {
     await Promise.all(this.queues.map((q) => q.close()));
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
   }
+
+  /** `await using`: {@link PartitionedQueue.close} on scope exit. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /** Options of {@link PartitionedWorker.open}: those of {@link MultiQueueWorker}, plus the partition count. */

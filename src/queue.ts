@@ -135,8 +135,16 @@ export async function ensureGroups(redis: RedisClient, queue: QueueName): Promis
   );
 }
 
-/** The producer and admin handle of one queue. Create one per queue and reuse it. */
-export class Queue {
+/**
+ * The producer and admin handle of one queue. Create one per queue and reuse it.
+ *
+ * The type parameters bind a producer to its consumers' contract, like {@link Worker}'s:
+ * `Data` is the payload type, `Result` what handlers return (read back with
+ * {@link Queue.getResult}), `Name` the job names the queue accepts. A `Queue<Email, void, 'send'>`
+ * refuses, at compile time, to publish anything but an `Email` under the name `send`. All three
+ * default to the unconstrained types. Supports `await using` (closes on scope exit).
+ */
+export class Queue<Data = unknown, Result = unknown, Name extends string = string> {
   /** The validated queue name. */
   readonly name: QueueName;
   /** The Redis or Redis Cluster connection (owned when created from a URL). */
@@ -200,7 +208,7 @@ export class Queue {
    * Publishes one job. Its payload is stored first; then one script appends `created` and
    * puts the job in its lane (or the delayed set).
    */
-  async publish<P>(name: string, payload?: P, opts?: NewJob['opts']): Promise<PublishResult> {
+  async publish<P extends Data = Data>(name: Name, payload?: P, opts?: NewJob['opts']): Promise<PublishResult> {
     const [result] = await this.publishMany([{ name, payload, ...(opts === undefined ? {} : { opts }) }]);
     return result as PublishResult;
   }
@@ -215,7 +223,7 @@ export class Queue {
    * @throws {@link ValidationError} for a bad job (nothing is published),
    *   `PayloadStoreUnavailableError` when payloads cannot be stored (nothing is published).
    */
-  publishMany(jobs: readonly NewJob[]): Promise<PublishResult[]> {
+  publishMany(jobs: readonly NewJob<Data, Name>[]): Promise<PublishResult[]> {
     // [observability] producer span; the body below is unchanged.
     return tracePublish(this.tracer, this.name, jobs, (traced) => this.publishBatch(traced));
   }
@@ -303,13 +311,15 @@ export class Queue {
   }
 
   /** The job's payload, read from the payload store. */
-  async getPayload(job: Job): Promise<unknown> {
-    return this.readRef(job.payload);
+  async getPayload(job: Job): Promise<Data | undefined> {
+    // The store returns what was published; its type is the queue's contract, not checked at run time.
+    return (await this.readRef(job.payload)) as Data | undefined;
   }
 
   /** The job's result, read from the payload store. */
-  async getResult(job: Job): Promise<unknown> {
-    return this.readRef(job.result);
+  async getResult(job: Job): Promise<Result | undefined> {
+    // As for getPayload: the handlers' declared return type, not checked at run time.
+    return (await this.readRef(job.result)) as Result | undefined;
   }
 
   private async readRef(ref: PayloadRef | undefined): Promise<unknown> {
@@ -522,5 +532,10 @@ export class Queue {
     if (this.closed) return;
     this.closed = true;
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** `await using queue = new Queue(...)`: {@link Queue.close} on scope exit. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -52,6 +52,8 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       // --help and --version end through here with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    // The reader of stdout went away (`| head`): nothing to report to it.
+    if ((error as { code?: unknown } | null)?.code === 'EPIPE') return EXIT.ok;
     const code = error instanceof ValidationError ? EXIT.usage : EXIT.failed;
     const message = scrubSecrets(error instanceof Error ? error.message : String(error));
     if (json) printJson({ out: io.err, err: io.err }, { error: { code: isSluiceError(error) ? error.code : 'SLUICE_ERR_INTERNAL', message, ...(error instanceof ValidationError ? { field: error.field } : {}) } });

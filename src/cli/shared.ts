@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, type OptionGroup, type SluiceConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
+import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, redactUrl, type OptionGroup, type SluiceConfig } from '../config.js';
+import { redisUnavailableAt, ValidationError } from '../errors.js';
 import { SluiceContext } from '../server/context.js';
 
 /** Exit codes. */
@@ -41,9 +41,13 @@ export function jsonOutput(command: Command): boolean {
 
 /** Runs `work` with a context built from the command's configuration, then closes it. */
 export async function withContext<T>(command: Command, work: (context: SluiceContext) => Promise<T>): Promise<T> {
-  const context = new SluiceContext(configOf(command), { connectionName: 'sluice:cli' });
+  const config = configOf(command);
+  const context = new SluiceContext(config, { connectionName: 'sluice:cli' });
   try {
     return await work(context);
+  } catch (error) {
+    // Name the server, not the client library's wording: SLUICE_ERR_REDIS_UNAVAILABLE with the redacted URL.
+    throw redisUnavailableAt(error, redactUrl(config.redisUrl), command.name());
   } finally {
     await context.close();
   }

@@ -84,4 +84,9 @@ export class MultiQueueWorker<P = unknown, R = unknown> extends EventEmitter<Wor
     await Promise.all(this.workers.map((w) => w.close(graceMs)));
     this.emit('closed');
   }
+
+  /** `await using`: {@link MultiQueueWorker.close} (default grace) on scope exit. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

@@ -726,6 +726,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     return this.closing;
   }
 
+  /** `await using worker = new Worker(...)`: {@link Worker.close} (default grace) on scope exit. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     this.pool?.cancel(this.id);

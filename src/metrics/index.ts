@@ -1,8 +1,9 @@
 /**
- * Observability: every Sluice metric (names, catalog), exported through prom-client and
+ * `sluice/metrics`: every Sluice metric (names, catalog), exported through prom-client and
  * OpenTelemetry from one definition; scrape-time collection of the queue-wide figures; a small
- * `/metrics` server; the OpenTelemetry SDK start-up for service entry points; and the trace
- * helpers Queue and Worker use. See docs/METRICS.md.
+ * `/metrics` server; and the trace helpers Queue and Worker use. The OpenTelemetry SDK start-up
+ * is in `sluice/otel` (src/otel.ts), so importing this loads `@opentelemetry/api` only.
+ * See docs/METRICS.md.
  *
  * @packageDocumentation
  */
@@ -19,7 +20,6 @@ export {
 export { observe, type CollectedState, type Observation } from './values.js';
 export { SluiceMetrics, defaultMetrics, type SluiceMetricsOptions } from './sluice-metrics.js';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server.js';
-export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
 export {
   MESSAGING_SYSTEM,
   SPAN_ATTR,

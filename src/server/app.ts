@@ -19,7 +19,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { QueueNotFoundError, SluiceError, ValidationError } from '../errors.js';
+import { QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../errors.js';
+import { redactUrl } from '../config.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
@@ -146,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } else {
       mapped = toSluiceError(error, limit);
     }
+    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
     const { status, headers, body } = errorResponse(mapped);
     if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
     else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');

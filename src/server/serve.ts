@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { describeConfig, type SluiceConfig } from '../config.js';
 import { defaultMetrics } from '../metrics/sluice-metrics.js';
-import { startTelemetry, type Telemetry } from '../metrics/telemetry.js';
+import { loadTelemetry } from '../metrics/load-telemetry.js';
+import type { Telemetry } from '../metrics/telemetry.js';
 import { buildApp } from './app.js';
 import { ArchiverPool } from './archivers.js';
 import { registryFromConfig } from './auth.js';
@@ -41,7 +42,7 @@ export async function startService(config: SluiceConfig, options: { logger?: Log
   const auth = registryFromConfig(config) ?? 'disabled-local';
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = defaultMetrics();
-  const telemetry: Telemetry | undefined = otelEnabled(config) ? startTelemetry({ serviceName: 'sluice', metrics: [metrics] }) : undefined;
+  const telemetry: Telemetry | undefined = otelEnabled(config) ? await loadTelemetry({ serviceName: 'sluice', metrics: [metrics] }) : undefined;
   const context = new SluiceContext(config);
   let app: FastifyInstance | undefined;
   let archivers: ArchiverPool | undefined;

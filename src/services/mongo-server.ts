@@ -2,8 +2,17 @@
  * A MongoDB wire-protocol server for tests and the quick start, chosen in this order:
  * 1. `MONGO_URL` when set: an external server, used as is (cannot be killed by tests);
  * 2. a `mongod` on PATH, started privately on a free port;
- * 3. FerretDB v1.24.2 with its SQLite backend, built once through the Go module proxy by
- *    `scripts/ensure-ferretdb.sh` into a cache folder outside the repository.
+ * 3. the embedded server: FerretDB v1.24.2, built once through the Go module proxy by
+ *    `scripts/ensure-ferretdb.sh` into a cache folder outside the repository, with its PostgreSQL
+ *    backend on a private PostgreSQL cluster ({@link PostgresServer}: `initdb` in the server's
+ *    temporary folder, Debian's `postgresql` installed with apt when missing). That cluster is set
+ *    up so FerretDB's pushed-down equality filters on `_id` use an index (see
+ *    `src/services/postgres-server.ts`); this set-up is embedded-only. The SQLite backend
+ *    (`ferretdbBackend: 'sqlite'`) uses no index for any Sluice query and is kept for comparison.
+ *
+ * {@link MongoServer.kill}, {@link MongoServer.pause} and {@link MongoServer.restart} act on the
+ * MongoDB-wire process (FerretDB or mongod); the PostgreSQL cluster behind FerretDB keeps running
+ * and keeps the data, as a database behind a crashed front-end would.
  *
  * With `tls` or `auth` the server is always a private FerretDB (what this machine has; `MONGO_URL`
  * and `mongod` are not configured by Sluice): TLS only (`--listen-tls`, no plain-text listener),
@@ -19,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceStartError } from '../errors.js';
+import { PostgresServer } from './postgres-server.js';
 import { freePort, ManagedProcess, waitForPort } from './process.js';
 import { which } from './redis-server.js';
 
@@ -34,6 +44,12 @@ export interface MongoServerOptions {
   url?: string;
   /** Force a kind of local server (ignores `MONGO_URL`). */
   kind?: 'mongod' | 'ferretdb';
+  /**
+   * FerretDB's storage: a private PostgreSQL cluster with equality indexes, or SQLite files
+   * (no index serves Sluice's queries there; for comparison only).
+   * @default 'postgresql'
+   */
+  ferretdbBackend?: 'postgresql' | 'sqlite';
   /**
    * How long to wait for the port to open.
    * @default 30000
@@ -100,6 +116,8 @@ export class MongoServer {
     readonly port: number | undefined,
     private readonly command: { binary: string; args: string[]; dir: string; env?: NodeJS.ProcessEnv } | undefined,
     private readonly startTimeoutMs: number,
+    /** The cluster behind an embedded FerretDB with the PostgreSQL backend. */
+    readonly postgres?: PostgresServer,
   ) {
     if (command) this.process = new ManagedProcess(`${kind}:${port}`, command.binary, command.args, { cwd: command.dir, env: command.env });
   }
@@ -133,9 +151,16 @@ export class MongoServer {
     } else {
       const binary = ensureFerretDbBinary();
       const { tls, auth } = options;
+      const sqlite = options.ferretdbBackend === 'sqlite';
+      let postgres: PostgresServer | undefined;
+      try {
+        postgres = sqlite ? undefined : await PostgresServer.start(dir, { startTimeoutMs: timeout });
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
       const args = [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dir}/`,
+        ...(postgres ? ['--handler=postgresql'] : ['--handler=sqlite', `--sqlite-url=file:${dir}/`]),
         ...(tls
           ? [
               // An empty TCP address turns the plain-text listener off.
@@ -153,10 +178,20 @@ export class MongoServer {
         // The user is created on the first start only (setup is skipped once `admin` exists).
         ...(auth ? ['--test-enable-new-auth', '--setup-database=admin', `--setup-username=${auth.username}`] : []),
       ];
-      const env = auth ? { ...process.env, FERRETDB_SETUP_PASSWORD: auth.password } : undefined;
-      server = new MongoServer('ferretdb', `mongodb://127.0.0.1:${port}`, port, { binary, args, dir, env }, timeout);
+      const env = {
+        ...process.env,
+        // Secrets through the environment, never on a command line.
+        ...(postgres ? { FERRETDB_POSTGRESQL_URL: postgres.url } : {}),
+        ...(auth ? { FERRETDB_SETUP_PASSWORD: auth.password } : {}),
+      };
+      server = new MongoServer('ferretdb', `mongodb://127.0.0.1:${port}`, port, { binary, args, dir, env }, timeout, postgres);
     }
-    await server.waitReady();
+    try {
+      await server.waitReady();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     return server;
   }
 
@@ -197,6 +232,7 @@ export class MongoServer {
     const command = this.command;
     if (!command) return;
     if (current.running) await current.stop('SIGKILL');
+    if (this.postgres && !this.postgres.running) await this.postgres.restart();
     this.process = new ManagedProcess(`${this.kind}:${this.port}`, command.binary, command.args, { cwd: command.dir, env: command.env });
     await this.waitReady();
   }
@@ -206,6 +242,7 @@ export class MongoServer {
     if (!this.process || !this.command) return;
     this.process.signal('SIGCONT');
     await this.process.stop('SIGTERM');
+    await this.postgres?.stop();
     rmSync(this.command.dir, { recursive: true, force: true });
   }
 }

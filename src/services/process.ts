@@ -71,11 +71,14 @@ export class ManagedProcess {
     readonly label: string,
     command: string,
     args: string[],
-    options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
   ) {
     this.child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
+      // Run as another user (PostgreSQL refuses root); omitted means ourselves.
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group: a Ctrl-C in the terminal reaches only our process, which then stops
       // the servers in order (workers first). The exit hook below kills them if we die first.

@@ -3,6 +3,8 @@
  * Redis and MongoDB wire-protocol server: tables and `--json`, exit codes, progress-bar commands
  * (export, rebuild, verify), cleanup, and the guard of `flush`.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { Worker } from '../../src/consumers/worker.js';
 import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
 import { SluiceContext } from '../../src/server/context.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
-import { dropDatabase, runCli, testConfig, testDatabase, testEnv } from '../helpers/service.js';
+import { dropDatabase, ROOT, runCli, testConfig, testDatabase, testEnv } from '../helpers/service.js';
 
 const database = testDatabase();
 const env = testEnv(database);
@@ -233,8 +235,28 @@ describe('sluice CLI (built)', () => {
     expect(unknown.code).toBe(2);
     const down = await runCli(['stats', queue, '--json', '--redis-url', 'redis://sluice:hunter2-secret@127.0.0.1:1'], env);
     expect(down.code).toBe(1);
-    expect(JSON.parse(down.stderr)).toMatchObject({ error: { code: expect.any(String) as unknown } });
+    const body = JSON.parse(down.stderr) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('SLUICE_ERR_REDIS_UNAVAILABLE');
+    expect(body.error.message).toMatch(/^Redis at redis:\/\/sluice:\*\*\*@127\.0\.0\.1:1 unavailable during stats: /);
     expect(down.stdout + down.stderr).not.toContain('hunter2');
+    // The text form says the same, without the client library's wording.
+    const text = await runCli(['stats', queue], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^sluice: Redis at redis:\/\/127\.0\.0\.1:1 unavailable during stats: \S/);
+    expect(text.stderr).not.toMatch(/max retries|maxRetriesPerRequest/i);
+  });
+
+  it('stops quietly when the reader of its output goes away (sluice replay … | head)', async () => {
+    for (const args of [['replay', queue], ['replay', queue, '--json'], ['replay', queue, '--follow']]) {
+      // The read end is closed before the CLI writes anything, as `head` does once it has its lines.
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(stderr, args.join(' ')).toBe('');
+      expect(code, args.join(' ')).toBe(0);
+    }
   });
 
   it('refuses flush without --yes and the queue name again, then flushes everything of the queue', async () => {

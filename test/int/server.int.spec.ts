@@ -366,6 +366,10 @@ describe('HTTP service with unreachable servers', () => {
       expect(stats.statusCode).toBe(503);
       expect(stats.headers['retry-after']).toBe('1');
       expect(stats.json()).toMatchObject({ error: { code: 'SLUICE_ERR_REDIS_UNAVAILABLE' } });
+      // The redacted URL and a short reason, not the client library's wording.
+      const message = stats.json<{ error: { message: string } }>().error.message;
+      expect(message).toMatch(/^Redis at redis:\/\/sluice:\*\*\*@127\.0\.0\.1:1 unavailable during /);
+      expect(message).not.toMatch(/max retries|maxRetriesPerRequest|ioredis/i);
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toMatchObject({ status: 'unavailable', redis: { ok: false }, mongo: { ok: false } });

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Worker, type ActiveJob } from '../../src/consumers/worker.js';
-import { MESSAGING_SYSTEM, SPAN_ATTR, startTelemetry, type Telemetry } from '../../src/metrics/index.js';
+import { MESSAGING_SYSTEM, SPAN_ATTR } from '../../src/metrics/index.js';
+import { startTelemetry, type Telemetry } from '../../src/otel.js';
 import { Queue } from '../../src/queue.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 

@@ -56,7 +56,7 @@ describe('Redis Cluster helpers', () => {
     const wrapped = asRedisUnavailable(moved, 'publish on queue q');
     expect(wrapped).toBeInstanceOf(RedisUnavailableError);
     expect((wrapped as RedisUnavailableError).retryable).toBe(true);
-    expect((wrapped as Error).message).toBe(`Redis unavailable during publish on queue q: Error: ${moved.message}`);
+    expect((wrapped as Error).message).toBe('Redis unavailable during publish on queue q: too many cluster redirections');
     expect((wrapped as Error).cause).toBe(moved);
     for (const message of ['CLUSTERDOWN The cluster is down', 'Connection is closed.', 'connect ECONNREFUSED 127.0.0.1:1', 'Failed to refresh slots cache.']) {
       expect(isRedisDown(new Error(message))).toBe(true);

@@ -13,7 +13,7 @@ import { retentionFromConfig } from '../../config.js';
 import { describe, ValidationError } from '../../errors.js';
 import { defaultMetrics } from '../../metrics/sluice-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server.js';
-import { startTelemetry } from '../../metrics/telemetry.js';
+import { loadTelemetry } from '../../metrics/load-telemetry.js';
 import { generateToken, SCOPES, type Scope } from '../../server/auth.js';
 import { SluiceContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
@@ -91,7 +91,7 @@ export function registerRunCommands(program: Command, io: Io): void {
   ).action(async (specifier: string, opts: { queue?: string }, command: Command) => {
     const config = configOf(command);
     const logger = createLogger({ level: config.logLevel, name: 'sluice-worker' });
-    const telemetry = otelEnabled(config) ? startTelemetry({ serviceName: 'sluice-worker' }) : undefined;
+    const telemetry = otelEnabled(config) ? await loadTelemetry({ serviceName: 'sluice-worker' }) : undefined;
     const loaded = await loadHandlerModule(specifier);
     const queueName = opts.queue ?? loaded.queue;
     if (queueName === undefined) throw new ValidationError('--queue', 'give --queue or export const queue from the module');
