@@ -12,6 +12,7 @@ import { Worker } from '../../src/consumers/worker.js';
 import { Queue } from '../../src/queue.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { SluiceContext } from '../../src/server/context.js';
+import { eventsKey, toQueueName } from '../../src/keys.js';
 import { allEvents, dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { dropDatabase, testConfig, testDatabase } from '../helpers/service.js';
 
@@ -103,6 +104,30 @@ describe('event time', () => {
       raw.disconnect();
       await dropQueue(context.redis, name);
       await context.redis.call('ACL', 'DELUSER', user);
+    }
+  });
+
+  it('keeps event times in stream order when the server clock is behind the last stream id', async () => {
+    const name = testQueueName();
+    const q = context.queue(name);
+    try {
+      await q.publish('a', undefined, { jobId: 'a' });
+      // A clock that stepped back an hour looks like a stream whose last id is an hour ahead:
+      // an entry written then deleted leaves the stream's last id there.
+      const ahead = Date.now() + 3_600_000;
+      const key = eventsKey(toQueueName(name));
+      const bogus = await context.redis.xadd(key, `${ahead}-0`, 'x', '1');
+      await context.redis.xdel(key, bogus as string);
+      await q.cancel('a');
+      await q.retry('a');
+      const events = await allEvents(context.redis, name);
+      expect(events.map((e) => e.type)).toEqual(['created', 'cancelled', 'retried']);
+      for (const e of events) expect(e.metadata.time).toBe(idMs(e));
+      expect((events[1] as StoredJobEvent).metadata.time).toBe(ahead);
+      expect((events[2] as StoredJobEvent).metadata.time).toBeGreaterThanOrEqual(ahead);
+      expect((await q.getOrThrow('a')).updatedAt).toBe((events[2] as StoredJobEvent).metadata.time);
+    } finally {
+      await dropQueue(context.redis, name);
     }
   });
 });

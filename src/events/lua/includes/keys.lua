@@ -28,9 +28,9 @@
     KEYS[34] -> sluice:{<queue>}:wake            STREAM wake-up signal for blocked workers
     ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or `s<ms>` for the
              Redis server's clock: then K.now is the server's TIME in ms (the caller's <ms> when
-             the Redis user may not run TIME), raised to the ms of the event stream's last id if
-             that is later (a clock stepped back), and events are appended with ids `<K.now>-*`,
-             so an event's time is exactly its stream id's ms (K.serverClock)
+             the Redis user may not run TIME), and events are appended with ids `<K.now>-*`, so an
+             event's time is exactly its stream id's ms (K.serverClock; includes/append.lua raises
+             K.now to the stream's last id when the clock is behind it)
     ARGV[2]  queue name (written into event metadata)
 
   KEYS[6] and the other prefixes are not keys: ids come out of streams, sorted sets and ARGV
@@ -43,18 +43,11 @@
 ]]
 local SCRIPT_KEY_COUNT = 34
 
--- The Redis server's time in ms (`fallback` when an ACL denies TIME), never before the ms of
--- the event stream's last entry.
-local function serverNow(events, fallback)
+-- The Redis server's time in ms (`fallback` when an ACL denies TIME).
+local function serverNow(fallback)
   local t = redis.pcall('TIME')
-  local ms = fallback
-  if not t.err then ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
-  local last = redis.call('XREVRANGE', events, '+', '-', 'COUNT', 1)[1]
-  if last then
-    local lastMs = tonumber(string.match(last[1], '^(%d+)'))
-    if lastMs > ms then ms = lastMs end
-  end
-  return ms
+  if t.err then return fallback end
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
 local function sluiceKeys()
@@ -68,7 +61,7 @@ local function sluiceKeys()
     now = tonumber(ARGV[1]), queue = ARGV[2],
   }
   if string.sub(ARGV[1], 1, 1) == 's' then
-    K.now = serverNow(K.events, tonumber(string.sub(ARGV[1], 2)))
+    K.now = serverNow(tonumber(string.sub(ARGV[1], 2)))
     K.serverClock = true
   end
   for lane = 0, 4 do K.lanes[lane] = KEYS[8 + lane] end
