@@ -97,13 +97,14 @@ export class CorruptEventError extends SluiceError {
 }
 
 /**
- * The queue does not exist: nothing was ever published to it or configured for it (it is not in
- * the registry of queue names, `sluice:queues`). Reads and operations on existing jobs refuse
- * such a queue instead of answering with an empty one; publishing and configuring create it.
+ * The queue does not exist: nothing was ever published to it, configured for it or consumed from
+ * it by a worker (it is not in the registry of queue names, `sluice:queues`). Reads and
+ * operations on existing jobs refuse such a queue instead of answering with an empty one;
+ * publishing, configuring and starting a worker create it.
  */
 export class QueueNotFoundError extends SluiceError {
   constructor(queue: string) {
-    super('SLUICE_ERR_QUEUE_NOT_FOUND', `queue ${queue} not found: nothing was published to it or configured for it`, {
+    super('SLUICE_ERR_QUEUE_NOT_FOUND', `queue ${queue} not found: nothing was published to it, configured for it or consumed from it`, {
       details: { queue },
     });
   }

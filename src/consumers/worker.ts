@@ -16,11 +16,11 @@ import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { scriptTime, systemClock, type Clock } from '../clock.js';
-import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
+import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { backoffDelay } from '../jobs.js';
-import { flowOutboxKey, laneKeys, toJobId, toQueueName, wakeKey, type QueueName } from '../keys.js';
+import { flowOutboxKey, laneKeys, QUEUES_KEY, toJobId, toQueueName, wakeKey, type QueueName } from '../keys.js';
 import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
@@ -406,6 +406,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       try {
         if (!ready) {
           await ensureGroups(this.redis, this.queue);
+          // A queue a worker consumes exists, like one published to: the service and the CLI
+          // know it. (On a Cluster the registry's node may be down; the queue works without it.)
+          await this.redis.sadd(QUEUES_KEY, this.queue).catch((error: unknown) => {
+            if (!isRedisDown(error)) throw error;
+          });
           ready = true;
         }
         // Handlers running now; jobs whose handler finished but whose outcome is still being

@@ -213,7 +213,7 @@ export class SluiceContext {
     return this.queue(queue);
   }
 
-  /** Every queue that has been published to, sorted. */
+  /** Every queue that exists (published to or configured), sorted. */
   async queueNames(): Promise<string[]> {
     return (await this.redis.smembers(QUEUES_KEY)).sort();
   }

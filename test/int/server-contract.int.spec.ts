@@ -10,7 +10,8 @@ import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
-import { dropQueue, testQueueName } from '../helpers/dispatch.js';
+import { Worker } from '../../src/consumers/worker.js';
+import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';
 
 const database = testDatabase();
@@ -191,6 +192,18 @@ describe('HTTP error contract', () => {
     expect(stats.statusCode).toBe(200);
     expect(stats.json()).toMatchObject({ paused: true });
     expect((await t.app.inject({ method: 'GET', url: `${base}/jobs/j1`, headers: admin })).json<ErrorAnswer>().error.code).toBe('SLUICE_ERR_JOB_NOT_FOUND');
+  });
+
+  it('knows a queue a worker consumes before anything is published to it', async () => {
+    const worker = new Worker(queue, () => Promise.resolve(), { connection: t.context.redis, blockMs: 50, metrics: false });
+    try {
+      await waitFor(async () => (await t.context.redis.sismember(QUEUES_KEY, queue)) === 1, 20_000, 'the worker to register the queue');
+      const stats = await t.app.inject({ method: 'GET', url: `/v1/queues/${queue}/stats`, headers: admin });
+      expect(stats.statusCode).toBe(200);
+      expect(stats.json()).toMatchObject({ queue, counts: { waiting: 0 } });
+    } finally {
+      await worker.close();
+    }
   });
 
   it('refuses unknown query parameters on every route with 400 naming the parameter', async () => {

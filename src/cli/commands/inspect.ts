@@ -65,7 +65,7 @@ function featureRows(job: Job): [string, string | number][] {
 
 /** Registers the read-only commands. */
 export function registerInspectCommands(program: Command, io: Io): void {
-  addConfigOptions(program.command('queues').description('List the queues that have been published to')).action(async (_opts, command: Command) => {
+  addConfigOptions(program.command('queues').description('List the queues that exist (published to or configured)')).action(async (_opts, command: Command) => {
     await withContext(command, async (context) => {
       const queues = await context.queueNames();
       if (jsonOutput(command)) printJson(io, { queues });
