@@ -409,7 +409,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
           // A queue a worker consumes exists, like one published to: the service and the CLI
           // know it. (On a Cluster the registry's node may be down; the queue works without it.)
           await this.redis.sadd(QUEUES_KEY, this.queue).catch((error: unknown) => {
-            if (!isRedisDown(error)) throw error;
+            if (!isRedisDown(error)) this.report(error);
           });
           ready = true;
         }

@@ -194,14 +194,15 @@ export class SluiceContext {
   }
 
   /**
-   * Whether `queue` exists: it is in the registry of queue names (publishing or configuring it
-   * adds it), or its event stream exists (on a Redis Cluster the registry's node may have been
-   * down when the queue was first used). Reads nothing else and creates nothing.
+   * Whether `queue` exists: its event stream exists, or it is in the registry of queue names
+   * (publishing, configuring and consuming it add it). The stream is asked first: it sits on the
+   * queue's own node, so on a Redis Cluster a queue with events stays readable while the
+   * registry's node is down. Reads nothing else and creates nothing.
    */
   async queueExists(queue: string): Promise<boolean> {
     const name = toQueueName(queue);
-    if ((await this.redis.sismember(QUEUES_KEY, name)) === 1) return true;
-    return (await this.redis.exists(eventsKey(name))) === 1;
+    if ((await this.redis.exists(eventsKey(name))) === 1) return true;
+    return (await this.redis.sismember(QUEUES_KEY, name)) === 1;
   }
 
   /**
