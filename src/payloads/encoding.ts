@@ -123,7 +123,7 @@ export function toNonNegativeInteger(value: number, field: string, min = 0): num
  * fixed limit rather than whatever the stack allows: the same value is accepted or refused on
  * every machine, and the service, the workers and the stores all decode what was accepted.
  */
-export const MAX_JSON_DEPTH = 100;
+export const MAX_JSON_DEPTH = 256;
 
 /**
  * Checks that `value` (a payload other than bytes) is a JSON value Sluice stores exactly and

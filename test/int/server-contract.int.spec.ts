@@ -116,14 +116,14 @@ describe('HTTP error contract', () => {
     const deep = await refusal({ method: 'POST', url: publish, payload: `{"name":"x","payload":${nested(10_000)}}`, headers: jsonHeaders });
     expect(deep.status).toBe(400);
     expect(deep.body.error.field).toBe('payload');
-    expect(deep.body.error.message).toMatch(/nested more than 100 levels/);
-    const jobs = Array.from({ length: 1000 }, (_, i) => (i === 321 ? `{"name":"x","payload":${nested(101)}}` : `{"name":"x","payload":{"n":${i}}}`));
+    expect(deep.body.error.message).toMatch(/nested more than 256 levels/);
+    const jobs = Array.from({ length: 1000 }, (_, i) => (i === 321 ? `{"name":"x","payload":${nested(257)}}` : `{"name":"x","payload":{"n":${i}}}`));
     const bulk = await refusal({ method: 'POST', url: `${publish}/bulk`, payload: `{"jobs":[${jobs.join(',')}]}`, headers: jsonHeaders });
     expect(bulk.status).toBe(400);
     expect(bulk.body.error.field).toBe('jobs[321].payload');
     expect(await t.context.redis.exists(eventsKey(toQueueName(queue)))).toBe(0);
     // At the limit it is accepted.
-    const atLimit = await t.app.inject({ method: 'POST', url: publish, payload: `{"name":"x","payload":${nested(100)}}`, headers: jsonHeaders });
+    const atLimit = await t.app.inject({ method: 'POST', url: publish, payload: `{"name":"x","payload":${nested(256)}}`, headers: jsonHeaders });
     expect(atLimit.statusCode).toBe(201);
   });
 

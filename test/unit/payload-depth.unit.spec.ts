@@ -18,8 +18,8 @@ describe('payload nesting limit', () => {
     })();
     expect(refused).toBeInstanceOf(ValidationError);
     expect((refused as ValidationError).field).toBe('jobs[7].payload');
-    expect((refused as ValidationError).message).toBe('jobs[7].payload: is nested more than 100 levels deep (arrays and objects)');
-    expect(() => encodeItems([{ value: 1 }, { value: nested(MAX_JSON_DEPTH + 1) }], 1 << 20)).toThrow(/^items\[1\]\.value: is nested more than 100 levels/);
+    expect((refused as ValidationError).message).toBe('jobs[7].payload: is nested more than 256 levels deep (arrays and objects)');
+    expect(() => encodeItems([{ value: 1 }, { value: nested(MAX_JSON_DEPTH + 1) }], 1 << 20)).toThrow(/^items\[1\]\.value: is nested more than 256 levels/);
     expect(() => checkJsonValue(new Uint8Array(3), 'payload')).not.toThrow();
   });
 
