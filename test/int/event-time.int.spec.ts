@@ -71,6 +71,10 @@ describe('event time', () => {
     for (const e of events) expect({ type: e.type, id: e.id, time: e.metadata.time }).toEqual({ type: e.type, id: e.id, time: idMs(e) });
     for (let i = 1; i < events.length; i++) expect((events[i] as StoredJobEvent).metadata.time).toBeGreaterThanOrEqual((events[i - 1] as StoredJobEvent).metadata.time);
 
+    // A publish delay is measured from the publish script's (server) time, however long the
+    // publisher took to get there.
+    const scheduled = events.find((e) => e.type === 'scheduled' && e.metadata.jobId === 'later');
+    expect(scheduled?.type === 'scheduled' && scheduled.data.runAt - scheduled.metadata.time).toBe(150);
     // The retry backoff is measured from the failure's (server) time.
     const failed = events.find((e) => e.type === 'failed' && e.data.final === false);
     expect(failed?.type === 'failed' && (failed.data.retryAt ?? 0) - failed.metadata.time).toBe(120);
