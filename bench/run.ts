@@ -3,7 +3,7 @@
  *
  *   npm run bench                 full sizes (several minutes)
  *   npm run bench -- --quick      every scenario, scaled down (under 3 minutes on 2 cores)
- *   options: --reps=N  --only=enqueue,drain,latency,scaling,payloads,profile  --profile  --no-profile
+ *   options: --reps=N  --only=enqueue,drain,latency,scaling,payloads,http,profile  --profile  --no-profile
  *            --out=<file> (default bench/results/latest.json)
  *
  * Starts a private redis-server (no persistence), worker agents in child processes and, for the
@@ -17,6 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../src/services/redis-server.js';
+import { runHttpWorker } from './http-worker.js';
 import { Agent } from './lib/agents.js';
 import { now } from './lib/clock.js';
 import { FULL, QUICK, type Sizes } from './lib/config.js';
@@ -40,7 +41,7 @@ import {
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
-const GROUPS = ['enqueue', 'drain', 'latency', 'scaling', 'payloads', 'profile'] as const;
+const GROUPS = ['enqueue', 'drain', 'latency', 'scaling', 'payloads', 'http', 'profile'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
@@ -233,8 +234,12 @@ async function main(): Promise<void> {
       await runPayloads(payloadCtx, m);
     }
     if (args.only.has('profile')) profiles = await runProfiles(ctx, join(benchDir, 'results', 'profiles'));
+    const httpLibrary = m.drain.get('sluice')?.map((r) => r.jobsPerSec);
+    const http = args.only.has('http')
+      ? await runHttpWorker({ redisUrl: redisServer.url, jobs: args.quick ? 2000 : 10_000, reps: sizes.reps, log, ...(httpLibrary ? { libraryDrain: httpLibrary } : {}) })
+      : undefined;
 
-    const scenarios = buildScenarios(ctx, m);
+    const scenarios = [...buildScenarios(ctx, m), ...(http ? [http] : [])];
     const targets = evaluateTargets(m);
     const durationSec = (now() - started) / 1000;
     const cpu = cpus();

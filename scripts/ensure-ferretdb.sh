@@ -33,7 +33,30 @@ rm -rf "$src"
 cp -r "$dir" "$src"
 chmod -R u+w "$src"
 echo "$version" > "$src/build/version/version.txt"
-(cd "$src" && go build -trimpath -o "$bin.tmp" ./cmd/ferretdb >&2)
+# The build's own output (one `go: downloading` line per module) goes to a log; the terminal
+# gets one progress line, updated in place (a line every 30 s when stderr is not a terminal).
+buildlog="$home/build.log"
+(cd "$src" && go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
+build=$!
+last=0
+while kill -0 "$build" 2>/dev/null; do
+  sleep 1
+  now=$(( $(date +%s) - start ))
+  modules=$(grep -c '^go: downloading' "$buildlog" || true)
+  phase="building: $modules modules downloaded"
+  if [ -t 2 ]; then
+    printf '\rensure-ferretdb: %s, %ss elapsed   ' "$phase" "$now" >&2
+  elif [ $(( now - last )) -ge 30 ]; then
+    echo "ensure-ferretdb: $phase, ${now}s elapsed" >&2
+    last=$now
+  fi
+done
+[ -t 2 ] && echo >&2
+if ! wait "$build"; then
+  echo "ensure-ferretdb: go build failed; its last lines ($buildlog):" >&2
+  tail -n 20 "$buildlog" >&2
+  exit 1
+fi
 mv "$bin.tmp" "$bin"
 rm -rf "$src"
 echo "ensure-ferretdb: built $bin in $(( $(date +%s) - start ))s" >&2

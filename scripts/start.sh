@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm runs on the machine's Node and would warn (EBADENGINE) about packages that need 22+;
+  # they run on the project's Node 24 (below). npm ci also builds dist/ (prepare).
+  echo "start: installing dependencies (npm ci)..."
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 npm run --silent gen

@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SLUICE_ERR_PAYLOAD_CONFLICT: { httpStatus: 409, retryable: false },
   SLUICE_ERR_REDIS_UNAVAILABLE: { httpStatus: 503, retryable: true },
   SLUICE_ERR_STALE_ATTEMPT: { httpStatus: 409, retryable: false },
+  SLUICE_ERR_FOREIGN_CLAIM: { httpStatus: 409, retryable: false },
   SLUICE_ERR_INVALID_STATE: { httpStatus: 409, retryable: false },
   SLUICE_ERR_PARTITION_MISMATCH: { httpStatus: 409, retryable: false },
   SLUICE_ERR_CLOSED: { httpStatus: 503, retryable: false },
@@ -270,6 +271,16 @@ export function asRedisUnavailable(error: unknown, operation: string): unknown {
 export class StaleAttemptError extends SluiceError {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super('SLUICE_ERR_STALE_ATTEMPT', message, options);
+  }
+}
+
+/**
+ * HTTP consume API: a claim token that this queue did not issue (malformed, altered, or issued
+ * for another queue). Nothing was changed.
+ */
+export class ForeignClaimError extends SluiceError {
+  constructor(queue: string, reason: string) {
+    super('SLUICE_ERR_FOREIGN_CLAIM', `claim token not issued for queue ${queue}: ${reason}; use the token its claim answered`, { details: { queue } });
   }
 }
 

@@ -12,7 +12,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scrubSecrets } from './config.js';
 import { describe } from './errors.js';
@@ -40,7 +41,7 @@ class SluiceChild {
   private readonly waiters: { test: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
   readonly exited: Promise<number | null>;
   /** Messages logged so far (a waiter may come after the line). */
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, Record<string, unknown>>();
 
   constructor(
     readonly label: string,
@@ -77,7 +78,7 @@ class SluiceChild {
     if (typeof entry.level === 'number' && entry.level >= 40) {
       log(`[${this.label}] ${typeof entry.msg === 'string' ? entry.msg : ''}${typeof entry.error === 'string' ? `: ${entry.error}` : ''}`);
     }
-    if (typeof entry.msg === 'string') this.seen.add(entry.msg);
+    if (typeof entry.msg === 'string') this.seen.set(entry.msg, entry);
     for (const waiter of [...this.waiters]) {
       if (waiter.test(entry)) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -88,7 +89,8 @@ class SluiceChild {
 
   /** Resolves with the first log line whose `msg` is `msg`; rejects if the process exits first. */
   waitFor(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    if (this.seen.has(msg)) return Promise.resolve({ msg });
+    const seen = this.seen.get(msg);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.label} did not log "${msg}" within ${timeoutMs} ms`)), timeoutMs);
       void this.exited.then((code) => reject(new Error(`${this.label} exited with code ${code} before "${msg}"`)));
@@ -107,12 +109,29 @@ class SluiceChild {
   }
 }
 
+const bootAt = Date.now();
+
+/** `1.2 s` */
+function elapsed(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+/** Runs one start-up step and prints one line for it when done: `[n/4] what: result (time)`. */
+async function step<T>(n: number, what: string, work: () => Promise<T>, result: (value: T) => string): Promise<T> {
+  const startedAt = Date.now();
+  const value = await work();
+  log(`sluice: [${n}/4] ${what}: ${result(value)} (${elapsed(startedAt)})`);
+  return value;
+}
+
 async function main(): Promise<void> {
-  log('sluice: starting local Redis and a MongoDB wire-protocol server...');
-  const redisServer = process.env.REDIS_URL ? undefined : await RedisServer.start();
+  const redisServer = process.env.REDIS_URL
+    ? undefined
+    : await step(1, 'Redis', () => RedisServer.start(), (server) => `private redis-server at ${server.url}`);
+  if (!redisServer) log('sluice: [1/4] Redis: from REDIS_URL');
   const redisUrl = process.env.REDIS_URL ?? (redisServer as RedisServer).url;
-  const mongo = await MongoServer.start();
-  log(`sluice: Redis ${redisServer ? `at ${redisUrl}` : 'from REDIS_URL'}; MongoDB wire protocol from ${mongo.kind}${mongo.kind === 'external' ? '' : ` at ${mongo.url}`}`);
+  // A first run builds FerretDB (a few minutes; scripts/ensure-ferretdb.sh prints its progress).
+  const mongo = await step(2, 'MongoDB wire protocol', () => MongoServer.start(), (m) => (m.kind === 'external' ? 'from MONGO_URL' : `private ${m.kind} at ${m.url}`));
 
   const wanted = process.env.SLUICE_PORT ?? '8080';
   const port = wanted === '8080' && !(await portFree(8080)) ? await freePort() : Number(wanted);
@@ -129,7 +148,13 @@ async function main(): Promise<void> {
     SLUICE_TOKENS: JSON.stringify([{ name: 'demo', token, scopes: ['admin'], queues: ['*'] }]),
     SLUICE_METRICS_PUBLIC: 'true',
   });
-  const worker = new SluiceChild('worker', ['worker', join('src', 'cli', 'demo-handler.ts'), '--queue', QUEUE, '--concurrency', '5', '--lease', '10s', '--grace', '5s'], env);
+  // The worker serves its own /metrics (wait and run time histograms) on a free port.
+  const worker = new SluiceChild(
+    'worker',
+    ['worker', join('src', 'cli', 'demo-handler.ts'), '--queue', QUEUE, '--concurrency', '5', '--lease', '10s', '--grace', '5s', '--host', '127.0.0.1', '--worker-metrics-port', '0'],
+    env,
+  );
+  const serviceAt = Date.now();
   let stopping = false;
   const servers = async (): Promise<void> => {
     await mongo.stop();
@@ -141,6 +166,7 @@ async function main(): Promise<void> {
     throw error;
   });
   const url = String(listening.url);
+  log(`sluice: [3/4] service: sluice serve at ${url} (${elapsed(serviceAt)})`);
   const auth = { authorization: `Bearer ${token}` };
 
   let n = 0;
@@ -203,20 +229,32 @@ async function main(): Promise<void> {
     }
   });
 
-  await worker.waitFor('worker started').catch(() => undefined);
+  const workerStarted = await worker.waitFor('worker started').catch(() => undefined);
   if (stopping) return;
-  const cli = `npx tsx src/cli/index.ts`;
+  const workerMetrics = typeof workerStarted?.metrics === 'string' ? workerStarted.metrics : undefined;
+  log(`sluice: [4/4] worker: sluice worker on queue ${QUEUE}${workerMetrics ? `, metrics at ${workerMetrics}` : ''} (${elapsed(serviceAt)}); ready in ${elapsed(bootAt)}`);
+  const observe = writeObserveConfig(token, new URL(url).host, workerMetrics === undefined ? undefined : new URL(workerMetrics).host);
+  // `npm ci` builds dist/ (the prepare script); without it, run the sources.
+  const cli = existsSync(join(root, 'dist', 'cli', 'index.js')) ? 'npx sluice' : 'npx tsx src/cli/index.ts';
+  const privateData = redisServer !== undefined || mongo.kind !== 'external';
   process.stdout.write(
     [
       '',
       'Sluice quick start is running: publishing 5 demo jobs a second to queue "demo"',
       '(1 attempt in 5 fails and is retried with backoff; every 25th job always fails and is dead-lettered).',
       '',
-      `  API          ${url}/v1/queues/${QUEUE}/stats`,
-      `  OpenAPI      ${url}/openapi.json`,
-      `  Metrics      ${url}/metrics`,
-      `  Live events  ${url}/v1/queues/${QUEUE}/events   (Server-Sent Events)`,
+      `  API          ${url}/v1/queues/${QUEUE}/stats   (needs the token)`,
+      `  Live events  ${url}/v1/queues/${QUEUE}/events   (Server-Sent Events; needs the token)`,
+      `  OpenAPI      ${url}/openapi.json   (open)`,
+      `  Metrics      ${url}/metrics   (open in the demo: SLUICE_METRICS_PUBLIC=true)`,
+      ...(workerMetrics ? [`  Worker       ${workerMetrics}   (the worker's wait and run time histograms; open)`] : []),
       `  Demo token   ${token}   (admin on every queue; a new one each run)`,
+      '',
+      'URLs that need the token take it as a header: Authorization: Bearer <token> (browsers cannot add it).',
+      `Prometheus + the Grafana dashboards on this demo: bash scripts/observe.sh (reads ${observe}).`,
+      ...(privateData
+        ? ['The demo keeps its data in private servers in a temporary folder: everything is thrown away at Ctrl-C.']
+        : ['REDIS_URL / MONGO_URL were given: the demo queue stays in those servers after Ctrl-C.']),
       '',
       'Try:',
       `  curl -H 'Authorization: Bearer ${token}' ${url}/v1/queues/${QUEUE}/dlq`,
@@ -228,6 +266,37 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * Writes what `scripts/observe.sh` needs to scrape this run: a Prometheus configuration (the
+ * service's /metrics with the demo token, the worker's /metrics, Sluice's alert rules) and the
+ * token file it points at, under .sluice/demo/. Returns the configuration's path.
+ */
+function writeObserveConfig(token: string, service: string, worker: string | undefined): string {
+  const dir = join(root, '.sluice', 'demo');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
+  const config = [
+    '# Written by the quick start (src/main.ts) for scripts/observe.sh; rewritten on every run.',
+    'global:',
+    '  scrape_interval: 5s',
+    '  evaluation_interval: 5s',
+    'rule_files:',
+    `  - ${join(root, 'grafana', 'alerts', 'sluice-rules.yml')}`,
+    'scrape_configs:',
+    '  - job_name: sluice',
+    '    authorization:',
+    `      credentials_file: ${join(dir, 'token')}`,
+    '    static_configs:',
+    `      - targets: ['${service}']`,
+    '        labels: { role: service }',
+    ...(worker ? ['  - job_name: sluice-worker', '    static_configs:', `      - targets: ['${worker}']`, '        labels: { role: worker }'] : []),
+    '',
+  ].join('\n');
+  const path = join(dir, 'prometheus.yml');
+  writeFileSync(path, config);
+  return relative(root, path);
 }
 
 async function portFree(port: number): Promise<boolean> {

@@ -42,8 +42,9 @@ import {
   type JobState,
   type QueueName,
 } from './keys.js';
-import { tracePublish } from './metrics/instrumentation.js';
-import { sluiceTracer } from './metrics/tracing.js';
+import { tracePublish, type PublishTelemetryOptions } from './metrics/instrumentation.js';
+import { defaultMetrics, type SluiceMetrics } from './metrics/sluice-metrics.js';
+import { redisServerAttributes, sluiceTracer } from './metrics/tracing.js';
 import { checkJsonValue, payloadField } from './payloads/encoding.js';
 import type { PayloadStore } from './payloads/store.js';
 import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
@@ -74,6 +75,11 @@ export interface QueueOptions {
    * @default the `sluice` tracer of the global tracer provider (a no-op until an SDK is started)
    */
   tracer?: Tracer;
+  /**
+   * Where publishes are counted (`messaging.client.sent.messages`); `false` for nowhere.
+   * @default defaultMetrics(), as for workers
+   */
+  metrics?: SluiceMetrics | false;
 }
 
 /** What {@link Queue.publish} reports for one job. */
@@ -154,6 +160,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   private readonly defaults: JobDefaults;
   private readonly clock: Clock;
   private readonly tracer: Tracer; // [observability]
+  private readonly publishTelemetry: PublishTelemetryOptions; // [observability]
   private ready: Promise<void> | undefined;
   private registered = false;
   private registering: Promise<void> | undefined;
@@ -169,6 +176,8 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     this.defaults = options.defaults ?? {};
     this.clock = options.clock ?? systemClock;
     this.tracer = sluiceTracer(options.tracer); // [observability]
+    const metrics = options.metrics === false ? undefined : (options.metrics ?? defaultMetrics());
+    this.publishTelemetry = { ...(metrics ? { metrics } : {}), attributes: redisServerAttributes(redis) };
   }
 
   private async init(): Promise<void> {
@@ -225,7 +234,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    */
   publishMany(jobs: readonly NewJob<Data, Name>[]): Promise<PublishResult[]> {
     // [observability] producer span; the body below is unchanged.
-    return tracePublish(this.tracer, this.name, jobs, (traced) => this.publishBatch(traced));
+    return tracePublish(this.tracer, this.name, jobs, (traced) => this.publishBatch(traced), this.publishTelemetry);
   }
 
   private async publishBatch(jobs: readonly NewJob[]): Promise<PublishResult[]> {

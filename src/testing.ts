@@ -17,4 +17,5 @@ export {
   type MongoServerOptions,
   type MongoServerTlsOptions,
 } from './services/mongo-server.js';
+export { PostgresServer } from './services/postgres-server.js';
 export { freePort, waitForPort } from './services/process.js';

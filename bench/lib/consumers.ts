@@ -44,7 +44,10 @@ async function startSluice(req: StartRequest, onDone: (jobId: string) => void, o
     payloads = mongo;
     store = mongo;
   }
-  const worker = new Worker(req.queue, noop, {
+  // With a payload store the handler also returns a result, stored like a payload: the per-job
+  // MongoDB work is then one payload insert (publish), one point read (claim), one result write.
+  const handler = store ? (): Promise<{ ok: true }> => Promise.resolve({ ok: true }) : noop;
+  const worker = new Worker(req.queue, handler, {
     connection: req.redisUrl,
     concurrency: req.concurrency,
     ...(store ? { payloads: store } : {}),

@@ -42,9 +42,17 @@ function target(env: Env, system: SystemName, queue: string): ProducerTarget {
   return { redisUrl: env.redisUrl, queue };
 }
 
-async function reset(env: Env, system: SystemName): Promise<void> {
+/** Where a measurement runs: a fixed queue, and a payload store kept as it is (pre-loaded). */
+export interface MeasureOptions {
+  /** Queue name instead of a new one per measurement (its payload collection may be pre-loaded). */
+  queue?: string;
+  /** Do not empty the payload store first. */
+  keepStore?: boolean;
+}
+
+async function reset(env: Env, system: SystemName, options: MeasureOptions = {}): Promise<void> {
   await flushAll(env.admin);
-  if (system === 'sluice-mongo') await env.mongo?.reset();
+  if (system === 'sluice-mongo' && !options.keepStore) await env.mongo?.reset();
 }
 
 function cpuUs(since: NodeJS.CpuUsage): number {
@@ -65,9 +73,9 @@ export interface EnqueueResult {
 }
 
 /** Publishes `jobs` jobs in batches of {@link BATCH}, no workers running. */
-export async function measureEnqueue(env: Env, system: SystemName, jobs: number): Promise<EnqueueResult> {
-  await reset(env, system);
-  const producer = createProducer(system, target(env, system, queueName('enqueue', system)));
+export async function measureEnqueue(env: Env, system: SystemName, jobs: number, options: MeasureOptions = {}): Promise<EnqueueResult> {
+  await reset(env, system, options);
+  const producer = createProducer(system, target(env, system, options.queue ?? queueName('enqueue', system)));
   try {
     await producer.ready();
     const before = await snapshot(env.admin);
@@ -118,9 +126,16 @@ function dispatchXadds(system: SystemName): number {
  * Starts `workers` agents, then publishes `jobs` jobs in batches and waits for every completion.
  * With `profilePath`, the first agent profiles its CPU from start to stop.
  */
-export async function measureDrain(env: Env, system: SystemName, jobs: number, workers: number, profilePath?: string): Promise<DrainResult> {
-  await reset(env, system);
-  const queue = queueName(`drain${workers}`, system);
+export async function measureDrain(
+  env: Env,
+  system: SystemName,
+  jobs: number,
+  workers: number,
+  profilePath?: string,
+  options: MeasureOptions = {},
+): Promise<DrainResult> {
+  await reset(env, system, options);
+  const queue = options.queue ?? queueName(`drain${workers}`, system);
   const agents = env.agents.slice(0, workers);
   if (agents.length < workers) throw new Error(`need ${workers} agents, have ${env.agents.length}`);
   const producer = createProducer(system, target(env, system, queue));

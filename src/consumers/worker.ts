@@ -17,20 +17,28 @@ import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { scriptTime, systemClock, type Clock } from '../clock.js';
 import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
-import { runScript } from '../events/scripts.js';
-import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
-import { backoffDelay } from '../jobs.js';
-import { flowOutboxKey, laneKeys, QUEUES_KEY, toJobId, toQueueName, wakeKey, type QueueName } from '../keys.js';
-import { readDependencies, relayFlowOutbox, type DependencyInfo } from '../flows.js';
+import type { JsonValue, PayloadRef } from '../events/types.js';
+import { QUEUES_KEY, toJobId, toQueueName, type QueueName } from '../keys.js';
+import { readDependencies, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
-import { sluiceTracer } from '../metrics/tracing.js';
+import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
-import { sweepPayloadsOnce } from '../payloads/sweep.js';
+import { GroupedPut } from '../payloads/grouped-put.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
-import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
-import { applyRetention } from '../projections/retention.js';
-import { RepeatScheduler } from '../repeat.js';
+import {
+  claimAttempts,
+  completeAttempts,
+  extendLeases,
+  failAttempt,
+  recordError,
+  recordProgress,
+  releaseAttempts,
+  retryTime,
+  waitForWork,
+  type ClaimedAttempt,
+} from './attempts.js';
+import { queueHousekeeping } from './housekeeping.js';
 import { PeriodicTask } from './periodic.js';
 import type { SlotPool } from './slot-pool.js';
 
@@ -188,18 +196,7 @@ export interface WorkerOptions {
   tracer?: Tracer;
 }
 
-interface Claimed {
-  id: string;
-  token: string;
-  attempt: number;
-  maxAttempts: number;
-  name: string;
-  payload: PayloadRef | undefined;
-  timeoutMs: number | undefined;
-  backoff: BackoffSpec;
-  traceparent: string;
-  createdAt: number;
-}
+type Claimed = ClaimedAttempt;
 
 interface Running {
   token: string;
@@ -226,9 +223,6 @@ export interface WorkerEvents {
   closed: [];
 }
 
-const CLAIM_FIELDS = 10;
-// Small bites: one retention call blocks Redis for its whole batch (≈13 µs a job).
-const RETENTION_BATCH = 100;
 
 /**
  * Runs `handler` for the jobs of queue `queue`. Starts immediately unless `autorun: false`
@@ -242,7 +236,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private readonly redis: RedisClient;
   private readonly owned: boolean;
   private blocker: RedisClient | undefined;
-  private readonly identityJson: string;
+  private readonly identity: { id: string; host: string; pid: number };
   private readonly options: Required<
     Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'pruneConsumersAfterMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
   >;
@@ -255,6 +249,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private busy = 0;
   private readonly completions: PendingCompletion[] = [];
   private flushing: Promise<void> | undefined;
+  /** Handlers' results, written to the payload store in groups (one insertMany per round trip). */
+  private readonly results: GroupedPut | undefined;
   private slotWaiters: (() => void)[] = [];
   private loopDone: Promise<void> | undefined;
   private stopping = false;
@@ -301,82 +297,35 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     this.weight = workerOptions.weight ?? 1;
     if (!Number.isInteger(this.weight) || this.weight < 1) throw new ValidationError('weight', `must be an integer >= 1, got ${this.weight}`);
     this.id = workerOptions.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.identityJson = JSON.stringify({ id: this.id, host: hostname(), pid: process.pid });
+    this.identity = { id: this.id, host: hostname(), pid: process.pid };
     // [observability] consumer spans and wait/run time histograms
     const metrics = workerOptions.metrics === false ? undefined : (workerOptions.metrics ?? defaultMetrics());
-    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock);
     const { redis, owned } = openRedis(workerOptions.connection);
+    this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock, redisServerAttributes(redis));
     this.redis = redis;
     this.owned = owned;
-    const repeatMs = nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000);
-    const scheduler = new RepeatScheduler({
-      redis,
-      queue: this.queue,
-      clock: this.clock,
-      ...(workerOptions.payloads ? { payloads: workerOptions.payloads } : {}),
-    });
-    const relayMs = nonNegative('flowRelayIntervalMs', workerOptions.flowRelayIntervalMs ?? 500);
-    const retentionMs = nonNegative('retentionIntervalMs', workerOptions.retentionIntervalMs ?? 5000);
     const sweepStore = workerOptions.payloads;
-    const sweepMs = sweepStore ? nonNegative('payloadSweepIntervalMs', workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0;
-    const sweepGraceMs = nonNegative('payloadSweepGraceMs', workerOptions.payloadSweepGraceMs ?? DEFAULT_ORPHAN_GRACE_MS);
+    this.results = sweepStore ? new GroupedPut(sweepStore, this.queue) : undefined;
     this.tasks = [
       new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
-      new PeriodicTask(
-        () => this.reap(),
-        () => Math.round(this.options.reapIntervalMs * (0.75 + this.random() * 0.5)),
-        (e) => this.report(e),
-      ),
-      new PeriodicTask(() => this.promote(), (next) => next ?? this.options.promoteIntervalMs, (e) => this.report(e)),
-      ...(retentionMs === 0
-        ? []
-        : [
-            new PeriodicTask(
-              async () => {
-                const { completed, dead, cancelled } = await applyRetention(this.redis, this.queue, scriptTime(this.clock), RETENTION_BATCH);
-                return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
-              },
-              (next) => next ?? Math.round(retentionMs * (0.75 + this.random() * 0.5)),
-              (e) => this.report(e),
-            ),
-          ]),
-      ...(!sweepStore || sweepMs === 0
-        ? []
-        : [
-            new PeriodicTask(
-              async () => {
-                await sweepPayloadsOnce(this.redis, this.queue, sweepStore, this.id, sweepMs, { olderThanMs: sweepGraceMs });
-                return undefined;
-              },
-              () => Math.round(Math.min(sweepMs, 60_000) * (0.75 + this.random() * 0.5)),
-              (e) => this.report(e),
-            ),
-          ]),
-      ...(relayMs === 0
-        ? []
-        : [
-            new PeriodicTask(
-              async () => {
-                // One XLEN when there is nothing to relay.
-                if ((await this.redis.xlen(flowOutboxKey(this.queue))) === 0) return undefined;
-                return (await relayFlowOutbox(this.redis, this.queue, scriptTime(this.clock))) >= 100 ? 0 : undefined;
-              },
-              (next) => next ?? relayMs,
-              (e) => this.report(e),
-            ),
-          ]),
-      ...(repeatMs === 0
-        ? []
-        : [
-            new PeriodicTask(
-              async () => {
-                const { nextDue } = await scheduler.tick();
-                return nextDue === undefined ? undefined : Math.max(0, nextDue - this.clock.now());
-              },
-              (next) => Math.min(next ?? Number.MAX_SAFE_INTEGER, Math.round(repeatMs * (0.75 + this.random() * 0.5))),
-              (e) => this.report(e),
-            ),
-          ]),
+      ...queueHousekeeping({
+        redis,
+        queue: this.queue,
+        consumer: this.id,
+        clock: this.clock,
+        random: this.random,
+        payloads: sweepStore,
+        leaseMs,
+        reapIntervalMs: this.options.reapIntervalMs,
+        pruneConsumersAfterMs: this.options.pruneConsumersAfterMs,
+        promoteIntervalMs: this.options.promoteIntervalMs,
+        retentionIntervalMs: nonNegative('retentionIntervalMs', workerOptions.retentionIntervalMs ?? 5000),
+        payloadSweepIntervalMs: sweepStore ? nonNegative('payloadSweepIntervalMs', workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0,
+        payloadSweepGraceMs: nonNegative('payloadSweepGraceMs', workerOptions.payloadSweepGraceMs ?? DEFAULT_ORPHAN_GRACE_MS),
+        repeatIntervalMs: nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000),
+        flowRelayIntervalMs: nonNegative('flowRelayIntervalMs', workerOptions.flowRelayIntervalMs ?? 500),
+        onError: (e) => this.report(e),
+      }),
     ];
     if (workerOptions.autorun !== false) this.run();
   }
@@ -426,28 +375,24 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
           free = await this.pool.acquire(this.id, this.weight, Math.min(free, this.options.batchSize));
           if (free === 0) continue;
         }
-        let reply: (string | number)[];
+        let claim;
         try {
-          reply = (await runScript(this.redis, 'claim', this.queue, scriptTime(this.clock), [
-            this.id,
-            Math.min(free, this.options.batchSize),
-            this.identityJson,
-          ])) as (string | number)[];
+          claim = await claimAttempts(this.redis, this.queue, scriptTime(this.clock), this.identity, Math.min(free, this.options.batchSize));
         } catch (error) {
           this.pool?.release(this.id, free);
           throw error;
         }
-        this.pool?.release(this.id, free - (reply[0] === 'jobs' ? (reply.length - 1) / CLAIM_FIELDS : 0));
+        this.pool?.release(this.id, free - (claim.kind === 'jobs' ? claim.jobs.length : 0));
         failures = 0;
-        if (reply[0] === 'paused') {
+        if (claim.kind === 'paused') {
           await this.pause(Math.min(1000, this.options.blockMs));
-        } else if (reply[0] === 'limited') {
+        } else if (claim.kind === 'limited') {
           // The queue's rate limit: sleep until its window lets the next job start.
-          await this.pause(Math.max(1, Math.min(Number(reply[1]), this.options.blockMs)));
-        } else if (reply[0] === 'empty') {
-          await this.waitForWork(reply.slice(1, 7).map(String), Number(reply[7] ?? -1));
+          await this.pause(Math.max(1, Math.min(claim.retryAfterMs, this.options.blockMs)));
+        } else if (claim.kind === 'empty') {
+          await this.waitForWork(claim.cursor, claim.retryAfterMs);
         } else {
-          await this.start(parseClaims(reply));
+          await this.start(claim.jobs);
         }
       } catch (error) {
         if (this.stopping) break;
@@ -476,20 +421,17 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   }
 
   /**
-   * Blocks on every lane and the wake stream until an entry newer than `lastIds` (lane 0..4,
-   * then the wake stream) arrives, or blockMs passes, or — when a group is held back by its rate
-   * limit — `retryAfterMs` passes.
+   * Blocks on every lane and the wake stream until an entry newer than `cursor` arrives, or
+   * blockMs passes, or — when a group is held back by its rate limit — `retryAfterMs` passes.
    */
-  private async waitForWork(lastIds: string[], retryAfterMs: number): Promise<void> {
+  private async waitForWork(cursor: string[], retryAfterMs: number): Promise<void> {
     if (!this.blocker) {
       this.blocker = duplicateClient(this.redis, { connectionName: `sluice:worker:${this.id}:block` });
       this.blocker.on('error', () => undefined); // reported through the failing XREAD
     }
-    const lanes = laneKeys(this.queue); // highest lane first; lastIds are lane 0..4
-    const ids = lanes.map((_, i) => lastIds[lanes.length - 1 - i] ?? '0-0');
     const block = retryAfterMs > 0 ? Math.min(this.options.blockMs, retryAfterMs) : this.options.blockMs;
     try {
-      await this.blocker.xread('COUNT', 1, 'BLOCK', block, 'STREAMS', ...lanes, wakeKey(this.queue), ...ids, lastIds[5] ?? '0-0');
+      await waitForWork(this.blocker, this.queue, cursor, block);
     } catch (error) {
       if (!this.stopping) throw error;
     }
@@ -510,7 +452,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         for (const job of jobs) this.fetching.delete(job.id);
         // Give the jobs back without counting the attempt, then let the loop back off.
         this.pool?.release(this.id, jobs.length);
-        await this.release(jobs.map((job) => [job.id, job.token]));
+        await releaseAttempts(this.redis, this.queue, scriptTime(this.clock), this.id, jobs.map((job) => [job.id, job.token]));
         throw error;
       }
     }
@@ -549,9 +491,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       createdAt: job.createdAt,
       signal,
       progress: async (value: JsonValue) => {
-        const text = JSON.stringify(value);
-        if (text === undefined) throw new ValidationError('progress', 'must be a JSON value');
-        await runScript(this.redis, 'progress', this.queue, scriptTime(this.clock), [job.id, job.token, text]);
+        if (JSON.stringify(value) === undefined) throw new ValidationError('progress', 'must be a JSON value');
+        await recordProgress(this.redis, this.queue, scriptTime(this.clock), { jobId: job.id, token: job.token }, value);
       },
       dependencies: () => readDependencies(this.redis, this.queue, toJobId(job.id), this.workerOptions.payloads),
     };
@@ -606,9 +547,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     // unreachable), the job is not failed: its lease runs out and it is delivered again.
     try {
       let ref: PayloadRef | undefined;
-      if (result !== undefined && this.workerOptions.payloads) {
-        [ref] = await this.workerOptions.payloads.put(this.queue, [{ value: result }]);
-      }
+      if (result !== undefined && this.results) ref = await this.results.put(result);
       const completed = await this.complete(job, ref, this.clock.now() - started);
       attempt.end(completed ? 'completed' : 'stale'); // [observability]
       if (completed) this.emit('completed', active, result);
@@ -633,11 +572,14 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private async flush(): Promise<void> {
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, 500);
-      const args: (string | number)[] = [batch.length];
-      for (const c of batch) args.push(c.job.id, c.job.token, c.result ? JSON.stringify(c.result) : '', c.durationMs);
       try {
-        const flags = (await runScript(this.redis, 'complete', this.queue, scriptTime(this.clock), args)) as number[];
-        batch.forEach((c, i) => c.resolve(flags[i] === 1));
+        const done = await completeAttempts(
+          this.redis,
+          this.queue,
+          scriptTime(this.clock),
+          batch.map((c) => ({ jobId: c.job.id, token: c.job.token, result: c.result, durationMs: c.durationMs })),
+        );
+        batch.forEach((c, i) => c.resolve(done[i] === true));
       } catch (error) {
         for (const c of batch) c.reject(error);
       }
@@ -645,35 +587,20 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     }
   }
 
-  /** The retry delay of a failed attempt in ms, or undefined for no retry. */
-  private retryDelay(job: Claimed, active: ActiveJob, error: unknown): number | undefined {
-    if (error instanceof UnrecoverableError || job.attempt >= job.maxAttempts) return undefined;
-    let delay: number;
-    if (job.backoff.type === 'custom') {
-      if (!this.workerOptions.backoff) {
-        this.report(new ValidationError('backoff', `job ${job.id} asks for custom backoff but the worker has no backoff function; retrying without delay`));
-        delay = 0;
-      } else {
-        delay = this.workerOptions.backoff(job.attempt, error, active);
-        if (!Number.isFinite(delay) || delay < 0) delay = 0;
-      }
-    } else {
-      delay = backoffDelay(job.backoff, job.attempt, this.random());
+  private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | `+${number}` | undefined {
+    const unrecoverable = error instanceof UnrecoverableError;
+    let customDelayMs: number | undefined;
+    if (job.backoff.type === 'custom' && !unrecoverable && job.attempt < job.maxAttempts) {
+      if (this.workerOptions.backoff) customDelayMs = this.workerOptions.backoff(job.attempt, error, active);
+      else this.report(new ValidationError('backoff', `job ${job.id} asks for custom backoff but the worker has no backoff function; retrying without delay`));
     }
-    return Math.round(delay);
+    return retryTime(job, scriptTime(this.clock), { unrecoverable, random: this.random(), ...(customDelayMs === undefined ? {} : { customDelayMs }) });
   }
 
   private async fail(job: Claimed, active: ActiveJob, error: unknown, attempt: Attempt): Promise<void> {
-    const delay = this.retryDelay(job, active, error);
-    const now = scriptTime(this.clock);
+    const retryAt = this.retryAt(job, active, error);
     try {
-      const outcome = await runScript(this.redis, 'fail', this.queue, now, [
-        job.id,
-        job.token,
-        JSON.stringify(recordError(error)),
-        // On the server clock the script adds the delay to its own time.
-        delay === undefined ? '' : typeof now === 'string' ? `+${delay}` : now + delay,
-      ]);
+      const outcome = await failAttempt(this.redis, this.queue, scriptTime(this.clock), { jobId: job.id, token: job.token }, recordError(error), retryAt);
       attempt.end(outcome === 'retry' ? 'retried' : 'dead_lettered', error); // [observability]
       this.emit('failed', active, error, outcome === 'retry');
     } catch (outcomeError) {
@@ -685,14 +612,10 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   }
 
   private async heartbeat(): Promise<undefined> {
-    const pairs: string[] = [];
-    for (const [jobId, entry] of this.running) pairs.push(jobId, entry.token);
-    for (const [jobId, token] of this.fetching) pairs.push(jobId, token);
-    const lost = (await runScript(this.redis, 'extendLeases', this.queue, scriptTime(this.clock), [
-      this.id,
-      pairs.length / 2,
-      ...pairs,
-    ])) as string[];
+    const pairs: [string, string][] = [];
+    for (const [jobId, entry] of this.running) pairs.push([jobId, entry.token]);
+    for (const [jobId, token] of this.fetching) pairs.push([jobId, token]);
+    const lost = await extendLeases(this.redis, this.queue, scriptTime(this.clock), this.id, pairs);
     for (const jobId of lost) {
       const entry = this.running.get(jobId);
       if (entry && !entry.controller.signal.aborted) {
@@ -700,25 +623,6 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       }
     }
     return undefined;
-  }
-
-  private async reap(): Promise<undefined> {
-    await runScript(this.redis, 'reap', this.queue, scriptTime(this.clock), [this.id, this.options.leaseMs, 100, this.options.pruneConsumersAfterMs]);
-    return undefined;
-  }
-
-  /** Promotes due delayed jobs; returns how long to sleep before the next run. */
-  private async promote(): Promise<number> {
-    const limit = 1000;
-    const [promoted, nextDue] = (await runScript(this.redis, 'promote', this.queue, scriptTime(this.clock), [limit])) as [number, number];
-    if (promoted >= limit) return 0;
-    if (nextDue < 0) return this.options.promoteIntervalMs;
-    return Math.max(0, Math.min(this.options.promoteIntervalMs, nextDue - this.clock.now()));
-  }
-
-  private async release(pairs: [string, string][]): Promise<void> {
-    if (pairs.length === 0) return;
-    await runScript(this.redis, 'release', this.queue, scriptTime(this.clock), [this.id, pairs.length, ...pairs.flat()]);
   }
 
   /**
@@ -750,7 +654,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     clearTimeout(timer);
     const unfinished = [...this.running.entries()];
     try {
-      await this.release(unfinished.map(([jobId, r]) => [jobId, r.token]));
+      await releaseAttempts(this.redis, this.queue, scriptTime(this.clock), this.id, unfinished.map(([jobId, r]) => [jobId, r.token]));
     } catch (error) {
       this.report(error);
     }
@@ -762,39 +666,6 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
     this.emit('closed');
   }
-}
-
-function parseClaims(reply: (string | number)[]): Claimed[] {
-  const jobs: Claimed[] = [];
-  for (let i = 1; i + CLAIM_FIELDS - 1 < reply.length; i += CLAIM_FIELDS) {
-    const f = (k: number): string => String(reply[i + k]);
-    jobs.push({
-      id: f(0),
-      token: f(1),
-      attempt: Number(f(2)),
-      maxAttempts: Number(f(3)),
-      name: f(4),
-      payload: parseClaimedRef(f(5), `job ${f(0)}`),
-      timeoutMs: f(6) === '' ? undefined : Number(f(6)),
-      backoff: parseBackoffField(f(7), `job ${f(0)}`),
-      traceparent: f(8),
-      createdAt: Number(f(9)),
-    });
-  }
-  return jobs;
-}
-
-/** The error as a `failed` event records it. */
-export function recordError(error: unknown): RecordedError {
-  if (error instanceof Error) {
-    const recorded: { name: string; message: string; stack?: string } = {
-      name: error.name.slice(0, 200),
-      message: error.message.slice(0, 10_000),
-    };
-    if (error.stack) recorded.stack = error.stack.slice(0, 20_000);
-    return recorded;
-  }
-  return { name: 'Error', message: String(error).slice(0, 10_000) };
 }
 
 function isConnectionClosed(error: unknown): boolean {

@@ -234,12 +234,15 @@ function decodeJobRef(c: Checker, path: string, value: unknown): JobRef {
 
 function decodeWorker(c: Checker, value: unknown): WorkerIdentity {
   const o = c.object('data.worker', value);
-  c.only('data.worker', o, ['id', 'host', 'pid']);
-  return {
+  c.only('data.worker', o, ['id', 'host', 'pid', 'via']);
+  const identity = {
     id: c.nonEmptyString('data.worker.id', o.id, 200),
     host: c.string('data.worker.host', o.host, 255),
     pid: c.integer('data.worker.pid', o.pid),
   };
+  if (o.via === undefined) return identity;
+  if (o.via !== 'http') c.fail('data.worker.via', "'http' or absent", o.via);
+  return { ...identity, via: 'http' };
 }
 
 function decodeError(c: Checker, value: unknown): RecordedError {

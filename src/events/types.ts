@@ -83,6 +83,8 @@ export interface WorkerIdentity {
   readonly id: string;
   readonly host: string;
   readonly pid: number;
+  /** `http` when the consumer claimed through the HTTP consume API (docs/HTTP-WORKERS.md); absent for library workers. */
+  readonly via?: 'http';
 }
 
 /** Error as recorded in a `failed` event. */

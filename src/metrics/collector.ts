@@ -1,7 +1,8 @@
 /**
  * Scrape-time collection of the queue-wide figures: per queue, one pipelined round trip reads
  * the counts hash (jobs per state, events per type), the pause flag, the event log's XINFO
- * STREAM, the live workers (ZCOUNT) and, per lane, the consumer group's XINFO GROUPS and XLEN.
+ * STREAM, the live workers (ZCOUNT), the oldest waiting job (ZRANGE of the waiting state set,
+ * against Redis's TIME) and, per lane, the consumer group's XINFO GROUPS and XLEN.
  *
  * Cost is bounded however many queues exist: at most `maxQueues` queues per collection (sorted
  * by name, the rest counted as omitted), at most `concurrency` pipelines in flight, each queue
@@ -23,6 +24,7 @@ import {
   metaKey,
   PRIORITY_LEVELS,
   QUEUES_KEY,
+  stateKey,
   toQueueName,
   workersKey,
   CONSUMER_GROUP,
@@ -58,6 +60,11 @@ export interface QueueSnapshot {
   readonly archivedEvents: number;
   /** Workers seen within the live window. */
   readonly workersLive: number;
+  /**
+   * Seconds since the oldest waiting job entered the waiting state (its score in the waiting
+   * state set), measured on Redis's clock; 0 when no job waits.
+   */
+  readonly oldestWaitingAgeSeconds: number;
 }
 
 /** The result of one collection. */
@@ -124,7 +131,7 @@ export interface QueueStatsCollectorOptions {
   clock?: Clock;
 }
 
-const COMMANDS_PER_QUEUE = 4 + 2 * PRIORITY_LEVELS;
+const COMMANDS_PER_QUEUE = 6 + 2 * PRIORITY_LEVELS;
 
 /** Reads the queue-wide figures from Redis at scrape time (see the module comment for the bounds). */
 export class QueueStatsCollector {
@@ -233,6 +240,9 @@ export class QueueStatsCollector {
       pipeline.xinfo('GROUPS', laneKey(queue, lane));
       pipeline.xlen(laneKey(queue, lane));
     }
+    const oldest = 4 + 2 * PRIORITY_LEVELS;
+    pipeline.zrange(stateKey(queue, 'waiting'), '0', '0', 'WITHSCORES');
+    pipeline.time();
     const replies = await pipeline.exec();
     if (!replies || replies.length !== COMMANDS_PER_QUEUE) throw new Error(`metrics: pipeline for queue ${queue} was aborted`);
     const value = (i: number, missingKeyOk = false): unknown => {
@@ -272,8 +282,17 @@ export class QueueStatsCollector {
       eventsAdded: toCount(stream['entries-added'] ?? stream.length),
       archivedEvents,
       workersLive: toCount(value(3)),
+      oldestWaitingAgeSeconds: oldestAge(value(oldest), value(oldest + 1)),
     };
   }
+}
+
+/** Seconds from the score of ZRANGE … WITHSCORES (ms) to Redis's TIME; 0 when the set is empty. */
+function oldestAge(range: unknown, time: unknown): number {
+  if (!Array.isArray(range) || range.length < 2 || !Array.isArray(time)) return 0;
+  const enteredMs = Number(range[1]);
+  const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+  return Number.isFinite(enteredMs) && Number.isFinite(nowMs) ? Math.max(0, (nowMs - enteredMs) / 1000) : 0;
 }
 
 function findGroup(reply: unknown): Record<string, unknown> {

@@ -24,8 +24,12 @@ export {
   MESSAGING_SYSTEM,
   SPAN_ATTR,
   contextFromTraceparent,
+  errorType,
   formatTraceparent,
   parseTraceparent,
+  partitionAttributes,
+  redisServerAttributes,
   sluiceTracer,
 } from './tracing.js';
-export { Attempt, WorkerTelemetry, tracePublish, type AttemptJob } from './instrumentation.js';
+export { Attempt, WorkerTelemetry, tracePublish, type AttemptJob, type PublishTelemetryOptions } from './instrumentation.js';
+export { MESSAGING_ATTRIBUTES, MESSAGING_METRIC, MessagingMetrics } from './messaging.js';

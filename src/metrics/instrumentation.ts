@@ -14,7 +14,7 @@ import type { NewJob } from '../jobs.js';
 import { CONSUMER_GROUP } from '../keys.js';
 import type { AttemptOutcome } from './names.js';
 import type { SluiceMetrics } from './sluice-metrics.js';
-import { contextFromTraceparent, formatTraceparent, MESSAGING_SYSTEM, parseTraceparent, SPAN_ATTR } from './tracing.js';
+import { contextFromTraceparent, errorType, formatTraceparent, MESSAGING_SYSTEM, parseTraceparent, partitionAttributes, SPAN_ATTR } from './tracing.js';
 
 /** Most links a producer span carries to caller-given traceparents. */
 const MAX_LINKS = 128;
@@ -29,15 +29,18 @@ export function tracePublish<R extends { readonly id: string }>(
   queue: string,
   jobs: readonly NewJob[],
   publish: (jobs: readonly NewJob[]) => Promise<R[]>,
+  options: PublishTelemetryOptions = {},
 ): Promise<R[]> {
   const input: unknown = jobs;
   if (!Array.isArray(input) || jobs.length === 0) return publish(jobs);
-  const attributes: Attributes = {
+  const common: Attributes = {
     [SPAN_ATTR.messagingSystem]: MESSAGING_SYSTEM,
     [SPAN_ATTR.destinationName]: queue,
-    [SPAN_ATTR.operationType]: 'send',
     [SPAN_ATTR.operationName]: 'publish',
+    ...partitionAttributes(queue),
+    ...options.attributes,
   };
+  const attributes: Attributes = { ...common, [SPAN_ATTR.operationType]: 'send' };
   if (jobs.length > 1) attributes[SPAN_ATTR.batchMessageCount] = jobs.length;
   const links: Link[] = [];
   for (const job of jobs) {
@@ -50,9 +53,11 @@ export function tracePublish<R extends { readonly id: string }>(
       const traceparent = formatTraceparent(span.spanContext());
       const results = await publish(traceparent === undefined ? jobs : jobs.map((job) => withTraceparent(job, traceparent)));
       if (results.length === 1) span.setAttribute(SPAN_ATTR.messageId, (results[0] as R).id);
+      options.metrics?.messaging.recordSent(results.length, common);
       return results;
     } catch (error) {
       failSpan(span, error);
+      options.metrics?.messaging.recordSent(jobs.length, { ...common, [SPAN_ATTR.errorType]: errorType(error) });
       throw error;
     } finally {
       span.end();
@@ -77,8 +82,17 @@ function withTraceparent(job: NewJob, traceparent: string): NewJob {
 }
 
 function failSpan(span: Span, error: unknown): void {
+  span.setAttribute(SPAN_ATTR.errorType, errorType(error));
   if (error instanceof Error) span.recordException(error);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** Options of {@link tracePublish}. */
+export interface PublishTelemetryOptions {
+  /** Where `messaging.client.sent.messages` is counted; none when absent. */
+  metrics?: SluiceMetrics;
+  /** Added to the span and the metric (e.g. `server.address`/`server.port` of Redis). */
+  attributes?: Attributes;
 }
 
 /** What an attempt needs to know about its job. */
@@ -93,34 +107,46 @@ export interface AttemptJob {
 
 /** The telemetry of one worker: starts one {@link Attempt} per claimed job. */
 export class WorkerTelemetry {
+  /** Attributes of every span and messaging metric of this worker. */
+  private readonly common: Attributes;
+
   constructor(
     private readonly queue: string,
     private readonly workerId: string,
     private readonly metrics: SluiceMetrics | undefined,
     private readonly tracer: Tracer,
     private readonly clock: Clock,
-  ) {}
+    /** Added to every span and messaging metric, e.g. `server.address`/`server.port` of Redis. */
+    attributes: Attributes = {},
+  ) {
+    this.common = {
+      [SPAN_ATTR.messagingSystem]: MESSAGING_SYSTEM,
+      [SPAN_ATTR.destinationName]: queue,
+      [SPAN_ATTR.operationName]: 'process',
+      [SPAN_ATTR.consumerGroupName]: CONSUMER_GROUP,
+      ...partitionAttributes(queue),
+      ...attributes,
+    };
+  }
 
   /**
-   * Starts an attempt: records the wait time of a first attempt and starts the consumer span
-   * `process <queue>` as a child of the job's traceparent.
+   * Starts an attempt: records the wait time of a first attempt, counts the message consumed,
+   * and starts the consumer span `process <queue>` as a child of the job's traceparent.
    */
   startAttempt(job: AttemptJob): Attempt {
     const now = this.clock.now();
     // Later attempts would measure their earlier attempts and backoff too: only the first counts.
-    if (job.attempt === 1) this.metrics?.recordWait(this.queue, (now - job.createdAt) / 1000);
+    if (job.attempt === 1) this.metrics?.recordWait(this.queue, (now - job.createdAt) / 1000, job.name);
+    this.metrics?.messaging.recordConsumed(this.common);
     const parent = contextFromTraceparent(job.traceparent);
     const span = this.tracer.startSpan(
       `process ${this.queue}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
-          [SPAN_ATTR.messagingSystem]: MESSAGING_SYSTEM,
-          [SPAN_ATTR.destinationName]: this.queue,
+          ...this.common,
           [SPAN_ATTR.operationType]: 'process',
-          [SPAN_ATTR.operationName]: 'process',
           [SPAN_ATTR.messageId]: job.id,
-          [SPAN_ATTR.consumerGroupName]: CONSUMER_GROUP,
           [SPAN_ATTR.clientId]: this.workerId,
           [SPAN_ATTR.jobName]: job.name,
           [SPAN_ATTR.jobAttempt]: job.attempt,
@@ -128,7 +154,7 @@ export class WorkerTelemetry {
       },
       parent,
     );
-    return new Attempt(this.queue, this.metrics, this.clock, now, span, parent);
+    return new Attempt(this.queue, this.metrics, this.clock, now, span, parent, job.name, this.common);
   }
 }
 
@@ -145,6 +171,9 @@ export class Attempt {
     /** The consumer span. */
     readonly span: Span,
     parent: Context,
+    private readonly jobName?: string,
+    /** Attributes of the `messaging.process.duration` sample. */
+    private readonly attributes: Attributes = {},
   ) {
     this.context = trace.setSpan(parent, span);
   }
@@ -158,9 +187,15 @@ export class Attempt {
   end(outcome: AttemptOutcome, error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.metrics?.recordRun(this.queue, outcome, (this.clock.now() - this.startedAt) / 1000);
+    const seconds = (this.clock.now() - this.startedAt) / 1000;
+    this.metrics?.recordRun(this.queue, outcome, seconds, this.jobName);
     this.span.setAttribute(SPAN_ATTR.jobOutcome, outcome);
+    // error.type on every attempt that did not complete: the error's type, or how it ended
+    // (`stale`, `error`) when there is no handler error to name.
+    const failure = outcome === 'completed' ? undefined : error === undefined ? outcome : errorType(error);
     if (outcome !== 'completed' && error !== undefined) failSpan(this.span, error);
+    else if (failure !== undefined) this.span.setAttribute(SPAN_ATTR.errorType, failure);
+    this.metrics?.messaging.recordProcess(seconds, failure === undefined ? this.attributes : { ...this.attributes, [SPAN_ATTR.errorType]: failure });
     this.span.end();
   }
 }

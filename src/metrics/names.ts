@@ -38,6 +38,7 @@ export const METRIC = {
   eventLogEntries: p('event_log_entries'),
   archiveLag: p('archive_lag'),
   workersLive: p('workers_live'),
+  queueOldestWaitingAge: p('queue_oldest_waiting_age_seconds'),
   jobWaitDuration: p('job_wait_duration_seconds'),
   jobRunDuration: p('job_run_duration_seconds'),
   collectDuration: p('metrics_collect_duration_seconds'),
@@ -65,6 +66,7 @@ export const OTEL_METRIC: { readonly [K in MetricKey]: { readonly name: string; 
   eventLogEntries: { name: o('event_log.entries'), unit: '{event}' },
   archiveLag: { name: o('archive.lag'), unit: '{event}' },
   workersLive: { name: o('workers.live'), unit: '{worker}' },
+  queueOldestWaitingAge: { name: o('queue.oldest_waiting.age'), unit: 's' },
   jobWaitDuration: { name: o('job.wait.duration'), unit: 's' },
   jobRunDuration: { name: o('job.run.duration'), unit: 's' },
   collectDuration: { name: o('metrics.collect.duration'), unit: 's' },
@@ -84,7 +86,15 @@ export const LABEL = {
   lane: 'lane',
   /** How an attempt ended ({@link ATTEMPT_OUTCOMES}). */
   outcome: 'outcome',
+  /**
+   * Job name, on the wait and run time histograms only, and only when `SluiceMetrics` is given a
+   * `jobNames` allow-list (names outside it are reported as {@link OTHER_JOB_NAME}).
+   */
+  jobName: 'job_name',
 } as const;
+
+/** The `job_name` label value of job names outside the allow-list. */
+export const OTHER_JOB_NAME = '_other';
 
 /** A label name. */
 export type LabelName = (typeof LABEL)[keyof typeof LABEL];

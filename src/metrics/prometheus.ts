@@ -14,8 +14,8 @@ export type StateSource = () => Promise<CollectedState | undefined>;
 
 /** The prom-client histograms the workers record into. */
 export interface PrometheusHistograms {
-  readonly wait: Histogram<'queue'>;
-  readonly run: Histogram<'queue' | 'outcome'>;
+  readonly wait: Histogram<'queue' | 'job_name'>;
+  readonly run: Histogram<'queue' | 'outcome' | 'job_name'>;
 }
 
 /** Registers every catalog metric in `registry`. */
@@ -47,8 +47,8 @@ export function registerPrometheusMetrics(registry: Registry, source: StateSourc
     }
   }
   return {
-    wait: histograms.get('jobWaitDuration') as Histogram<'queue'>,
-    run: histograms.get('jobRunDuration') as Histogram<'queue' | 'outcome'>,
+    wait: histograms.get('jobWaitDuration') as Histogram<'queue' | 'job_name'>,
+    run: histograms.get('jobRunDuration') as Histogram<'queue' | 'outcome' | 'job_name'>,
   };
 }
 

@@ -10,7 +10,9 @@
 import { metrics as otelMetrics, type Meter } from '@opentelemetry/api';
 import { Registry, register as globalRegistry } from 'prom-client';
 import { QueueStatsCollector, type QueueStatsCollectorOptions } from './collector.js';
-import { INSTRUMENTATION_SCOPE, LABEL, type AttemptOutcome } from './names.js';
+import { ValidationError } from '../errors.js';
+import { MessagingMetrics } from './messaging.js';
+import { INSTRUMENTATION_SCOPE, LABEL, OTHER_JOB_NAME, type AttemptOutcome } from './names.js';
 import { OtelMetrics } from './otel.js';
 import { registerPrometheusMetrics, type PrometheusHistograms, type StateSource } from './prometheus.js';
 import type { CollectedState } from './values.js';
@@ -27,14 +29,24 @@ export interface SluiceMetricsOptions {
    * @default the `sluice` meter of the global meter provider at construction time
    */
   meter?: Meter;
+  /**
+   * Job names to report as the `job_name` label of the wait and run time histograms. Names
+   * outside the list are reported as `_other`, so the label's cardinality stays bounded by the
+   * list. Without a list the histograms have no `job_name` label.
+   * @default none (no `job_name` label)
+   */
+  jobNames?: readonly string[];
 }
 
 /** Every Sluice metric, in a prom-client registry and on an OpenTelemetry meter. */
 export class SluiceMetrics {
   /** The prom-client registry holding every Sluice metric. */
   readonly registry: Registry;
+  /** The OpenTelemetry messaging conventions' standard metrics, recorded by queues and workers. */
+  readonly messaging: MessagingMetrics;
   private readonly prometheus: PrometheusHistograms;
   private otel: OtelMetrics;
+  private readonly jobNames: ReadonlySet<string> | undefined;
   private collector: QueueStatsCollector | undefined;
   private readonly source: StateSource = async () => {
     const collector = this.collector;
@@ -47,7 +59,20 @@ export class SluiceMetrics {
   constructor(options: SluiceMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
     this.prometheus = registerPrometheusMetrics(this.registry, this.source);
-    this.otel = new OtelMetrics(options.meter ?? otelMetrics.getMeter(INSTRUMENTATION_SCOPE), this.source);
+    const meter = options.meter ?? otelMetrics.getMeter(INSTRUMENTATION_SCOPE);
+    this.otel = new OtelMetrics(meter, this.source);
+    this.messaging = new MessagingMetrics(this.registry, meter);
+    if (options.jobNames !== undefined) {
+      const names: unknown = options.jobNames;
+      if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new ValidationError('jobNames', 'must be an array of job names');
+      this.jobNames = new Set(options.jobNames);
+    }
+  }
+
+  /** The labels of a histogram sample: `queue`, plus `job_name` when an allow-list is set. */
+  private jobLabels(queue: string, jobName: string | undefined): { queue: string; job_name?: string } {
+    if (this.jobNames === undefined) return { [LABEL.queue]: queue };
+    return { [LABEL.queue]: queue, [LABEL.jobName]: jobName !== undefined && this.jobNames.has(jobName) ? jobName : OTHER_JOB_NAME };
   }
 
   /**
@@ -72,20 +97,23 @@ export class SluiceMetrics {
   bindMeter(meter: Meter): void {
     this.otel.close();
     this.otel = new OtelMetrics(meter, this.source);
+    this.messaging.bindMeter(meter);
   }
 
   /** Records a job's wait time (publish → start of its first attempt). */
-  recordWait(queue: string, seconds: number): void {
+  recordWait(queue: string, seconds: number, jobName?: string): void {
     const value = Math.max(0, seconds);
-    this.prometheus.wait.observe({ [LABEL.queue]: queue }, value);
-    this.otel.wait.record(value, { [LABEL.queue]: queue });
+    const labels = this.jobLabels(queue, jobName);
+    this.prometheus.wait.observe(labels, value);
+    this.otel.wait.record(value, labels);
   }
 
   /** Records an attempt's run time (attempt start → recorded outcome). */
-  recordRun(queue: string, outcome: AttemptOutcome, seconds: number): void {
+  recordRun(queue: string, outcome: AttemptOutcome, seconds: number, jobName?: string): void {
     const value = Math.max(0, seconds);
-    this.prometheus.run.observe({ [LABEL.queue]: queue, [LABEL.outcome]: outcome }, value);
-    this.otel.run.record(value, { [LABEL.queue]: queue, [LABEL.outcome]: outcome });
+    const labels = { ...this.jobLabels(queue, jobName), [LABEL.outcome]: outcome };
+    this.prometheus.run.observe(labels, value);
+    this.otel.run.record(value, labels);
   }
 }
 

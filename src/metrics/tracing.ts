@@ -14,6 +14,7 @@ import {
   ROOT_CONTEXT,
   trace,
   TraceFlags,
+  type Attributes,
   type Context,
   type SpanContext,
   type Tracer,
@@ -33,10 +34,46 @@ export const SPAN_ATTR = {
   batchMessageCount: 'messaging.batch.message_count',
   consumerGroupName: 'messaging.consumer.group.name',
   clientId: 'messaging.client.id',
+  partitionId: 'messaging.destination.partition.id',
+  errorType: 'error.type',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
   jobName: 'sluice.job.name',
   jobAttempt: 'sluice.job.attempt',
   jobOutcome: 'sluice.job.outcome',
 } as const;
+
+/**
+ * `server.address` / `server.port` of the Redis server a connection talks to (its unix socket
+ * path as the address when it uses one). A Redis Cluster client talks to several servers, so it
+ * gets none.
+ */
+export function redisServerAttributes(redis: unknown): Attributes {
+  const client = redis as { isCluster?: boolean; options?: { host?: string; port?: number; path?: string } } | null;
+  if (client === null || typeof client !== 'object' || client.isCluster === true || client.options === undefined) return {};
+  const { host, port, path } = client.options;
+  if (typeof path === 'string' && path !== '') return { [SPAN_ATTR.serverAddress]: path };
+  return { [SPAN_ATTR.serverAddress]: host ?? 'localhost', [SPAN_ATTR.serverPort]: port ?? 6379 };
+}
+
+/** `messaging.destination.partition.id` of a partition's physical queue `<queue>#<n>`; none otherwise. */
+export function partitionAttributes(queue: string): Attributes {
+  const hash = queue.lastIndexOf('#');
+  return hash < 0 ? {} : { [SPAN_ATTR.partitionId]: queue.slice(hash + 1) };
+}
+
+/**
+ * The `error.type` of a failure, low in cardinality as the conventions ask: a Sluice error's
+ * code, an error's class name (`TypeError`, `AbortError`…), else `_OTHER`.
+ */
+export function errorType(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SLUICE_ERR_')) return code;
+    return error.name || '_OTHER';
+  }
+  return '_OTHER';
+}
 
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 

@@ -63,6 +63,9 @@ export function observe(metric: MetricDefinition, state: CollectedState): Observ
     case 'workersLive':
       for (const q of snapshot.queues) out.push({ labels: { [LABEL.queue]: q.queue }, value: q.workersLive });
       break;
+    case 'queueOldestWaitingAge':
+      for (const q of snapshot.queues) out.push({ labels: { [LABEL.queue]: q.queue }, value: q.oldestWaitingAgeSeconds });
+      break;
     case 'collectDuration':
       out.push({ labels: {}, value: snapshot.durationSeconds });
       break;

@@ -42,8 +42,11 @@ export function encodeItems(items: PayloadInput | readonly PayloadInput[], maxBy
   const list: unknown = items;
   if (!Array.isArray(list)) return [encodeItem(list, maxBytes, 'item')];
   const seen = new Set<string>();
+  // Generated ids of one batch share a prefix, `<uuid>:<index>`, so that stores can read jobs
+  // published together with few queries (see readGroup).
+  const batch = randomUUID();
   return list.map((item: unknown, index) => {
-    const encoded = encodeItem(item, maxBytes, `items[${index}]`);
+    const encoded = encodeItem(item, maxBytes, `items[${index}]`, `${batch}:${index}`);
     if (seen.has(encoded.ref.id)) {
       throw new ValidationError(`items[${index}].id`, `${encoded.ref.id} appears more than once in the same put`);
     }
@@ -52,10 +55,25 @@ export function encodeItems(items: PayloadInput | readonly PayloadInput[], maxBy
   });
 }
 
-function encodeItem(item: unknown, maxBytes: number, path: string): EncodedPayload {
+function encodeItem(item: unknown, maxBytes: number, path: string, generatedId?: string): EncodedPayload {
   if (typeof item !== 'object' || item === null) throw new ValidationError(path, 'must be an object {id?, value}');
   const { id, value } = item as { id?: unknown; value?: unknown };
-  return encodeValue(id === undefined ? randomUUID() : toPayloadId(id, `${path}.id`), value, maxBytes, `${path}.value`);
+  return encodeValue(id === undefined ? (generatedId ?? randomUUID()) : toPayloadId(id, `${path}.id`), value, maxBytes, `${path}.value`);
+}
+
+/** Payloads per read group: consecutive generated ids of a batch, `<uuid>:<index>`, by 25. */
+export const READ_GROUP_SIZE = 25;
+const BATCH_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(\d{1,9})$/;
+
+/**
+ * The read group of a payload id: `<uuid>:<index / READ_GROUP_SIZE>` for ids shaped like the
+ * generated ids of a batch, else undefined. Jobs published together are usually claimed together,
+ * so a worker reads a group with one query instead of one per payload.
+ */
+export function readGroup(id: string): string | undefined {
+  const match = BATCH_ID.exec(id);
+  if (!match) return undefined;
+  return `${match[1] as string}:${Math.floor(Number(match[2]) / READ_GROUP_SIZE)}`;
 }
 
 /** Encodes one value (see {@link PayloadInput.value}) under `id`. */

@@ -31,6 +31,7 @@ import {
   decodeValue,
   distinctIds,
   encodeItems,
+  readGroup,
   refId,
   toMaxPayloadBytes,
   toNonNegativeInteger,
@@ -123,12 +124,18 @@ interface PayloadDocument {
   createdAt: Date;
   /** Last stored or re-confirmed by an idempotent put; the orphan sweep's clock. */
   storedAt: Date;
+  /** Read group of a generated batch id ({@link readGroup}); absent for other ids. */
+  group?: string;
 }
 
 const DUPLICATE_KEY = 11000;
-// Ids per find/delete command: 50,000 ids of at most 200 characters stay well under the 16 MiB
-// command limit.
-const MAX_IDS_PER_QUERY = 50_000;
+// Statements per bulk delete/update command: the driver splits larger batches anyway
+// (maxWriteBatchSize), and a retried attempt repeats at most this many.
+const MAX_OPS_PER_WRITE = 10_000;
+// Point reads in flight per getMany (the driver's pool holds 100 connections by default).
+const READ_CONCURRENCY = 32;
+// Ids of one read group asked for together from which a getMany reads the group with one query.
+const MIN_GROUP_READ = 4;
 
 /** The MongoDB payload store. See the module comment for the document layout and write rules. */
 export class MongoPayloadStore implements PayloadStore {
@@ -203,14 +210,30 @@ export class MongoPayloadStore implements PayloadStore {
     const ids = distinctIds(refs, 'refs');
     const collection = this.collection(name);
     const docs = new Map<string, PayloadDocument>();
-    for (const chunk of chunks(ids, MAX_IDS_PER_QUERY)) {
-      // batchSize + limit: one round trip unless the reply exceeds 16 MiB, in which case the
-      // driver fetches the rest with getMore (singleBatch would silently drop it).
-      const found = await this.run('getMany', () =>
-        collection.find({ _id: { $in: chunk } }, { batchSize: chunk.length, limit: chunk.length }).toArray(),
-      );
-      for (const doc of found) docs.set(doc._id, doc);
+    // Equality reads only, never $in: every server serves an equality on an indexed field from the
+    // index, while FerretDB (the embedded server) does not push $in down to its storage and would
+    // read the whole collection for it. Payloads published in one batch and claimed together are
+    // read by group, find({group}) (at most READ_GROUP_SIZE documents); the others one
+    // findOne({_id}) each, in parallel.
+    const byGroup = new Map<string, string[]>();
+    const points: string[] = [];
+    for (const id of ids) {
+      const group = readGroup(id);
+      if (group === undefined) points.push(id);
+      else byGroup.set(group, [...(byGroup.get(group) ?? []), id]);
     }
+    const groups = [...byGroup].filter(([, members]) => members.length >= MIN_GROUP_READ);
+    for (const [, members] of byGroup) if (members.length < MIN_GROUP_READ) points.push(...members);
+    if (groups.length > 0) {
+      await this.ensureIndex(collection, 'group');
+      const wanted = new Set(ids);
+      const found = await mapLimit(groups, READ_CONCURRENCY, ([group]) => this.run('getMany', () => collection.find({ group }).toArray()));
+      for (const doc of found.flat()) if (wanted.has(doc._id)) docs.set(doc._id, doc);
+      // Missing from its group (absent, or stored without the field): asked for by _id.
+      for (const [, members] of groups) points.push(...members.filter((id) => !docs.has(id)));
+    }
+    const found = await mapLimit(points, READ_CONCURRENCY, (id) => this.run('getMany', () => collection.findOne({ _id: id })));
+    for (const doc of found) if (doc) docs.set(doc._id, doc);
     const values = new Map<string, PayloadValue>();
     for (const ref of refs) {
       const doc = docs.get(typeof ref === 'string' ? ref : ref.id);
@@ -225,8 +248,10 @@ export class MongoPayloadStore implements PayloadStore {
     const distinct = distinctIds(ids, 'ids');
     const collection = this.collection(name);
     let deleted = 0;
-    for (const chunk of chunks(distinct, MAX_IDS_PER_QUERY)) {
-      const result = await this.run('delete', () => collection.deleteMany({ _id: { $in: chunk } }));
+    // One delete command of deleteOne({_id}) statements: each is an _id lookup on every server.
+    for (const chunk of chunks(distinct, MAX_OPS_PER_WRITE)) {
+      const ops = chunk.map((id) => ({ deleteOne: { filter: { _id: id } } }));
+      const result = await this.run('delete', () => collection.bulkWrite(ops, { ordered: false }));
       deleted += result.deletedCount;
     }
     return deleted;
@@ -238,36 +263,39 @@ export class MongoPayloadStore implements PayloadStore {
     const grace = toNonNegativeInteger(options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS, 'olderThanMs');
     const batchSize = toNonNegativeInteger(options.batchSize ?? 1000, 'batchSize', 1);
     const collection = this.collection(name);
-    await this.ensureIndex(collection);
+    await this.ensureIndex(collection, 'storedAt');
     const cutoff = new Date(this.clock.now() - grace);
     let examined = 0;
     let deleted = 0;
-    // Page by _id: referenced payloads stay behind the cursor position and are not seen twice.
-    for (let after = ''; ; ) {
-      const page = await this.run('sweepOrphans', () =>
-        collection
-          .find({ storedAt: { $lt: cutoff }, _id: { $gt: after } }, { projection: { _id: 1 } })
-          .sort({ _id: 1 })
-          .limit(batchSize)
-          .toArray(),
-      );
-      const last = page.at(-1);
-      if (!last) break;
-      after = last._id;
-      const ids = page.map((doc) => doc._id);
-      examined += ids.length;
-      const referenced = await options.isReferenced(ids);
-      const orphans = ids.filter((id) => !referenced.has(id));
-      if (orphans.length > 0) {
-        // The age is checked again by the delete itself: a put that re-confirmed a payload after
-        // the page was read moved its storedAt past the cutoff, and the payload survives.
-        const result = await this.run('sweepOrphans', () =>
-          collection.deleteMany({ _id: { $in: orphans }, storedAt: { $lt: cutoff } }),
-        );
-        deleted += result.deletedCount;
+    // One pass of one cursor, in pages of batchSize: on MongoDB the storedAt_1 index serves the
+    // range; FerretDB, which pushes no range down, reads the collection once per sweep (paging
+    // with a new query per page would read it once per page). A transient failure restarts the
+    // pass (deletes are idempotent; `examined` then counts the re-read payloads again).
+    await this.run('sweepOrphans', async () => {
+      const cursor = collection.find({ storedAt: { $lt: cutoff } }, { projection: { _id: 1 }, batchSize });
+      try {
+        let page: string[] = [];
+        const sweepPage = async (): Promise<void> => {
+          const ids = page;
+          page = [];
+          examined += ids.length;
+          const referenced = await options.isReferenced(ids);
+          const orphans = ids.filter((id) => !referenced.has(id));
+          if (orphans.length === 0) return;
+          // The age is checked again by the delete itself: a put that re-confirmed a payload after
+          // the page was read moved its storedAt past the cutoff, and the payload survives.
+          const ops = orphans.map((id) => ({ deleteOne: { filter: { _id: id, storedAt: { $lt: cutoff } } } }));
+          deleted += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
+        };
+        for await (const doc of cursor) {
+          page.push(doc._id);
+          if (page.length === batchSize) await sweepPage();
+        }
+        if (page.length > 0) await sweepPage();
+      } finally {
+        await cursor.close().catch(() => undefined);
       }
-      if (page.length < batchSize) break;
-    }
+    });
     return { examined, deleted };
   }
 
@@ -326,6 +354,7 @@ export class MongoPayloadStore implements PayloadStore {
         hash: ref.hash,
         createdAt: now,
         storedAt: now,
+        ...optional('group', readGroup(ref.id)),
       }),
     );
     let result: InsertManyResult<PayloadDocument>;
@@ -355,8 +384,8 @@ export class MongoPayloadStore implements PayloadStore {
     now: Date,
   ): Promise<void> {
     const ids = duplicates.map((doc) => doc._id);
-    const stored = await collection.find({ _id: { $in: ids } }, { projection: { hash: 1, encoding: 1 } }).toArray();
-    const byId = new Map(stored.map((doc) => [doc._id, doc]));
+    const stored = await mapLimit(ids, READ_CONCURRENCY, (id) => collection.findOne({ _id: id }, { projection: { hash: 1, encoding: 1 } }));
+    const byId = new Map(stored.flatMap((doc) => (doc ? [[doc._id, doc] as const] : [])));
     for (const doc of duplicates) {
       const existing = byId.get(doc._id);
       if (existing && (existing.hash !== doc.hash || existing.encoding !== doc.encoding)) {
@@ -369,11 +398,15 @@ export class MongoPayloadStore implements PayloadStore {
       }
     }
     // $max: never moves storedAt backwards when a concurrent put confirmed it later.
-    const result = await collection.updateMany({ _id: { $in: ids } }, { $max: { storedAt: now } });
-    if (result.matchedCount < ids.length) {
+    let matched = 0;
+    for (const chunk of chunks(ids, MAX_OPS_PER_WRITE)) {
+      const ops = chunk.map((id) => ({ updateOne: { filter: { _id: id }, update: { $max: { storedAt: now } } } }));
+      matched += (await collection.bulkWrite(ops, { ordered: false })).matchedCount;
+    }
+    if (matched < ids.length) {
       // Deleted (e.g. swept) since the insert: the next attempt inserts it again.
       throw new TransientStoreError(
-        `${ids.length - result.matchedCount} of ${ids.length} duplicate payload(s) vanished while being re-confirmed`,
+        `${ids.length - matched} of ${ids.length} duplicate payload(s) vanished while being re-confirmed`,
       );
     }
   }
@@ -394,15 +427,14 @@ export class MongoPayloadStore implements PayloadStore {
     return decodeValue(doc.encoding, bytes);
   }
 
-  private async ensureIndex(collection: Collection<PayloadDocument>): Promise<void> {
-    let index = this.indexes.get(collection.collectionName);
+  /** Creates (once per collection and store) the index on `field`: `storedAt` for the orphan sweep, `group` for group reads. */
+  private async ensureIndex(collection: Collection<PayloadDocument>, field: 'storedAt' | 'group'): Promise<void> {
+    const key = `${collection.collectionName}\0${field}`;
+    let index = this.indexes.get(key);
     if (!index) {
-      // The orphan sweep selects by storedAt.
-      index = this.run('createIndex', () => collection.createIndex({ storedAt: 1 }, { name: 'storedAt_1' })).then(
-        () => undefined,
-      );
-      this.indexes.set(collection.collectionName, index);
-      index.catch(() => this.indexes.delete(collection.collectionName)).catch(() => undefined);
+      index = this.run('createIndex', () => collection.createIndex({ [field]: 1 }, { name: `${field}_1` })).then(() => undefined);
+      this.indexes.set(key, index);
+      index.catch(() => this.indexes.delete(key)).catch(() => undefined);
     }
     await index;
   }
@@ -478,6 +510,31 @@ function toName(value: unknown, field: string, pattern: RegExp): string {
     throw new ValidationError(field, `${JSON.stringify(value)} is not an acceptable name (${pattern.source})`);
   }
   return value;
+}
+
+/** `{[key]: value}`, or `{}` when value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** `fn` over `items`, at most `limit` calls in flight; rejects with the first failure (and starts no more calls). */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -114,7 +114,8 @@ export interface PayloadStore {
   get(queue: string, ref: PayloadRef | string): Promise<PayloadValue>;
 
   /**
-   * Reads many payloads with one query (MongoDB: one `find` with `$in`).
+   * Reads many payloads (MongoDB: one `findOne({_id})` per id, in parallel, so that each read is an
+   * index lookup on every server, including the embedded FerretDB, which does not push `$in` down).
    * @returns a map from id to value. Ids that are not stored are absent from the map (a batch of
    * jobs should not fail because one payload is missing); use {@link PayloadStore.get} for an error.
    * @throws `PayloadConflictError` when a reference's hash does not match the stored payload.

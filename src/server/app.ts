@@ -19,12 +19,13 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../errors.js';
+import { ClosedError, QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../errors.js';
 import { redactUrl } from '../config.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
 import { clientError, errorResponse, fromAjv, logDescription, MAX_PARAM_LENGTH, toSluiceError } from './http-errors.js';
+import { registerConsumeRoutes } from './routes/consume.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLimitRoutes } from './routes/limits.js';
@@ -148,8 +149,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       mapped = toSluiceError(error, limit);
     }
     mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
+    // A request still running while the service shuts down finds its connections closed
+    // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
+    // of the shutdown rather than as a failure.
+    if (context.isClosed && (mapped === undefined || mapped.httpStatus >= 500)) mapped = new ClosedError('the service (shutting down)');
     const { status, headers, body } = errorResponse(mapped);
-    if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
+    if (body.error.code === 'SLUICE_ERR_CLOSED') request.log.info({ code: body.error.code, message: body.error.message }, 'request refused: shutting down');
+    else if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
     else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');
     void reply.code(status).headers(headers).send(body);
   };
@@ -186,6 +192,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'limits', description: 'Queue rate limit and group limits' },
         { name: 'repeatables', description: 'Repeatable (cron or interval) jobs' },
         { name: 'events', description: 'Audit history, replay and the live event feed' },
+        { name: 'consume', description: 'HTTP workers: claim jobs, heartbeat, progress, complete, fail, release (docs/HTTP-WORKERS.md)' },
         { name: 'ops', description: 'Health, readiness, metrics, this document' },
       ],
     },
@@ -266,5 +273,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, { context });
   registerLimitRoutes(app, { context });
   registerEventRoutes(app, { context });
+  registerConsumeRoutes(app, { context, metrics });
   return app;
 }

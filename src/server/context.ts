@@ -246,6 +246,11 @@ export class SluiceContext {
   }
 
   /** Closes the payload store, the MongoDB client and the Redis connection. Idempotent. */
+  /** True once {@link SluiceContext.close} was called (the service is shutting down). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

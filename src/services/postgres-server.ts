@@ -29,9 +29,10 @@ import { which } from './redis-server.js';
 
 /**
  * Top-level fields whose equality filters the embedded server answers from an index (a GIN index
- * on each collection table). Sluice reads payloads, results and archive documents by `_id`.
+ * on each collection table). Sluice reads payloads, results and archive documents by `_id`, and
+ * payloads published together by their read `group` (src/payloads/encoding.ts).
  */
-export const EMBEDDED_EQUALITY_FIELDS: readonly string[] = ['_id'];
+export const EMBEDDED_EQUALITY_FIELDS: readonly string[] = ['_id', 'group'];
 
 /** The database FerretDB keeps its MongoDB databases in (one PostgreSQL schema each). */
 const DATABASE = 'ferretdb';
@@ -232,6 +233,8 @@ export class PostgresServer {
       '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
       '-c', 'max_parallel_workers_per_gather=0',
+      // Room for a pre-loaded collection's hot pages (touched only as used).
+      '-c', 'shared_buffers=256MB',
       '-c', 'log_min_messages=warning',
     ];
     return new ManagedProcess(`postgres:${this.port}`, this.binaries.postgres, args, { cwd: this.dir, uid: this.user?.uid, gid: this.user?.gid });

@@ -113,8 +113,7 @@ describe('npm package (pack, install into a fresh project, use)', () => {
       `import { registerHooks } from 'node:module';
 const loaded = [];
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r; } });
-const { Queue, Worker } = await import('sluice');
-const { MemoryPayloadStore } = await import('sluice/testing');
+const { Queue, Worker, MemoryPayloadStore } = await import('sluice');
 const payloads = new MemoryPayloadStore();
 const name = 'pkg-' + process.pid + '-' + Date.now();
 const queue = new Queue(name, { connection: process.env.REDIS_URL, payloads });
@@ -128,7 +127,9 @@ const result = await done;
 await queue.redis.del(...(await queue.redis.keys('*' + name + '*')));
 await queue.close();
 const pkg = (name) => loaded.filter((u) => u.includes('/node_modules/' + name));
-console.log(JSON.stringify({ result, fastify: pkg('fastify/').length, sdk: pkg('@opentelemetry/sdk-').length + pkg('@opentelemetry/exporter-').length, pino: pkg('pino/').length, api: pkg('@opentelemetry/api/').length, total: loaded.length }));
+const core = loaded.filter((u) => u.includes('/node_modules/sluice/dist/'));
+const devTooling = core.filter((u) => ['/dist/services/', '/dist/main.js', '/dist/cli/', '/dist/server/', '/dist/otel.js'].some((part) => u.includes(part))).length;
+console.log(JSON.stringify({ result, fastify: pkg('fastify/').length, sdk: pkg('@opentelemetry/sdk-').length + pkg('@opentelemetry/exporter-').length, pino: pkg('pino/').length, api: pkg('@opentelemetry/api/').length, core: core.length, devTooling, total: loaded.length }));
 `,
     );
     const { stdout } = await sh(process.execPath, ['esm.mjs'], app, { REDIS_URL: inject('redisUrl') });
@@ -138,6 +139,9 @@ console.log(JSON.stringify({ result, fastify: pkg('fastify/').length, sdk: pkg('
     expect(report.fastify).toBe(0);
     expect(report.sdk).toBe(0);
     expect(report.pino).toBe(0);
+    // Nothing of the service, the CLI, the OTel set-up or the local test servers.
+    expect(report.core).toBeGreaterThan(10);
+    expect(report.devTooling).toBe(0);
   });
 
   it('requires from CommonJS (require(esm)), every entry point', async () => {

@@ -5,6 +5,8 @@
  * MongoDB wire-protocol server (MONGO_URL is passed through when the run uses an external one).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/dispatch.js';
 import { ROOT } from '../helpers/service.js';
@@ -40,9 +42,34 @@ describe('quick start (scripts/start.sh)', () => {
       expect(stats.counts.completed).toBeGreaterThan(0);
       expect((await fetch(apiUrl)).status).toBe(401);
 
+      // First-hour output: one line per start-up step with its time, which URLs need the token,
+      // the data's fate, no npm engine warnings or Go download lines.
+      for (const n of [1, 2, 3, 4]) expect(out).toMatch(new RegExp(`\\[${n}/4\\] .*\\(\\d+\\.\\d s\\)`));
+      expect(out).toMatch(/ready in \d+\.\d s/);
+      expect(out).toMatch(/API\s+\S+\s+\(needs the token\)/);
+      expect(out).toMatch(/Live events\s+\S+\s+\(Server-Sent Events; needs the token\)/);
+      expect(out).toContain('everything is thrown away at Ctrl-C');
+      expect(out).not.toMatch(/EBADENGINE|go: downloading/);
+      // The demo worker serves its own histograms, and the observe configuration names both ports and the token.
+      const workerMetricsUrl = /Worker\s+(http:\/\/\S+)/.exec(out)?.[1] as string;
+      const workerText = await waitFor(
+        async () => {
+          const text = await (await fetch(workerMetricsUrl)).text();
+          return text.includes('sluice_job_run_duration_seconds_count') ? text : undefined;
+        },
+        30_000,
+        'run-time histogram on the worker metrics port',
+      );
+      expect(workerText).toMatch(/sluice_job_wait_duration_seconds_count\{queue="demo"\} [1-9]/);
+      const observe = readFileSync(join(ROOT, '.sluice', 'demo', 'prometheus.yml'), 'utf8');
+      expect(observe).toContain(`'${new URL(metricsUrl).host}'`);
+      expect(observe).toContain(`'${new URL(workerMetricsUrl).host}'`);
+      expect(readFileSync(join(ROOT, '.sluice', 'demo', 'token'), 'utf8')).toBe(token);
+
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(out).toContain('stopped cleanly');
+      expect(out).not.toMatch(/MongoClientClosedError|request failed/);
       await expect(fetch(metricsUrl)).rejects.toThrow();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -1,4 +1,4 @@
-/** Runs a TypeScript fixture in a child process and follows its stdout line by line. */
+/** Runs a TypeScript fixture (or any program) in a child process and follows its stdout line by line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +11,12 @@ export class Child {
   readonly lines: string[] = [];
   private stderr = '';
 
-  constructor(fixture: string, env: Record<string, string>) {
+  /** `command`: run this program and arguments instead of the fixture (e.g. a Python or Go worker). */
+  constructor(fixture: string, env: Record<string, string>, command?: readonly [string, ...string[]]) {
     // Node itself with tsx as a loader (not the tsx CLI, which forks a second process that a
     // SIGKILL of the first would leave running).
-    this.process = spawn(process.execPath, ['--import', 'tsx', join(root, 'test', 'fixtures', fixture)], {
+    const [file, ...args] = command ?? [process.execPath, '--import', 'tsx', join(root, 'test', 'fixtures', fixture)];
+    this.process = spawn(file, args, {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

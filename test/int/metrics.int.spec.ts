@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import { MeterProvider, MetricReader, DataPointType } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
@@ -158,6 +158,24 @@ describe('queue metrics move as jobs flow', () => {
     expect(value(s, `${METRIC.jobWaitDuration}_bucket`, { ...q, le: '+Inf' })).toBe(3);
   });
 
+  it('reports the age of the oldest waiting job, 0 once none waits', async () => {
+    const { name, queue, metrics, registry } = setup();
+    metrics.observeQueues({ redis, queues: [name], maxAgeMs: 0 });
+    const age = async (): Promise<number | undefined> => value(await scrape(registry), METRIC.queueOldestWaitingAge, { queue: name });
+    expect(await age()).toBe(0);
+    await queue.publish('first', undefined, { jobId: 'first' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await queue.publish('second', undefined, { jobId: 'second', priority: 4 });
+    // The first job has waited at least the 1.5 s slept (a lower bound only: the machine may be slow).
+    const waited = (await age()) as number;
+    expect(waited).toBeGreaterThanOrEqual(1.4);
+    expect(waited).toBeLessThan(600);
+    const worker = new Worker(name, () => 'done', { connection: redis, metrics, blockMs: 100 });
+    cleanups.push(() => worker.close(500));
+    await waitFor(async () => (await queue.stats()).counts.completed === 2, 20_000, 'both jobs completed');
+    expect(await age()).toBe(0);
+  });
+
   it('reports the same figures through prom-client and OpenTelemetry', async () => {
     const { name, queue, metrics, reader, registry } = setup();
     // One collection serves both exports, so even the collection duration must agree.
@@ -188,6 +206,65 @@ describe('queue metrics move as jobs flow', () => {
       expect(data.descriptor.unit).toBe(metric.unit);
     }
     expect(value(promSamples, METRIC.queueJobs, { queue: name, state: 'waiting' })).toBe(2);
+  });
+});
+
+describe('messaging convention metrics and the job_name allow-list', () => {
+  it('counts sent and consumed messages and times processing, with error.type, the Redis server and bounded job names', async () => {
+    const name = testQueueName();
+    const registry = new Registry();
+    const reader = new PullReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const metrics = new SluiceMetrics({ registry, meter: provider.getMeter('sluice'), jobNames: ['email'] });
+    const queue = new Queue(name, { connection: redis, metrics });
+    const worker = new Worker(
+      name,
+      (job) => {
+        if (job.name === 'sms') throw new TypeError('no phone number');
+        return 'sent';
+      },
+      { connection: redis, metrics, blockMs: 100 },
+    );
+    cleanups.push(async () => {
+      await worker.close(500);
+      await provider.shutdown();
+      await queue.close();
+      await dropQueue(redis, name);
+    });
+    await queue.publishMany([{ name: 'email' }, { name: 'email' }, { name: 'sms', opts: { attempts: 1 } }]);
+    // A refused publish is counted with its error type.
+    await expect(queue.publish('email', undefined, { attempts: -1 })).rejects.toThrow(/attempts/);
+    await waitFor(async () => {
+      const { counts } = await queue.stats();
+      return counts.completed === 2 && counts.dead === 1;
+    }, 20_000, 'two completed, one dead');
+
+    const s = await scrape(registry);
+    const server = new URL(inject('redisUrl'));
+    const dest = { messaging_system: 'sluice', messaging_destination_name: name, server_address: server.hostname, server_port: server.port };
+    const samples = (metric: string, labels: Record<string, string>): ExpositionSample[] =>
+      s.filter((x) => x.name === metric && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+    const ok = (list: ExpositionSample[]): ExpositionSample[] => list.filter((x) => x.labels.error_type === undefined);
+    expect(ok(samples('messaging_client_sent_messages_total', { ...dest, messaging_operation_name: 'publish' })).map((x) => x.value)).toEqual([3]);
+    expect(value(s, 'messaging_client_sent_messages_total', { ...dest, error_type: 'SLUICE_ERR_VALIDATION' })).toBe(1);
+    expect(value(s, 'messaging_client_consumed_messages_total', { ...dest, messaging_operation_name: 'process', messaging_consumer_group_name: 'workers' })).toBe(3);
+    expect(ok(samples('messaging_process_duration_seconds_count', dest)).map((x) => x.value)).toEqual([2]);
+    expect(value(s, 'messaging_process_duration_seconds_count', { ...dest, error_type: 'TypeError' })).toBe(1);
+    // job_name: listed names as themselves, the rest as _other.
+    expect(value(s, `${METRIC.jobRunDuration}_count`, { queue: name, outcome: 'completed', job_name: 'email' })).toBe(2);
+    expect(value(s, `${METRIC.jobRunDuration}_count`, { queue: name, outcome: 'dead_lettered', job_name: '_other' })).toBe(1);
+    expect(value(s, `${METRIC.jobWaitDuration}_count`, { queue: name, job_name: '_other' })).toBe(1);
+    expect(s.some((x) => x.labels.job_name === 'sms')).toBe(false);
+
+    // The same on the OpenTelemetry side, under the conventions' names and dotted attributes.
+    const { resourceMetrics } = await reader.collect();
+    const otel = new Map(resourceMetrics.scopeMetrics.flatMap((sm) => sm.metrics).map((m) => [m.descriptor.name, m]));
+    const sent = otel.get('messaging.client.sent.messages');
+    const total = (sent?.dataPoints ?? []).reduce((sum, p) => sum + (p.value as number), 0);
+    expect(total).toBe(4);
+    expect(sent?.dataPoints.some((p) => p.attributes['messaging.destination.name'] === name && p.attributes['server.port'] === Number(server.port))).toBe(true);
+    expect(otel.get('messaging.client.consumed.messages')?.descriptor.unit).toBe('{message}');
+    expect(otel.get('messaging.process.duration')?.descriptor.unit).toBe('s');
   });
 });
 

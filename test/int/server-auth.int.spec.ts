@@ -50,6 +50,12 @@ const ROUTES: Record<string, { scope: Scope; queue: boolean; body?: unknown; all
   'DELETE /v1/queues/{queue}/repeatables/{key}': { scope: 'admin', queue: true },
   'GET /v1/queues/{queue}/replay': { scope: 'consume', queue: true },
   'GET /v1/queues/{queue}/events': { scope: 'consume', queue: true },
+  'POST /v1/queues/{queue}/claims': { scope: 'consume', queue: true, body: { consumer: 'auth-test' } },
+  'POST /v1/queues/{queue}/claims/{token}/heartbeat': { scope: 'consume', queue: true },
+  'POST /v1/queues/{queue}/claims/{token}/progress': { scope: 'consume', queue: true, body: { progress: 1 } },
+  'POST /v1/queues/{queue}/claims/{token}/complete': { scope: 'consume', queue: true, body: {} },
+  'POST /v1/queues/{queue}/claims/{token}/fail': { scope: 'consume', queue: true, body: { error: { message: 'x' } } },
+  'POST /v1/queues/{queue}/claims/{token}/release': { scope: 'consume', queue: true },
 };
 const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /openapi.json'];
 
@@ -77,7 +83,7 @@ afterAll(async () => {
 function request(route: string, headers: Record<string, string>): InjectOptions {
   const [method, path] = route.split(' ') as [string, string];
   const spec = ROUTES[route];
-  const url = path.replace('{queue}', queue).replace('{id}', JOB).replace('{group}', 'tenant-1').replace('{key}', 'nightly');
+  const url = path.replace('{queue}', queue).replace('{id}', JOB).replace('{group}', 'tenant-1').replace('{key}', 'nightly').replace('{token}', 'not-a-claim');
   return {
     method: method,
     url,

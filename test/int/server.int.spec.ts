@@ -5,7 +5,9 @@
  * feed over a real socket.
  */
 import type { InjectOptions } from 'fastify';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { Worker } from '../../src/consumers/worker.js';
 import { ErrorCodes } from '../../src/errors.js';
@@ -14,7 +16,7 @@ import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/server/app.js';
 import { SluiceContext } from '../../src/server/context.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
-import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';
+import { bearer, dropDatabase, openTestApp, testConfig, testDatabase, type TestApp } from '../helpers/service.js';
 
 const database = testDatabase();
 const admin = bearer('admin');
@@ -377,6 +379,32 @@ describe('HTTP service with unreachable servers', () => {
     } finally {
       await app.close();
       await context.close();
+    }
+  });
+});
+
+describe('HTTP service shutting down', () => {
+  it('answers a request that runs into the shutdown with 503 SLUICE_ERR_CLOSED, logged without an error line', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const context = new SluiceContext(testConfig(database));
+    const app = await buildApp({ context, auth: 'disabled-local', logger });
+    const name = testQueueName();
+    try {
+      const published = await app.inject({ method: 'POST', url: `/v1/queues/${name}/jobs`, payload: { name: 'x', payload: { n: 1 } } });
+      expect(published.statusCode).toBe(201);
+      // The service closes its connections (as `close()` does at SIGTERM) while a request still runs.
+      await context.close();
+      const late = await app.inject({ method: 'POST', url: `/v1/queues/${name}/jobs`, payload: { name: 'x', payload: { n: 2 } } });
+      expect(late.statusCode).toBe(503);
+      expect(late.json()).toMatchObject({ error: { code: 'SLUICE_ERR_CLOSED' } });
+      expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+      expect(lines.some((l) => l.msg === 'request refused: shutting down')).toBe(true);
+    } finally {
+      await app.close();
+      const redis = new Redis(inject('redisUrl'));
+      await dropQueue(redis, name);
+      await redis.quit();
     }
   });
 });

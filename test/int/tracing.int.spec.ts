@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Worker, type ActiveJob } from '../../src/consumers/worker.js';
 import { MESSAGING_SYSTEM, SPAN_ATTR } from '../../src/metrics/index.js';
 import { startTelemetry, type Telemetry } from '../../src/otel.js';
+import { PartitionedQueue, PartitionedWorker } from '../../src/partitioned.js';
 import { Queue } from '../../src/queue.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 
@@ -110,6 +111,14 @@ describe('traces across publish and processing', () => {
       [SPAN_ATTR.jobOutcome]: 'completed',
     });
     expect(consumer.status.code).toBe(SpanStatusCode.UNSET);
+    // The Redis server both sides talk to; no error.type on success.
+    const server = new URL(inject('redisUrl'));
+    for (const span of [producer, consumer]) {
+      expect(span.attributes[SPAN_ATTR.serverAddress]).toBe(server.hostname);
+      expect(span.attributes[SPAN_ATTR.serverPort]).toBe(Number(server.port));
+      expect(span.attributes[SPAN_ATTR.errorType]).toBeUndefined();
+      expect(span.attributes[SPAN_ATTR.partitionId]).toBeUndefined();
+    }
   });
 
   it('each attempt gets its own consumer span; failed ones carry the error', async () => {
@@ -137,6 +146,8 @@ describe('traces across publish and processing', () => {
     expect(first.attributes[SPAN_ATTR.jobOutcome]).toBe('retried');
     expect(first.status).toEqual({ code: SpanStatusCode.ERROR, message: 'first attempt fails' });
     expect(first.events.map((e) => e.name)).toContain('exception');
+    expect(first.attributes[SPAN_ATTR.errorType]).toBe('Error');
+    expect(second.attributes[SPAN_ATTR.errorType]).toBeUndefined();
     expect(second.attributes[SPAN_ATTR.jobAttempt]).toBe(2);
     expect(second.attributes[SPAN_ATTR.jobOutcome]).toBe('completed');
   });
@@ -164,5 +175,25 @@ describe('traces across publish and processing', () => {
     expect(producer.name).toBe(`publish ${name}`);
     expect(producer.attributes[SPAN_ATTR.batchMessageCount]).toBe(3);
     for (const r of results) expect((consumerSpans(r.id)[0] as ReadableSpan).parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+  });
+
+  it('partitioned queues: producer and consumer spans name the partition (messaging.destination.partition.id)', async () => {
+    const name = testQueueName();
+    const pq = new PartitionedQueue(name, { connection: redis, partitions: 4 });
+    const worker = await PartitionedWorker.open(name, () => 'ok', { connection: redis, partitions: 4, metrics: false, blockMs: 100 });
+    cleanups.push(async () => {
+      await worker.close(500);
+      await pq.close();
+      for (let p = 0; p < 4; p++) await dropQueue(redis, `${name}#${p}`);
+      await dropQueue(redis, name);
+    });
+    const published = await pq.publish('order', undefined, { partitionKey: 'customer-42' });
+    await waitFor(() => consumerSpans(published.id).length === 1, 20_000, 'consumer span');
+    const producer = spans().find((s) => s.kind === SpanKind.PRODUCER && s.attributes[SPAN_ATTR.destinationName] === published.queue) as ReadableSpan;
+    const consumer = consumerSpans(published.id)[0] as ReadableSpan;
+    for (const span of [producer, consumer]) {
+      expect(span.attributes[SPAN_ATTR.partitionId]).toBe(String(published.partition));
+      expect(span.attributes[SPAN_ATTR.destinationName]).toBe(`${name}#${published.partition}`);
+    }
   });
 });

@@ -15,9 +15,14 @@ import {
   observe,
   parseTraceparent,
   SluiceMetrics,
+  MESSAGING_METRIC,
+  errorType,
+  partitionAttributes,
+  redisServerAttributes,
   type CollectionSnapshot,
   type MetricKey,
 } from '../../src/metrics/index.js';
+import { ValidationError } from '../../src/errors.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -50,13 +55,44 @@ describe('metric names', () => {
 
   it('OpenTelemetry names convert to exactly the Prometheus names', () => {
     for (const m of METRICS) expect([m.key, otelToPrometheus(m.otelName, m.unit, m.kind)]).toEqual([m.key, m.name]);
+    const { sent, consumed, processDuration } = MESSAGING_METRIC;
+    expect(otelToPrometheus(sent.name, sent.unit, 'counter')).toBe(sent.prometheus);
+    expect(otelToPrometheus(consumed.name, consumed.unit, 'counter')).toBe(consumed.prometheus);
+    expect(otelToPrometheus(processDuration.name, processDuration.unit, 'histogram')).toBe(processDuration.prometheus);
+  });
+
+  it('span and metric attributes: error.type, the Redis server, the partition', () => {
+    expect(errorType(new TypeError('x'))).toBe('TypeError');
+    expect(errorType(new ValidationError('f', 'bad'))).toBe('SLUICE_ERR_VALIDATION');
+    expect(errorType('a string')).toBe('_OTHER');
+    expect(partitionAttributes('orders#3')).toEqual({ 'messaging.destination.partition.id': '3' });
+    expect(partitionAttributes('orders')).toEqual({});
+    expect(redisServerAttributes({ isCluster: false, options: { host: '10.0.0.5', port: 6380 } })).toEqual({ 'server.address': '10.0.0.5', 'server.port': 6380 });
+    expect(redisServerAttributes({ isCluster: false, options: { path: '/run/redis.sock' } })).toEqual({ 'server.address': '/run/redis.sock' });
+    expect(redisServerAttributes({ isCluster: true, options: {} })).toEqual({});
+  });
+
+  it('job_name only with an allow-list, and only its names', async () => {
+    const plain = new Registry();
+    new SluiceMetrics({ registry: plain }).recordRun('q', 'completed', 0.1, 'email');
+    expect(await plain.getSingleMetricAsString(METRIC.jobRunDuration)).not.toContain('job_name');
+    const listed = new Registry();
+    const metrics = new SluiceMetrics({ registry: listed, jobNames: ['email'] });
+    metrics.recordRun('q', 'completed', 0.1, 'email');
+    metrics.recordRun('q', 'completed', 0.1, `user-${Math.random()}`);
+    metrics.recordWait('q', 0.1, undefined);
+    const text = await listed.getMetricsAsJSON();
+    const names = new Set(text.flatMap((m) => (m as { values: { labels: Record<string, unknown> }[] }).values.map((v) => v.labels.job_name)).filter((n) => n !== undefined));
+    expect(names).toEqual(new Set(['email', '_other']));
+    expect(() => new SluiceMetrics({ registry: new Registry(), jobNames: 'email' as unknown as string[] })).toThrow(/jobNames/);
   });
 
   it('every catalog metric is registered with its kind, help and labels', async () => {
     const registry = new Registry();
     new SluiceMetrics({ registry });
     const registered = await registry.getMetricsAsJSON();
-    expect(registered.map((r) => r.name)).toEqual(METRICS.map((m) => m.name));
+    // Sluice's catalog, then the three OpenTelemetry messaging convention metrics.
+    expect(registered.map((r) => r.name)).toEqual([...METRICS.map((m) => m.name), ...Object.values(MESSAGING_METRIC).map((m) => m.prometheus)]);
     for (const m of METRICS) {
       const metric = registry.getSingleMetric(m.name);
       expect(metric).toBeDefined();
@@ -110,6 +146,7 @@ describe('observe', () => {
         eventsAdded: 100,
         archivedEvents: 30,
         workersLive: 3,
+        oldestWaitingAgeSeconds: 12.5,
       },
     ],
   };
@@ -134,6 +171,7 @@ describe('observe', () => {
     expect(one('archiveLag')).toEqual([{ labels: { queue: 'mail' }, value: 70 }]);
     expect(one('queuePaused')).toEqual([{ labels: { queue: 'mail' }, value: 1 }]);
     expect(one('workersLive')).toEqual([{ labels: { queue: 'mail' }, value: 3 }]);
+    expect(one('queueOldestWaitingAge')).toEqual([{ labels: { queue: 'mail' }, value: 12.5 }]);
     expect(one('collectErrors')).toEqual([{ labels: {}, value: 7 }]);
     expect(one('queuesOmitted')).toEqual([{ labels: {}, value: 2 }]);
     expect(one('jobWaitDuration')).toEqual([]);
