@@ -14,6 +14,7 @@
  */
 import { ValidationError } from './errors.js';
 import type { BackoffSpec } from './events/types.js';
+import type { RetentionPolicy } from './projections/retention.js';
 import { validateBackoff } from './jobs.js';
 import { parseClusterUrl } from './redis/connection.js';
 
@@ -62,6 +63,8 @@ export interface SluiceConfig {
   retainCompletedCount: RetentionLimit;
   retainDeadAge: RetentionLimit;
   retainDeadCount: RetentionLimit;
+  retainCancelledAge: RetentionLimit;
+  retainCancelledCount: RetentionLimit;
   archiveInterval: number;
   archiveTrim: boolean;
   otel: OtelMode;
@@ -509,6 +512,24 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     group: 'worker',
     parse: limit(integer(0, Number.MAX_SAFE_INTEGER)),
   },
+  retainCancelledAge: {
+    env: ['SLUICE_RETAIN_CANCELLED_AGE'],
+    arg: '<duration|none>',
+    default: undefined,
+    defaultText: 'queue policy (library default `7d`)',
+    doc: 'Retention: cancelled jobs leave the read models after this age.',
+    group: 'worker',
+    parse: limit(parseDuration),
+  },
+  retainCancelledCount: {
+    env: ['SLUICE_RETAIN_CANCELLED_COUNT'],
+    arg: '<n|none>',
+    default: undefined,
+    defaultText: 'queue policy (library default `100000`)',
+    doc: 'Retention: at most this many cancelled jobs are kept.',
+    group: 'worker',
+    parse: limit(integer(0, Number.MAX_SAFE_INTEGER)),
+  },
   archiveInterval: {
     env: ['SLUICE_ARCHIVE_INTERVAL'],
     arg: '<duration>',
@@ -633,15 +654,16 @@ export function describeConfig(config: SluiceConfig): Record<string, unknown> {
 }
 
 /** The retention policy the configuration asks for, or `undefined` when it sets no limit. */
-export function retentionFromConfig(config: SluiceConfig): { completed?: { maxAgeMs?: number | null; maxCount?: number | null }; dead?: { maxAgeMs?: number | null; maxCount?: number | null } } | undefined {
+export function retentionFromConfig(config: SluiceConfig): RetentionPolicy | undefined {
   const pick = (age: RetentionLimit, count: RetentionLimit): { maxAgeMs?: number | null; maxCount?: number | null } | undefined => {
     if (age === undefined && count === undefined) return undefined;
     return { ...(age === undefined ? {} : { maxAgeMs: age }), ...(count === undefined ? {} : { maxCount: count }) };
   };
   const completed = pick(config.retainCompletedAge, config.retainCompletedCount);
   const dead = pick(config.retainDeadAge, config.retainDeadCount);
-  if (!completed && !dead) return undefined;
-  return { ...(completed ? { completed } : {}), ...(dead ? { dead } : {}) };
+  const cancelled = pick(config.retainCancelledAge, config.retainCancelledCount);
+  if (!completed && !dead && !cancelled) return undefined;
+  return { ...(completed ? { completed } : {}), ...(dead ? { dead } : {}), ...(cancelled ? { cancelled } : {}) };
 }
 
 /** The commands that read each group of options. */

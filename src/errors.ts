@@ -34,6 +34,10 @@ export const ErrorCodes = {
   SLUICE_ERR_OVERLOADED: { httpStatus: 503, retryable: true },
   SLUICE_ERR_INTERNAL: { httpStatus: 500, retryable: false },
   SLUICE_ERR_HISTORY_INCOMPLETE: { httpStatus: 409, retryable: false },
+  SLUICE_ERR_QUEUE_NOT_FOUND: { httpStatus: 404, retryable: false },
+  SLUICE_ERR_URI_TOO_LONG: { httpStatus: 414, retryable: false },
+  SLUICE_ERR_HEADERS_TOO_LARGE: { httpStatus: 431, retryable: false },
+  SLUICE_ERR_REQUEST_TIMEOUT: { httpStatus: 408, retryable: false },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean }>;
 
 /** A Sluice error code such as `SLUICE_ERR_VALIDATION`. */
@@ -91,6 +95,20 @@ export class CorruptEventError extends SluiceError {
       details: { entryId, reason, ...options.details },
     });
     this.entryId = entryId;
+  }
+}
+
+/**
+ * The queue does not exist: nothing was ever published to it, configured for it or consumed from
+ * it by a worker (it is not in the registry of queue names, `sluice:queues`). Reads and
+ * operations on existing jobs refuse such a queue instead of answering with an empty one;
+ * publishing, configuring and starting a worker create it.
+ */
+export class QueueNotFoundError extends SluiceError {
+  constructor(queue: string) {
+    super('SLUICE_ERR_QUEUE_NOT_FOUND', `queue ${queue} not found: nothing was published to it, configured for it or consumed from it`, {
+      details: { queue },
+    });
   }
 }
 

@@ -16,6 +16,7 @@ import type { JobRef, PayloadRef } from './events/types.js';
 import { flowOutboxKey, jobKey, toJobId, toQueueName, type JobId, type JobState, type QueueName } from './keys.js';
 import { parseJobHash, type Job } from './projections/job.js';
 import type { PayloadStore } from './payloads/store.js';
+import type { ScriptTime } from './clock.js';
 
 /** A prerequisite of a job, as {@link readDependencies} reports it. */
 export interface DependencyInfo extends JobRef {
@@ -41,7 +42,7 @@ export interface FlowState {
 }
 
 /** Registers dependant `dependantRef` (`<queue>|<jobId>`) on job `jobId` of `queue`. */
-export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: number): Promise<string> {
+export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: ScriptTime): Promise<string> {
   return (await runScript(redis, 'registerDependant', queue, now, [jobId, dependantRef])) as string;
 }
 
@@ -49,7 +50,7 @@ export async function registerDependant(redis: RedisClient, queue: QueueName, jo
  * Delivers the entries of `queue`'s flow outbox to the dependants' queues.
  * @returns how many entries were delivered.
  */
-export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now: number, count = 100): Promise<number> {
+export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now: ScriptTime, count = 100): Promise<number> {
   const entries = await redis.xrange(flowOutboxKey(queue), '-', '+', 'COUNT', count);
   for (const [id, fields] of entries) {
     const f: Record<string, string> = {};

@@ -112,6 +112,8 @@ export interface PreparedJob {
   backoff: BackoffSpec;
   timeoutMs: number | undefined;
   runAt: number | undefined;
+  /** `opts.delayMs` when the job is delayed by it: the script measures it from its own clock. */
+  delayMs: number | undefined;
   traceparent: string;
   correlationId: string | undefined;
   causationId: string | undefined;
@@ -270,6 +272,7 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     backoff,
     timeoutMs,
     runAt,
+    delayMs: runAt !== undefined && opts.delayMs !== undefined ? runAt - now : undefined,
     traceparent,
     correlationId: optionalId(`${field}.opts.correlationId`, opts.correlationId),
     causationId: optionalId(`${field}.opts.causationId`, opts.causationId),
@@ -297,7 +300,7 @@ export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, q
     JSON.stringify(job.backoff),
     job.timeoutMs ?? '',
     payload ? JSON.stringify(payload) : '',
-    job.runAt ?? '',
+    job.delayMs !== undefined ? `+${job.delayMs}` : (job.runAt ?? ''),
     job.traceparent,
     job.correlationId ?? '',
     job.causationId ?? '',

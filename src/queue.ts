@@ -7,7 +7,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
-import { systemClock, type Clock } from './clock.js';
+import { scriptTime, systemClock, type Clock } from './clock.js';
 import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
 import { jobHistory } from './audit/replay.js';
 import type { EventArchive } from './audit/archive.js';
@@ -47,6 +47,7 @@ import {
 import { tracePublish, type PublishTelemetryOptions } from './metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from './metrics/sluice-metrics.js';
 import { redisServerAttributes, sluiceTracer } from './metrics/tracing.js';
+import { checkJsonValue, payloadField } from './payloads/encoding.js';
 import type { PayloadStore } from './payloads/store.js';
 import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
 import { streamExtent, type StreamExtent } from './redis/stream-extent.js';
@@ -269,14 +270,21 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     if (withPayload.length > 0 && !this.payloads) {
       throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
     }
+    // Payloads are checked before anything is written, errors naming the job's field.
+    for (const [i, job] of prepared.entries()) if (job.hasPayload) checkJsonValue(job.payload, `jobs[${i}].payload`);
     // Only valid input reaches Redis: a rejected publish changes nothing, not even the queue registry.
     await this.init();
     const refs = new Map<string, PayloadRef>();
     if (withPayload.length > 0 && this.payloads) {
-      const stored = await this.payloads.put(
-        this.name,
-        withPayload.map((job) => ({ value: job.payload, jobId: job.id })),
-      );
+      let stored: PayloadRef[];
+      try {
+        stored = await this.payloads.put(
+          this.name,
+          withPayload.map((job) => ({ value: job.payload, jobId: job.id })),
+        );
+      } catch (error) {
+        throw payloadField(error, withPayload.map((job) => prepared.indexOf(job)));
+      }
       withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
     }
     const args: (string | number)[] = [prepared.length];
@@ -285,7 +293,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     }
     let reply: unknown;
     try {
-      reply = await runScript(this.redis, 'publish', this.name, now, args);
+      reply = await runScript(this.redis, 'publish', this.name, scriptTime(this.clock), args);
     } catch (error) {
       // Nothing was published: drop the payloads again (the orphan sweep catches what this misses).
       if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
@@ -304,7 +312,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
       if (flags[i] !== 1 || !job.dependsOn) continue;
       for (const dep of job.dependsOn) {
         if (dep.queue === undefined || dep.queue === this.name) continue;
-        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, now);
+        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, scriptTime(this.clock));
       }
     }
     return prepared.map((job, i) => {
@@ -400,13 +408,13 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   async cancel(jobId: string, reason = ''): Promise<JobState> {
     const id = toJobId(jobId);
     if (typeof reason !== 'string' || reason.length > 1000) throw new ValidationError('reason', 'must be a string of at most 1000 characters');
-    return (await runScript(this.redis, 'cancel', this.name, this.clock.now(), [id, reason])) as JobState;
+    return (await runScript(this.redis, 'cancel', this.name, scriptTime(this.clock), [id, reason])) as JobState;
   }
 
   /** Puts a failed, dead or cancelled job back in its lane with a fresh attempt count. */
   async retry(jobId: string, by = ''): Promise<JobState> {
     const id = toJobId(jobId);
-    const from = (await runScript(this.redis, 'retry', this.name, this.clock.now(), [id, by])) as JobState;
+    const from = (await runScript(this.redis, 'retry', this.name, scriptTime(this.clock), [id, by])) as JobState;
     // Only after the script accepted the retry: a refused one changes nothing.
     await this.init();
     return from;
@@ -431,16 +439,22 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   async remove(jobId: string, reason: 'manual' | 'retention' = 'manual'): Promise<JobState> {
     const id = toJobId(jobId);
     if (reason !== 'manual' && reason !== 'retention') throw new ValidationError('reason', 'must be manual or retention');
-    return (await runScript(this.redis, 'remove', this.name, this.clock.now(), [id, reason])) as JobState;
+    return (await runScript(this.redis, 'remove', this.name, scriptTime(this.clock), [id, reason])) as JobState;
   }
 
-  /** Workers stop taking new jobs from this queue; running jobs finish. */
+  /**
+   * Workers stop taking new jobs from this queue; running jobs finish. Like publishing, this and
+   * the other settings (retention, rate and group limits, repeatable jobs) create the queue: they
+   * add it to the registry of queue names, so the service and the CLI know it.
+   */
   async pause(): Promise<void> {
+    await this.init();
     await this.redis.hset(metaKey(this.name), 'paused', '1');
   }
 
   /** Undoes {@link Queue.pause}. */
   async resume(): Promise<void> {
+    await this.init();
     await this.redis.hdel(metaKey(this.name), 'paused');
   }
 
@@ -478,8 +492,10 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    * Sets the retention policy of finished jobs (completed, dead, cancelled): limits left out return to
    * their defaults, `null` removes a limit. Workers apply it every few seconds.
    */
-  setRetention(policy: RetentionPolicy): Promise<void> {
-    return setRetention(this.redis, this.name, policy);
+  async setRetention(policy: RetentionPolicy): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setRetention(this.redis, this.name, policy);
+    await this.init();
   }
 
   /** The effective retention policy (`null` = no limit). */
@@ -489,15 +505,17 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
 
   /** Applies the retention policy now, removing at most `limit` jobs. */
   applyRetention(limit = 1000): Promise<{ completed: number; dead: number; cancelled: number }> {
-    return applyRetention(this.redis, this.name, this.clock.now(), limit);
+    return applyRetention(this.redis, this.name, scriptTime(this.clock), limit);
   }
 
   /**
    * Sets the queue's rate limit (at most `max` jobs started in any `durationMs` window, shared
    * by every worker), or removes it with `null`.
    */
-  setRateLimit(rate: RateLimit | null): Promise<void> {
-    return setRateLimit(this.redis, this.name, rate);
+  async setRateLimit(rate: RateLimit | null): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setRateLimit(this.redis, this.name, rate);
+    await this.init();
   }
 
   /** The queue's rate limit, or `null`. */
@@ -509,8 +527,10 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    * Sets concurrency, rate limit and weight of one group (jobs published with `group`), or
    * without `group` the defaults of every group. `null` removes a value.
    */
-  setGroupLimits(limits: GroupLimits, group?: string): Promise<void> {
-    return setGroupLimits(this.redis, this.name, limits, group);
+  async setGroupLimits(limits: GroupLimits, group?: string): Promise<void> {
+    // Validated first: a refused setting registers nothing.
+    await setGroupLimits(this.redis, this.name, limits, group);
+    await this.init();
   }
 
   /** The effective limits of one group (or the defaults). */
@@ -540,8 +560,10 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    * zone, or a fixed interval) publishes `template` as job `repeat:<key>:<occurrence ms>`.
    * Workers fire occurrences (see {@link RepeatScheduler}); many at once fire each exactly once.
    */
-  upsertRepeatable<P>(key: string, schedule: RepeatSchedule, template: RepeatTemplate<P>): Promise<RepeatableJob> {
-    return upsertRepeatable(this.redis, this.name, key, schedule, template, this.clock.now());
+  async upsertRepeatable<P>(key: string, schedule: RepeatSchedule, template: RepeatTemplate<P>): Promise<RepeatableJob> {
+    const stored = await upsertRepeatable(this.redis, this.name, key, schedule, template, this.clock.now());
+    await this.init();
+    return stored;
   }
 
   /** Removes the repeatable job `key`; occurrences already published stay. */

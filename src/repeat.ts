@@ -17,7 +17,7 @@
  */
 import { Cron } from 'croner';
 import type { RedisClient } from './redis/connection.js';
-import { systemClock, type Clock } from './clock.js';
+import { scriptTime, systemClock, type Clock } from './clock.js';
 import { ValidationError } from './errors.js';
 import { runScript } from './events/scripts.js';
 import type { PayloadRef } from './events/types.js';
@@ -302,7 +302,7 @@ export class RepeatScheduler {
     }
     let outcome: string;
     try {
-      outcome = (await runScript(redis, 'fireRepeat', queue, now, [key, dueAt, next ?? '', run ? '1' : '0', ...publishArgs(job, ref, queue, key)])) as string;
+      outcome = (await runScript(redis, 'fireRepeat', queue, scriptTime(this.clock), [key, dueAt, next ?? '', run ? '1' : '0', ...publishArgs(job, ref, queue, key)])) as string;
     } catch (error) {
       if (ref) await payloads?.delete(queue, [ref.id]).catch(() => undefined);
       throw error;

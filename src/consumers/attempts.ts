@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import type { ScriptTime } from '../clock.js';
 import { StaleAttemptError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
@@ -53,7 +54,7 @@ export type ClaimOutcome =
 const CLAIM_FIELDS = 10;
 
 /** Claims up to `count` jobs of `queue` for `consumer` (claim.lua: appends `claimed` for each). */
-export async function claimAttempts(redis: RedisClient, queue: QueueName, now: number, consumer: ConsumerIdentity, count: number): Promise<ClaimOutcome> {
+export async function claimAttempts(redis: RedisClient, queue: QueueName, now: ScriptTime, consumer: ConsumerIdentity, count: number): Promise<ClaimOutcome> {
   const reply = (await runScript(redis, 'claim', queue, now, [consumer.id, count, JSON.stringify(consumer)])) as (string | number)[];
   switch (reply[0]) {
     case 'paused':
@@ -108,7 +109,7 @@ export interface Completion {
 }
 
 /** Completes attempts in one script call; `true` for each one still owning its job (else nothing changed for it). */
-export async function completeAttempts(redis: RedisClient, queue: QueueName, now: number, batch: readonly Completion[]): Promise<boolean[]> {
+export async function completeAttempts(redis: RedisClient, queue: QueueName, now: ScriptTime, batch: readonly Completion[]): Promise<boolean[]> {
   const args: (string | number)[] = [batch.length];
   for (const c of batch) args.push(c.jobId, c.token, c.result ? JSON.stringify(c.result) : '', c.durationMs);
   const flags = (await runScript(redis, 'complete', queue, now, args)) as number[];
@@ -116,17 +117,17 @@ export async function completeAttempts(redis: RedisClient, queue: QueueName, now
 }
 
 /**
- * Records a failed attempt: retried at `retryAt` (ms) while attempts remain, dead-lettered
- * without one.
+ * Records a failed attempt: retried at `retryAt` (ms, or `+<delay>` after the script's time on
+ * the server clock, see {@link retryTime}) while attempts remain, dead-lettered without one.
  * @throws {@link StaleAttemptError} when the token no longer owns the job (nothing changed).
  */
 export async function failAttempt(
   redis: RedisClient,
   queue: QueueName,
-  now: number,
+  now: ScriptTime,
   attempt: { jobId: string; token: string },
   error: RecordedError,
-  retryAt: number | undefined,
+  retryAt: number | `+${number}` | undefined,
 ): Promise<'retry' | 'dead'> {
   return (await runScript(redis, 'fail', queue, now, [attempt.jobId, attempt.token, JSON.stringify(error), retryAt ?? ''])) as 'retry' | 'dead';
 }
@@ -137,20 +138,21 @@ export async function failAttempt(
  */
 export function retryTime(
   job: { attempt: number; maxAttempts: number; backoff: BackoffSpec },
-  now: number,
+  now: ScriptTime,
   options: { unrecoverable: boolean; random: number; customDelayMs?: number },
-): number | undefined {
+): number | `+${number}` | undefined {
   if (options.unrecoverable || job.attempt >= job.maxAttempts) return undefined;
   let delay = job.backoff.type === 'custom' ? (options.customDelayMs ?? 0) : backoffDelay(job.backoff, job.attempt, options.random);
   if (!Number.isFinite(delay) || delay < 0) delay = 0;
-  return now + Math.round(delay);
+  // On the server clock the fail script adds the delay to its own time.
+  return typeof now === 'string' ? `+${Math.round(delay)}` : now + Math.round(delay);
 }
 
 /**
  * Heartbeat: extends the leases of `attempts` (jobId, token) held by `consumer`. Returns the
  * ids of jobs whose attempt no longer owns them (cancelled or reclaimed).
  */
-export async function extendLeases(redis: RedisClient, queue: QueueName, now: number, consumer: string, attempts: readonly (readonly [string, string])[]): Promise<string[]> {
+export async function extendLeases(redis: RedisClient, queue: QueueName, now: ScriptTime, consumer: string, attempts: readonly (readonly [string, string])[]): Promise<string[]> {
   return (await runScript(redis, 'extendLeases', queue, now, [consumer, attempts.length, ...attempts.flat()])) as string[];
 }
 
@@ -158,12 +160,12 @@ export async function extendLeases(redis: RedisClient, queue: QueueName, now: nu
  * Records progress of an attempt as a `progress` event.
  * @throws {@link StaleAttemptError} when the token no longer owns the job.
  */
-export async function recordProgress(redis: RedisClient, queue: QueueName, now: number, attempt: { jobId: string; token: string }, value: JsonValue): Promise<void> {
+export async function recordProgress(redis: RedisClient, queue: QueueName, now: ScriptTime, attempt: { jobId: string; token: string }, value: JsonValue): Promise<void> {
   await runScript(redis, 'progress', queue, now, [attempt.jobId, attempt.token, JSON.stringify(value)]);
 }
 
 /** Gives attempts back for immediate redelivery (the attempt does not count); returns how many still owned their job. */
-export async function releaseAttempts(redis: RedisClient, queue: QueueName, now: number, consumer: string, attempts: readonly (readonly [string, string])[]): Promise<number> {
+export async function releaseAttempts(redis: RedisClient, queue: QueueName, now: ScriptTime, consumer: string, attempts: readonly (readonly [string, string])[]): Promise<number> {
   if (attempts.length === 0) return 0;
   return (await runScript(redis, 'release', queue, now, [consumer, attempts.length, ...attempts.flat()])) as number;
 }

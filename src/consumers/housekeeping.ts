@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import type { Clock } from '../clock.js';
+import { scriptTime, type Clock } from '../clock.js';
 import { runScript } from '../events/scripts.js';
 import { relayFlowOutbox } from '../flows.js';
 import { flowOutboxKey, type QueueName } from '../keys.js';
@@ -51,7 +51,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
   const tasks = [
     new PeriodicTask(
       async () => {
-        await runScript(redis, 'reap', queue, clock.now(), [o.consumer, o.leaseMs, 100, o.pruneConsumersAfterMs]);
+        await runScript(redis, 'reap', queue, scriptTime(clock), [o.consumer, o.leaseMs, 100, o.pruneConsumersAfterMs]);
         return undefined;
       },
       () => jitter(o.reapIntervalMs),
@@ -61,7 +61,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
       async () => {
         // Promotes due delayed jobs; returns how long to sleep before the next run.
         const limit = 1000;
-        const [promoted, nextDue] = (await runScript(redis, 'promote', queue, clock.now(), [limit])) as [number, number];
+        const [promoted, nextDue] = (await runScript(redis, 'promote', queue, scriptTime(clock), [limit])) as [number, number];
         if (promoted >= limit) return 0;
         if (nextDue < 0) return o.promoteIntervalMs;
         return Math.max(0, Math.min(o.promoteIntervalMs, nextDue - clock.now()));
@@ -74,7 +74,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
     tasks.push(
       new PeriodicTask(
         async () => {
-          const { completed, dead, cancelled } = await applyRetention(redis, queue, clock.now(), RETENTION_BATCH);
+          const { completed, dead, cancelled } = await applyRetention(redis, queue, scriptTime(clock), RETENTION_BATCH);
           return completed + dead + cancelled >= RETENTION_BATCH ? 0 : undefined; // more to do: go on at once
         },
         (next) => next ?? jitter(o.retentionIntervalMs),
@@ -101,7 +101,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
         async () => {
           // One XLEN when there is nothing to relay.
           if ((await redis.xlen(flowOutboxKey(queue))) === 0) return undefined;
-          return (await relayFlowOutbox(redis, queue, clock.now())) >= 100 ? 0 : undefined;
+          return (await relayFlowOutbox(redis, queue, scriptTime(clock))) >= 100 ? 0 : undefined;
         },
         (next) => next ?? o.flowRelayIntervalMs,
         o.onError,

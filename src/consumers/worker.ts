@@ -15,10 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
-import { systemClock, type Clock } from '../clock.js';
-import { describe, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
+import { scriptTime, systemClock, type Clock } from '../clock.js';
+import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
 import type { JsonValue, PayloadRef } from '../events/types.js';
-import { toJobId, toQueueName, type QueueName } from '../keys.js';
+import { QUEUES_KEY, toJobId, toQueueName, type QueueName } from '../keys.js';
 import { readDependencies, type DependencyInfo } from '../flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
@@ -355,6 +355,11 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       try {
         if (!ready) {
           await ensureGroups(this.redis, this.queue);
+          // A queue a worker consumes exists, like one published to: the service and the CLI
+          // know it. (On a Cluster the registry's node may be down; the queue works without it.)
+          await this.redis.sadd(QUEUES_KEY, this.queue).catch((error: unknown) => {
+            if (!isRedisDown(error)) this.report(error);
+          });
           ready = true;
         }
         // Handlers running now; jobs whose handler finished but whose outcome is still being
@@ -372,7 +377,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         }
         let claim;
         try {
-          claim = await claimAttempts(this.redis, this.queue, this.clock.now(), this.identity, Math.min(free, this.options.batchSize));
+          claim = await claimAttempts(this.redis, this.queue, scriptTime(this.clock), this.identity, Math.min(free, this.options.batchSize));
         } catch (error) {
           this.pool?.release(this.id, free);
           throw error;
@@ -447,7 +452,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         for (const job of jobs) this.fetching.delete(job.id);
         // Give the jobs back without counting the attempt, then let the loop back off.
         this.pool?.release(this.id, jobs.length);
-        await releaseAttempts(this.redis, this.queue, this.clock.now(), this.id, jobs.map((job) => [job.id, job.token]));
+        await releaseAttempts(this.redis, this.queue, scriptTime(this.clock), this.id, jobs.map((job) => [job.id, job.token]));
         throw error;
       }
     }
@@ -487,7 +492,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
       signal,
       progress: async (value: JsonValue) => {
         if (JSON.stringify(value) === undefined) throw new ValidationError('progress', 'must be a JSON value');
-        await recordProgress(this.redis, this.queue, this.clock.now(), { jobId: job.id, token: job.token }, value);
+        await recordProgress(this.redis, this.queue, scriptTime(this.clock), { jobId: job.id, token: job.token }, value);
       },
       dependencies: () => readDependencies(this.redis, this.queue, toJobId(job.id), this.workerOptions.payloads),
     };
@@ -571,7 +576,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         const done = await completeAttempts(
           this.redis,
           this.queue,
-          this.clock.now(),
+          scriptTime(this.clock),
           batch.map((c) => ({ jobId: c.job.id, token: c.job.token, result: c.result, durationMs: c.durationMs })),
         );
         batch.forEach((c, i) => c.resolve(done[i] === true));
@@ -582,20 +587,20 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     }
   }
 
-  private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | undefined {
+  private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | `+${number}` | undefined {
     const unrecoverable = error instanceof UnrecoverableError;
     let customDelayMs: number | undefined;
     if (job.backoff.type === 'custom' && !unrecoverable && job.attempt < job.maxAttempts) {
       if (this.workerOptions.backoff) customDelayMs = this.workerOptions.backoff(job.attempt, error, active);
       else this.report(new ValidationError('backoff', `job ${job.id} asks for custom backoff but the worker has no backoff function; retrying without delay`));
     }
-    return retryTime(job, this.clock.now(), { unrecoverable, random: this.random(), ...(customDelayMs === undefined ? {} : { customDelayMs }) });
+    return retryTime(job, scriptTime(this.clock), { unrecoverable, random: this.random(), ...(customDelayMs === undefined ? {} : { customDelayMs }) });
   }
 
   private async fail(job: Claimed, active: ActiveJob, error: unknown, attempt: Attempt): Promise<void> {
     const retryAt = this.retryAt(job, active, error);
     try {
-      const outcome = await failAttempt(this.redis, this.queue, this.clock.now(), { jobId: job.id, token: job.token }, recordError(error), retryAt);
+      const outcome = await failAttempt(this.redis, this.queue, scriptTime(this.clock), { jobId: job.id, token: job.token }, recordError(error), retryAt);
       attempt.end(outcome === 'retry' ? 'retried' : 'dead_lettered', error); // [observability]
       this.emit('failed', active, error, outcome === 'retry');
     } catch (outcomeError) {
@@ -610,7 +615,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     const pairs: [string, string][] = [];
     for (const [jobId, entry] of this.running) pairs.push([jobId, entry.token]);
     for (const [jobId, token] of this.fetching) pairs.push([jobId, token]);
-    const lost = await extendLeases(this.redis, this.queue, this.clock.now(), this.id, pairs);
+    const lost = await extendLeases(this.redis, this.queue, scriptTime(this.clock), this.id, pairs);
     for (const jobId of lost) {
       const entry = this.running.get(jobId);
       if (entry && !entry.controller.signal.aborted) {
@@ -649,7 +654,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     clearTimeout(timer);
     const unfinished = [...this.running.entries()];
     try {
-      await releaseAttempts(this.redis, this.queue, this.clock.now(), this.id, unfinished.map(([jobId, r]) => [jobId, r.token]));
+      await releaseAttempts(this.redis, this.queue, scriptTime(this.clock), this.id, unfinished.map(([jobId, r]) => [jobId, r.token]));
     } catch (error) {
       this.report(error);
     }

@@ -7,6 +7,7 @@ import { asRedisUnavailable, fromScriptError } from '../errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import { SCRIPT_KEY_COUNT, scriptKeys, type QueueName } from '../keys.js';
 import { SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
+import type { ScriptTime } from '../clock.js';
 
 /** Name of a Sluice Lua script (a file in src/events/lua). */
 export type ScriptName = keyof typeof SCRIPTS;
@@ -59,7 +60,7 @@ export async function runScript(
   redis: RedisClient,
   name: ScriptName,
   queue: QueueName,
-  now: number,
+  now: ScriptTime,
   args: readonly (string | number)[],
   keys: readonly string[] = keysOf(queue),
 ): Promise<unknown> {

@@ -180,7 +180,11 @@ export interface EventDataMap {
 export interface EventMetadata {
   readonly queue: string;
   readonly jobId: string;
-  /** Milliseconds since the epoch, from the Redis server clock of the appending script. */
+  /**
+   * Milliseconds since the epoch, from the Redis server clock of the appending script (`TIME`):
+   * the ms of the event's stream id, so event times never go backwards in stream order. Only
+   * a queue or worker given an injected `Clock` (tests) writes that clock's time instead.
+   */
   readonly time: number;
   /** Per-job sequence number: 1 for `created`, then gapless. */
   readonly seq: number;

@@ -143,12 +143,52 @@ export function toNonNegativeInteger(value: number, field: string, min = 0): num
   return value;
 }
 
+/**
+ * The deepest nesting of arrays and objects a JSON payload may have (`[[1]]` is 2 levels). A
+ * fixed limit rather than whatever the stack allows: the same value is accepted or refused on
+ * every machine, and the service, the workers and the stores all decode what was accepted.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * Checks that `value` (a payload other than bytes) is a JSON value Sluice stores exactly and
+ * nested at most {@link MAX_JSON_DEPTH} levels, without encoding it.
+ * @throws {@link ValidationError} naming `field` (or the part of it at fault).
+ */
+export function checkJsonValue(value: unknown, field: string): void {
+  if (value instanceof Uint8Array) return;
+  try {
+    assertJson(value, field, new Set(), 0);
+  } catch (error) {
+    if (error instanceof TooDeepError) throw new ValidationError(field, `is nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects)`);
+    throw error;
+  }
+}
+
+/**
+ * A {@link ValidationError} of a `put` of job payloads, whose field names the put's item
+ * (`items[k].value…`), renamed to the job's field (`jobs[i].payload…`, i = `jobIndex[k]`).
+ * Anything else is returned unchanged.
+ */
+export function payloadField(error: unknown, jobIndex: readonly number[]): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  const match = /^items\[(\d+)\]\.value(.*)$/s.exec(error.field);
+  const job = match ? jobIndex[Number(match[1])] : undefined;
+  if (!match || job === undefined) return error;
+  const field = `jobs[${job}].payload${match[2] ?? ''}`;
+  return new ValidationError(field, error.message.slice(error.field.length + 2), { cause: error });
+}
+
+/** Thrown by assertJson past {@link MAX_JSON_DEPTH}; reported for the whole value. */
+class TooDeepError extends Error {}
+
 function toJsonText(value: unknown, field: string): string {
   try {
-    assertJson(value, field, new Set());
+    assertJson(value, field, new Set(), 0);
     // assertJson admits exactly what JSON.stringify writes losslessly, so this cannot drop anything.
     return JSON.stringify(value);
   } catch (error) {
+    if (error instanceof TooDeepError) throw new ValidationError(field, `is nested more than ${MAX_JSON_DEPTH} levels deep (arrays and objects)`);
     if (error instanceof RangeError) throw new ValidationError(field, 'is nested too deeply to encode', { cause: error });
     throw error;
   }
@@ -158,7 +198,7 @@ function toJsonText(value: unknown, field: string): string {
  * Throws a {@link ValidationError} at the first part of `value` that JSON cannot represent
  * exactly. `ancestors` holds the objects on the current path, to report cycles.
  */
-function assertJson(value: unknown, path: string, ancestors: Set<object>): void {
+function assertJson(value: unknown, path: string, ancestors: Set<object>, depth: number): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -173,11 +213,12 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
   }
   if (value === null) return;
   if (ancestors.has(value)) throw new ValidationError(path, 'is a circular reference');
+  if (depth >= MAX_JSON_DEPTH) throw new TooDeepError();
   ancestors.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw new ValidationError(`${path}[${i}]`, 'is a hole in a sparse array');
-      assertJson(value[i], `${path}[${i}]`, ancestors);
+      assertJson(value[i], `${path}[${i}]`, ancestors, depth + 1);
     }
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
@@ -189,7 +230,7 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
       throw new ValidationError(path, `a ${typeof name === 'string' ? name : 'non-plain object'} is not a JSON value`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) throw new ValidationError(path, 'has symbol keys');
-    for (const [key, child] of Object.entries(value)) assertJson(child, `${path}.${key}`, ancestors);
+    for (const [key, child] of Object.entries(value)) assertJson(child, `${path}.${key}`, ancestors, depth + 1);
   }
   ancestors.delete(value);
 }

@@ -10,6 +10,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { ValidationError } from '../errors.js';
 import { runScript } from '../events/scripts.js';
 import { metaKey, toQueueName } from '../keys.js';
+import type { ScriptTime } from '../clock.js';
 
 /** Limits for one finished state. `null` means no limit. */
 export interface RetentionLimits {
@@ -90,11 +91,14 @@ export async function getRetention(redis: RedisClient, queueName: string): Promi
   };
 }
 
-/** Applies the policy once, removing at most `limit` jobs. */
+/**
+ * Applies the policy once, removing at most `limit` jobs. `now` is the time ages are measured
+ * against: the Redis server's clock or an injected clock's reading (see `ScriptTime`).
+ */
 export async function applyRetention(
   redis: RedisClient,
   queueName: string,
-  now: number,
+  now: ScriptTime,
   limit = 1000,
 ): Promise<{ completed: number; dead: number; cancelled: number }> {
   const queue = toQueueName(queueName);

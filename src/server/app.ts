@@ -11,17 +11,20 @@
  * @packageDocumentation
  */
 import swagger from '@fastify/swagger';
-import { OPTIONAL_BODY } from './schemas.js';
+import { isUtf8 } from 'node:buffer';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { NoQuery, OPTIONAL_BODY } from './schemas.js';
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ClosedError, redisUnavailableAt, SluiceError } from '../errors.js';
+import { ClosedError, QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../errors.js';
 import { redactUrl } from '../config.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from './context.js';
-import { errorResponse, fromAjv, logDescription, toSluiceError } from './http-errors.js';
+import { clientError, errorResponse, fromAjv, logDescription, MAX_PARAM_LENGTH, toSluiceError } from './http-errors.js';
 import { registerConsoleStatic } from './console-static.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerConsumeRoutes } from './routes/consume.js';
@@ -46,6 +49,12 @@ export interface RouteAuth {
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /**
+     * The route refuses a `:queue` that does not exist with 404 `SLUICE_ERR_QUEUE_NOT_FOUND`
+     * (checked after authentication and validation). Defaults to true for GET routes, false
+     * for the others (publishing and configuring create the queue).
+     */
+    existingQueue?: boolean;
   }
   interface FastifyRequest {
     /** The caller, set by the auth hook (the local grant when auth is disabled). */
@@ -77,6 +86,26 @@ export interface AppOptions {
   metricsPublic?: boolean;
 }
 
+
+/** Ops routes outside `/v1/` that follow the API's rules for query strings too. */
+const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz', '/openapi.json']);
+
+/**
+ * Answers a request Node's HTTP parser refused (it never reached fastify) in the documented
+ * error shape, then closes the connection.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, body } = errorResponse(clientError(error));
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(error);
+}
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
@@ -110,11 +139,37 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metricsPublic = options.metricsPublic ?? config.metricsPublic;
   // Typed as fastify's base logger, so the instance has the default FastifyInstance type.
   const baseLogger: FastifyBaseLogger | undefined = options.logger || undefined;
+  const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    const limit = request.routeOptions.bodyLimit ?? config.bodyLimit;
+    let mapped: SluiceError | undefined;
+    const validation = (error as { validation?: ErrorObject[]; validationContext?: string }).validation;
+    if (validation) {
+      const part = (error as { validationContext?: string }).validationContext ?? 'body';
+      const data = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
+      mapped = fromAjv(validation, part, data);
+    } else {
+      mapped = toSluiceError(error, limit);
+    }
+    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
+    // A request still running while the service shuts down finds its connections closed
+    // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
+    // of the shutdown rather than as a failure.
+    if (context.isClosed && (mapped === undefined || mapped.httpStatus >= 500)) mapped = new ClosedError('the service (shutting down)');
+    const { status, headers, body } = errorResponse(mapped);
+    if (body.error.code === 'SLUICE_ERR_CLOSED') request.log.info({ code: body.error.code, message: body.error.message }, 'request refused: shutting down');
+    else if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
+    else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');
+    void reply.code(status).headers(headers).send(body);
+  };
   const app: FastifyInstance = Fastify({
     ...(baseLogger ? { loggerInstance: baseLogger } : { logger: false }),
     bodyLimit: config.bodyLimit,
     // Route parameters hold job ids, which may be up to 200 characters plus URL encoding.
-    routerOptions: { maxParamLength: 1000 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (bad URL encoding, an over-long parameter) and requests Node's
+    // parser refuses answer in the documented error shape too.
+    frameworkErrors: sendError,
+    clientErrorHandler: answerClientError,
     // Access lines at debug (SLUICE_LOG_LEVEL=debug), not info: a busy service would log little else.
     logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
@@ -172,27 +227,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const limit = request.routeOptions.bodyLimit ?? config.bodyLimit;
-    let mapped: SluiceError | undefined;
-    const validation = (error as { validation?: ErrorObject[]; validationContext?: string }).validation;
-    if (validation) {
-      const part = (error as { validationContext?: string }).validationContext ?? 'body';
-      const data = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
-      mapped = fromAjv(validation, part, data);
-    } else {
-      mapped = toSluiceError(error, limit);
+  app.setErrorHandler(sendError);
+
+  // Bodies are JSON only (anything else: 415), and must be valid UTF-8 (RFC 8259 §8.1): a byte
+  // sequence that is not is refused rather than decoded to U+FFFD, so nothing sent is changed.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(new ValidationError('body', 'is not valid UTF-8 (RFC 8259 §8.1); nothing was changed'), undefined);
+      return;
     }
-    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
-    // A request still running while the service shuts down finds its connections closed
-    // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
-    // of the shutdown rather than as a failure.
-    if (context.isClosed && (mapped === undefined || mapped.httpStatus >= 500)) mapped = new ClosedError('the service (shutting down)');
-    const { status, headers, body } = errorResponse(mapped);
-    if (body.error.code === 'SLUICE_ERR_CLOSED') request.log.info({ code: body.error.code, message: body.error.message }, 'request refused: shutting down');
-    else if (status >= 500) request.log.error({ code: body.error.code, error: logDescription(error) }, 'request failed');
-    else request.log.debug({ code: body.error.code, message: body.error.message }, 'request refused');
-    void reply.code(status).headers(headers).send(body);
+    // The default parser calls `done`; its return value (typed as a possible promise) carries nothing.
+    void parseJson(request, bytes.toString('utf8'), done);
+  });
+
+  // One rule for query strings: a route that declares no parameters refuses any (400 naming it).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') && !OPS_PATHS.has(route.url)) return;
+    if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NoQuery };
+  });
+
+  // Reads and operations on existing jobs refuse a queue that does not exist, after
+  // authentication and validation, without creating it.
+  app.addHook('preHandler', async (request) => {
+    const queue = (request.params as { queue?: unknown } | undefined)?.queue;
+    if (typeof queue !== 'string') return;
+    const existing = request.routeOptions.config.existingQueue ?? (request.method === 'GET' || request.method === 'HEAD');
+    if (existing && !(await context.queueExists(queue))) throw new QueueNotFoundError(queue);
   });
 
   app.setNotFoundHandler((request, reply) => {

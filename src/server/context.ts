@@ -10,9 +10,9 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../audit/archive.js';
 import type { ReplaySource } from '../audit/replay.js';
-import { describe, ValidationError } from '../errors.js';
+import { describe, QueueNotFoundError, ValidationError } from '../errors.js';
 import type { JobDefaults } from '../jobs.js';
-import { QUEUES_KEY, toQueueName } from '../keys.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue.js';
@@ -193,7 +193,28 @@ export class SluiceContext {
     return { redis: this.redis, archive: this.archive, queue: toQueueName(queue) };
   }
 
-  /** Every queue that has been published to, sorted. */
+  /**
+   * Whether `queue` exists: its event stream exists, or it is in the registry of queue names
+   * (publishing, configuring and consuming it add it). The stream is asked first: it sits on the
+   * queue's own node, so on a Redis Cluster a queue with events stays readable while the
+   * registry's node is down. Reads nothing else and creates nothing.
+   */
+  async queueExists(queue: string): Promise<boolean> {
+    const name = toQueueName(queue);
+    if ((await this.redis.exists(eventsKey(name))) === 1) return true;
+    return (await this.redis.sismember(QUEUES_KEY, name)) === 1;
+  }
+
+  /**
+   * The handle of `queue` when the queue exists ({@link queueExists}).
+   * @throws {@link QueueNotFoundError} when it does not.
+   */
+  async existingQueue(queue: string): Promise<Queue> {
+    if (!(await this.queueExists(queue))) throw new QueueNotFoundError(queue);
+    return this.queue(queue);
+  }
+
+  /** Every queue that exists (published to or configured), sorted. */
   async queueNames(): Promise<string[]> {
     return (await this.redis.smembers(QUEUES_KEY)).sort();
   }

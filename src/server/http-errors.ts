@@ -12,6 +12,9 @@ import { toJobId, toQueueName } from '../keys.js';
 import { scrubSecrets } from '../config.js';
 import type { ErrorBody } from './schemas.js';
 
+/** The longest path parameter the router accepts (job ids are up to 200 characters, URL-encoded up to 3 bytes each). */
+export const MAX_PARAM_LENGTH = 1000;
+
 /** Seconds a client should wait before retrying a retryable failure. */
 export const RETRY_AFTER_SECONDS = 1;
 
@@ -104,6 +107,10 @@ export function toSluiceError(error: unknown, bodyLimit: number): SluiceError | 
   const e = error as HttpLayerError;
   if (e.validation) return fromAjv(e.validation, e.validationContext ?? 'body', undefined);
   switch (e.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ValidationError('url', `is not valid percent-encoded UTF-8: ${JSON.stringify(clip(e.message.replace(/ is not a valid url component$/, '').replace(/^'|'$/g, '')))}`);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new SluiceError('SLUICE_ERR_URI_TOO_LONG', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters (queue names have at most 100, job ids at most 200)`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new SluiceError('SLUICE_ERR_PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimit} bytes (SLUICE_BODY_LIMIT / SLUICE_BULK_BODY_LIMIT)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -123,6 +130,21 @@ export function toSluiceError(error: unknown, bodyLimit: number): SluiceError | 
   }
   if (isRedisDown(e)) return new RedisUnavailableError('request', e);
   return undefined;
+}
+
+/**
+ * The {@link SluiceError} for a request Node's HTTP parser refused before fastify saw it
+ * (fastify's `clientErrorHandler`): headers too large, a timeout, or bytes that are not HTTP.
+ */
+export function clientError(error: Error & { code?: string }): SluiceError {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new SluiceError('SLUICE_ERR_HEADERS_TOO_LARGE', 'the request headers are too large');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new SluiceError('SLUICE_ERR_REQUEST_TIMEOUT', 'the request was not received in time');
+    default:
+      return new ValidationError('request', `is not a valid HTTP/1.1 request (${error.code ?? 'parse error'})`);
+  }
 }
 
 /** The HTTP status, headers and body for an error. */

@@ -158,6 +158,9 @@ export const JobSchema = Type.Object({
   resultValue: Type.Optional(Type.Unknown({ description: 'With include=result: the result' })),
 });
 
+/** The query of a route without parameters: any parameter is refused (400 naming it). */
+export const NoQuery = Type.Object({}, strict);
+
 /** `GET …/jobs/{id}` query. */
 export const JobQuery = Type.Object(
   { include: Type.Optional(Type.String({ pattern: '^(payload|result)(,(payload|result))?$', description: 'payload, result or payload,result' })) },
@@ -252,11 +255,12 @@ const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { descript
 const Limits = Type.Object({ maxAgeMs: Type.Optional(Limit), maxCount: Type.Optional(Limit) }, strict);
 
 /** Retention policy (set). */
-export const RetentionBody = Type.Object({ completed: Type.Optional(Limits), dead: Type.Optional(Limits) }, strict);
+export const RetentionBody = Type.Object({ completed: Type.Optional(Limits), dead: Type.Optional(Limits), cancelled: Type.Optional(Limits) }, strict);
 /** Retention policy (effective). */
 export const RetentionSchema = Type.Object({
   completed: Type.Object({ maxAgeMs: Limit, maxCount: Limit }),
   dead: Type.Object({ maxAgeMs: Limit, maxCount: Limit }),
+  cancelled: Type.Object({ maxAgeMs: Limit, maxCount: Limit }),
 });
 
 /** Replay (NDJSON) query. */

@@ -199,6 +199,7 @@ describe('HTTP service', () => {
   });
 
   it('sets and reads the rate limit and group limits', async () => {
+    await t.context.queue(queue).publish('seed'); // reads refuse a queue that does not exist
     const base = `/v1/queues/${queue}`;
     expect((await t.app.inject({ method: 'GET', url: `${base}/rate-limit`, headers: admin })).json()).toEqual({ queue, rate: null });
     const set = await t.app.inject({ method: 'PUT', url: `${base}/rate-limit`, ...json({ rate: { max: 20, durationMs: 1000 } }) });
@@ -221,6 +222,7 @@ describe('HTTP service', () => {
 
   it('lists the groups with waiting and active jobs', async () => {
     const q = t.context.queue(queue);
+    await q.publish('seed'); // reads refuse a queue that does not exist
     expect((await t.app.inject({ method: 'GET', url: `/v1/queues/${queue}/groups`, headers: admin })).json()).toEqual({ queue, groups: [], truncated: false });
     await q.publishMany([
       { name: 'a', opts: { group: 'tenant-b' } },
@@ -243,6 +245,7 @@ describe('HTTP service', () => {
   });
 
   it('creates, lists, replaces and removes repeatable jobs', async () => {
+    await t.context.queue(queue).publish('seed'); // reads refuse a queue that does not exist
     const base = `/v1/queues/${queue}/repeatables`;
     expect((await t.app.inject({ method: 'GET', url: base, headers: admin })).json()).toEqual({ repeatables: [] });
     const digest = await t.app.inject({

@@ -24,7 +24,7 @@ export interface CleanupReport {
   removed: number;
   dryRun: boolean;
   /** With the queue's policy: per state. */
-  byState?: { completed: number; dead: number };
+  byState?: { completed: number; dead: number; cancelled: number };
 }
 
 /**
@@ -119,7 +119,7 @@ export function registerAdminCommands(program: Command, io: Io): void {
       .argument('<ids...>', 'job ids'),
   ).action(async (queueName: string, ids: string[], _opts, command: Command) => {
     await withContext(command, async (context) => {
-      const queue = context.queue(queueName);
+      const queue = await context.existingQueue(queueName);
       const results: { id: string; fromState: string }[] = [];
       for (const id of ids) results.push({ id, fromState: await queue.retry(id, 'cli') });
       if (jsonOutput(command)) printJson(io, { retried: results });
@@ -154,7 +154,7 @@ export function registerAdminCommands(program: Command, io: Io): void {
   ).action(async (queueName: string, opts: { limit: string; cursor?: string }, command: Command) => {
     const limit = positiveInt(opts.limit, '--limit', 1000);
     await withContext(command, async (context) => {
-      const page = await context.queue(queueName).list('dead', { limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+      const page = await (await context.existingQueue(queueName)).list('dead', { limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
       printJobPage(io, jsonOutput(command), page);
     });
   });
@@ -170,7 +170,7 @@ export function registerAdminCommands(program: Command, io: Io): void {
     if ((ids.length > 0) === (opts.all === true)) throw new ValidationError('ids', 'give job ids or --all');
     const limit = positiveInt(opts.limit, '--limit');
     await withContext(command, async (context) => {
-      const report = await requeueDead(context.queue(queueName), opts.all ? { all: true, limit } : { ids }, 'cli');
+      const report = await requeueDead(await context.existingQueue(queueName), opts.all ? { all: true, limit } : { ids }, 'cli');
       if (jsonOutput(command)) printJson(io, report);
       else {
         io.out.write(`requeued ${report.requeued.length} job(s)\n`);
@@ -196,18 +196,19 @@ export function registerAdminCommands(program: Command, io: Io): void {
     const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan, '--older-than');
     const keep = opts.keep === undefined ? undefined : positiveInt(opts.keep, '--keep');
     await withContext(command, async (context) => {
-      const queue = context.queue(queueName);
+      const queue = await context.existingQueue(queueName);
       let report: CleanupReport;
       if (olderThanMs === undefined && keep === undefined) {
         if (opts.dryRun) throw new ValidationError('--dry-run', 'needs --older-than or --keep');
-        const byState = { completed: 0, dead: 0 };
+        const byState = { completed: 0, dead: 0, cancelled: 0 };
         for (;;) {
           const round = await queue.applyRetention(1000);
           byState.completed += round.completed;
           byState.dead += round.dead;
-          if (round.completed + round.dead < 1000) break;
+          byState.cancelled += round.cancelled;
+          if (round.completed + round.dead + round.cancelled < 1000) break;
         }
-        report = { queue: queue.name, state: 'policy', removed: byState.completed + byState.dead, dryRun: false, byState };
+        report = { queue: queue.name, state: 'policy', removed: byState.completed + byState.dead + byState.cancelled, dryRun: false, byState };
       } else {
         report = await cleanupJobs(queue, {
           state: opts.state as JobState,

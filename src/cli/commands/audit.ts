@@ -75,6 +75,7 @@ export function registerAuditCommands(program: Command, io: Io): void {
     const query = toQuery(opts);
     const json = jsonOutput(command);
     await withContext(command, async (context) => {
+      await context.existingQueue(queueName);
       const source = context.replaySource(queueName);
       const format = (e: StoredJobEvent): string => (json ? `${JSON.stringify(e)}\n` : humanLine(e));
       if (opts.follow) {
@@ -116,6 +117,7 @@ export function registerAuditCommands(program: Command, io: Io): void {
   ).action(async (queueName: string, opts: FilterOptions & { out?: string }, command: Command) => {
     const query = toQuery(opts);
     await withContext(command, async (context) => {
+      await context.existingQueue(queueName);
       const out = opts.out === undefined ? io.out : createWriteStream(opts.out);
       const progress = new Progress(io, 'export', await historySize(context, queueName), io.err.isTTY === true && (opts.out !== undefined || (io.out as { isTTY?: boolean }).isTTY !== true));
       let exported = 0;
@@ -144,6 +146,7 @@ export function registerAuditCommands(program: Command, io: Io): void {
       .argument('<queue>', 'queue name'),
   ).action(async (queueName: string, _opts, command: Command) => {
     await withContext(command, async (context) => {
+      await context.existingQueue(queueName);
       const progress = new Progress(io, 'rebuild', await historySize(context, queueName));
       const report = await rebuild(context.redis, queueName, { archive: context.archive, onProgress: (n) => progress.update(n) });
       progress.done();
@@ -161,6 +164,7 @@ export function registerAuditCommands(program: Command, io: Io): void {
       .option('--skip-audit', "do not check the archive's hash chain"),
   ).action(async (queueName: string, opts: { skipProjections?: boolean; skipAudit?: boolean }, command: Command) => {
     await withContext(command, async (context) => {
+      await context.existingQueue(queueName);
       const progress = new Progress(io, 'verify', await historySize(context, queueName));
       const projections = opts.skipProjections ? undefined : await verify(context.redis, queueName, { archive: context.archive, onProgress: (n) => progress.update(n) });
       progress.done();

@@ -65,7 +65,7 @@ function featureRows(job: Job): [string, string | number][] {
 
 /** Registers the read-only commands. */
 export function registerInspectCommands(program: Command, io: Io): void {
-  addConfigOptions(program.command('queues').description('List the queues that have been published to')).action(async (_opts, command: Command) => {
+  addConfigOptions(program.command('queues').description('List the queues that exist (published to or configured)')).action(async (_opts, command: Command) => {
     await withContext(command, async (context) => {
       const queues = await context.queueNames();
       if (jsonOutput(command)) printJson(io, { queues });
@@ -83,7 +83,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
       const names = queueName === undefined ? await context.queueNames() : [queueName];
       const stats = await Promise.all(
         names.map(async (name) => {
-          const queue = context.queue(name);
+          const queue = queueName === undefined ? context.queue(name) : await context.existingQueue(name);
           const [s, workers] = await Promise.all([queue.stats(), queue.workers()]);
           return { ...s, workers };
         }),
@@ -118,7 +118,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
     const state = toState(opts.state);
     const limit = positiveInt(opts.limit, '--limit', 1000);
     await withContext(command, async (context) => {
-      const page = await context.queue(queueName).list(state, { limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+      const page = await (await context.existingQueue(queueName)).list(state, { limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
       printJobPage(io, jsonOutput(command), page);
     });
   });
@@ -133,7 +133,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
       .option('--result', 'also print the result'),
   ).action(async (queueName: string, id: string, opts: { payload?: boolean; result?: boolean }, command: Command) => {
     await withContext(command, async (context) => {
-      const queue = context.queue(queueName);
+      const queue = await context.existingQueue(queueName);
       const job: Job & { payloadValue?: unknown; resultValue?: unknown } = await queue.getOrThrow(id);
       if (opts.payload && job.payload) job.payloadValue = payloadToJson((await queue.getPayload(job)) as PayloadValue);
       if (opts.result && job.result) job.resultValue = payloadToJson((await queue.getResult(job)) as PayloadValue);
@@ -176,7 +176,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
       .argument('<id>', 'job id'),
   ).action(async (queueName: string, id: string, _opts, command: Command) => {
     await withContext(command, async (context) => {
-      const queue = context.queue(queueName);
+      const queue = await context.existingQueue(queueName);
       await queue.getOrThrow(id);
       const flow = await queue.flow(id);
       if (jsonOutput(command)) return printJson(io, flow);
@@ -194,6 +194,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
       .argument('<id>', 'job id'),
   ).action(async (queueName: string, id: string, _opts, command: Command) => {
     await withContext(command, async (context) => {
+      await context.existingQueue(queueName);
       const events = await jobHistory(context.replaySource(queueName), id);
       if (events.length === 0) throw new JobNotFoundError(queueName, id);
       if (jsonOutput(command)) return printJson(io, { events });

@@ -82,7 +82,7 @@ export function registerScheduleCommands(program: Command, io: Io): void {
   addConfigOptions(repeat.command('list').description('List repeatable jobs, soonest first').argument('<queue>', 'queue name')).action(
     async (queueName: string, _opts, command: Command) => {
       await withContext(command, async (context) => {
-        const repeatables = await context.queue(queueName).listRepeatables();
+        const repeatables = await (await context.existingQueue(queueName)).listRepeatables();
         if (jsonOutput(command)) return printJson(io, { repeatables });
         io.out.write(
           table(
@@ -161,7 +161,7 @@ export function registerScheduleCommands(program: Command, io: Io): void {
       .argument('<key>', 'repeatable job key'),
   ).action(async (queueName: string, key: string, _opts, command: Command) => {
     await withContext(command, async (context) => {
-      const removed = await context.queue(queueName).removeRepeatable(key);
+      const removed = await (await context.existingQueue(queueName)).removeRepeatable(key);
       if (jsonOutput(command)) printJson(io, { key, removed });
       else io.out.write(removed ? `repeatable ${key} removed\n` : `no repeatable job ${key}\n`);
       if (!removed) process.exitCode = 1;
@@ -177,7 +177,7 @@ export function registerScheduleCommands(program: Command, io: Io): void {
       .option('--group <group>', 'one group (falling back to the defaults)'),
   ).action(async (queueName: string, opts: { group?: string }, command: Command) => {
     await withContext(command, async (context) => {
-      printLimits(io, jsonOutput(command), await limitsOf(context.queue(queueName), opts.group));
+      printLimits(io, jsonOutput(command), await limitsOf(await context.existingQueue(queueName), opts.group));
     });
   });
 

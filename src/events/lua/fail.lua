@@ -7,7 +7,7 @@
     ARGV[3]  job id
     ARGV[4]  attempt token
     ARGV[5]  error JSON {name, message, stack?}
-    ARGV[6]  retryAt (ms), or '' for no retry (unrecoverable error)
+    ARGV[6]  retryAt (ms), `+<delay ms>` (retry that long after now), or '' for no retry
   Output: 'retry' or 'dead'.
   Errors: SLUICE_ERR_STALE_ATTEMPT when the token no longer owns the job (nothing changed).
   Events: failed, scheduled | dead-lettered
@@ -26,6 +26,7 @@ if job[1] ~= 'active' or job[2] ~= token then
 end
 local attempt, maxAttempts = tonumber(job[3]), tonumber(job[4])
 local retryAt = tonumber(ARGV[6])
+if string.sub(ARGV[6], 1, 1) == '+' then retryAt = K.now + tonumber(string.sub(ARGV[6], 2)) end
 local final = retryAt == nil or attempt >= maxAttempts
 local data = { attempt = attempt, error = cjson.decode(ARGV[5]), final = final }
 if not final then data.retryAt = retryAt end

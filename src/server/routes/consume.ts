@@ -29,6 +29,7 @@ import { logDescription } from '../http-errors.js';
 import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
 import { decodeClaimToken, encodeClaimToken, HttpConsumers, MAX_CLAIM, MAX_WAIT_MS, type ClaimToken } from '../consume-service.js';
 import { errorResponses, OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
+import { scriptTime, systemClock } from '../../clock.js';
 
 const strict = { additionalProperties: false } as const;
 const TOKEN_EXAMPLE = 'WyJlbWFpbHMiLCJqb2ItNDIiLCIxNzMzMzI0MDAwMDAwLTAiLCJweS13b3JrZXItMSIsMTczMzMyNDAwMDAwMF0';
@@ -168,12 +169,12 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       const claim = async (): Promise<ClaimOutcome> => {
         leaseStart = Date.now();
         try {
-          return await claimAttempts(context.redis, queue, Date.now(), identity, max);
+          return await claimAttempts(context.redis, queue, scriptTime(systemClock), identity, max);
         } catch (error) {
           // The queue's keys were deleted while the service ran: recreate its groups once.
           if (!(error instanceof Error && error.message.includes('NOGROUP'))) throw error;
           await consumers.recreateGroups(queue);
-          return claimAttempts(context.redis, queue, Date.now(), identity, max);
+          return claimAttempts(context.redis, queue, scriptTime(systemClock), identity, max);
         }
       };
       let outcome = await claim();
@@ -202,14 +203,14 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
           payloads = await context.payloads.getMany(queue, refs);
           // A slow payload store must not eat the lease: renew it once the payloads are here.
           leaseStart = Date.now();
-          const lost = new Set(await extendLeases(context.redis, queue, leaseStart, consumer, outcome.jobs.map((job) => [job.id, job.token])));
+          const lost = new Set(await extendLeases(context.redis, queue, scriptTime(systemClock), consumer, outcome.jobs.map((job) => [job.id, job.token])));
           if (lost.size > 0) outcome = { kind: 'jobs', jobs: outcome.jobs.filter((job) => !lost.has(job.id)) }; // cancelled meanwhile
           claimedAt = leaseStart;
         }
         if (gone(request)) throw new Error('client went away');
       } catch (error) {
         // Give the jobs back without counting the attempt.
-        await releaseAttempts(context.redis, queue, Date.now(), consumer, outcome.jobs.map((job) => [job.id, job.token]));
+        await releaseAttempts(context.redis, queue, scriptTime(systemClock), consumer, outcome.jobs.map((job) => [job.id, job.token]));
         throw error;
       }
       return {
@@ -228,7 +229,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
     async (request) => {
       const claim = await attemptOf(request.params);
       const now = Date.now();
-      const lost = await extendLeases(context.redis, claim.queue, now, claim.consumer, [[claim.jobId, claim.token]]);
+      const lost = await extendLeases(context.redis, claim.queue, scriptTime(systemClock), claim.consumer, [[claim.jobId, claim.token]]);
       if (lost.length > 0) throw staleAttempt(claim.jobId, claim.token);
       return { jobId: claim.jobId, leaseDeadline: now + consumers.leaseMs };
     },
@@ -242,7 +243,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
     },
     async (request) => {
       const claim = await attemptOf(request.params);
-      await recordProgress(context.redis, claim.queue, Date.now(), claim, request.body.progress as JsonValue);
+      await recordProgress(context.redis, claim.queue, scriptTime(systemClock), claim, request.body.progress as JsonValue);
       return { jobId: claim.jobId };
     },
   );
@@ -260,7 +261,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       const value = request.body?.result;
       const [ref] = value === undefined ? [undefined] : await context.payloads.put(claim.queue, [{ value }]);
       const now = Date.now();
-      const [completed] = await completeAttempts(context.redis, claim.queue, now, [{ jobId: claim.jobId, token: claim.token, result: ref, durationMs: Math.max(0, now - claim.claimedAt) }]);
+      const [completed] = await completeAttempts(context.redis, claim.queue, scriptTime(systemClock), [{ jobId: claim.jobId, token: claim.token, result: ref, durationMs: Math.max(0, now - claim.claimedAt) }]);
       if (!completed) throw staleAttempt(claim.jobId, claim.token);
       metrics?.recordRun(claim.queue, 'completed', (now - claim.claimedAt) / 1000);
       return { jobId: claim.jobId, state: 'completed' as const };
@@ -278,9 +279,9 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       const job = await ensureOwner(context, claim);
       const { error, retryable = true, retryDelayMs } = request.body;
       const now = Date.now();
-      const retryAt = retryTime(job, now, { unrecoverable: !retryable, random: Math.random(), ...(retryDelayMs === undefined ? {} : { customDelayMs: retryDelayMs }) });
+      const retryAt = retryTime(job, scriptTime(systemClock), { unrecoverable: !retryable, random: Math.random(), ...(retryDelayMs === undefined ? {} : { customDelayMs: retryDelayMs }) });
       const recorded = { name: error.name ?? 'Error', message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
-      const outcome = await failAttempt(context.redis, claim.queue, now, claim, recorded, retryAt);
+      const outcome = await failAttempt(context.redis, claim.queue, scriptTime(systemClock), claim, recorded, retryAt);
       metrics?.recordRun(claim.queue, outcome === 'retry' ? 'retried' : 'dead_lettered', (now - claim.claimedAt) / 1000);
       return outcome === 'retry' && retryAt !== undefined ? { jobId: claim.jobId, state: 'delayed' as const, retryAt } : { jobId: claim.jobId, state: 'dead' as const };
     },
@@ -294,7 +295,7 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
     },
     async (request) => {
       const claim = await attemptOf(request.params);
-      const released = await releaseAttempts(context.redis, claim.queue, Date.now(), claim.consumer, [[claim.jobId, claim.token]]);
+      const released = await releaseAttempts(context.redis, claim.queue, scriptTime(systemClock), claim.consumer, [[claim.jobId, claim.token]]);
       if (released === 0) throw staleAttempt(claim.jobId, claim.token);
       return { jobId: claim.jobId, state: 'waiting' as const };
     },

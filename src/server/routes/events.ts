@@ -100,7 +100,8 @@ export function registerEventRoutes(app: FastifyInstance, { context }: { context
   app.get<Params & { Querystring: Static<typeof LiveQuery> }>(
     '/v1/queues/:queue/events',
     {
-      config: { auth: { scope: 'consume', queue: true } },
+      // A live feed may be opened before the queue's first publish: it waits for its events.
+      config: { auth: { scope: 'consume', queue: true }, existingQueue: false },
       schema: {
         tags: ['events'],
         summary: 'Live event feed (Server-Sent Events): id = stream id (resume with Last-Event-ID), event = type, data = the event as JSON',

@@ -212,7 +212,7 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   app.post<{ Params: Static<typeof JobParams> }>(
     '/v1/queues/:queue/jobs/:id/retry',
     {
-      config: { auth: { scope: 'admin', queue: true } },
+      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
       schema: {
         tags: ['jobs'],
         summary: 'Retry a failed, dead or cancelled job with a fresh attempt count',
@@ -229,7 +229,7 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   app.post<{ Params: Static<typeof JobParams>; Body: Static<typeof CancelBody> | undefined }>(
     '/v1/queues/:queue/jobs/:id/cancel',
     {
-      config: { auth: { scope: 'publish', queue: true } },
+      config: { auth: { scope: 'publish', queue: true }, existingQueue: true },
       schema: {
         tags: ['jobs'],
         summary: 'Cancel a waiting, delayed or active job (an active handler sees its signal fire)',
@@ -247,7 +247,7 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   app.delete<{ Params: Static<typeof JobParams> }>(
     '/v1/queues/:queue/jobs/:id',
     {
-      config: { auth: { scope: 'admin', queue: true } },
+      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
       schema: {
         tags: ['jobs'],
         summary: 'Remove a job that is not active from the read models (its events stay)',

@@ -208,7 +208,7 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
   app.delete<{ Params: Static<typeof RepeatParams> }>(
     '/v1/queues/:queue/repeatables/:key',
     {
-      config: { auth: { scope: 'admin', queue: true } },
+      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
       schema: {
         tags: ['repeatables'],
         summary: 'Remove a repeatable job (occurrences already published stay)',

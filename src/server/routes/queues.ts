@@ -68,7 +68,7 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
     '/v1/queues',
     {
       config: { auth: { scope: 'read' } },
-      schema: { tags: ['queues'], summary: 'Queues that have been published to (those the token covers)', response: { 200: QueueList, ...errorResponses() } },
+      schema: { tags: ['queues'], summary: 'Queues that exist: published to or configured (those the token covers)', response: { 200: QueueList, ...errorResponses() } },
     },
     async (request) => ({ queues: (await context.queueNames()).filter((q) => request.grant.covers(q)) }),
   );
@@ -165,7 +165,7 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
   app.post<Params & { Body: Static<typeof RequeueBody> }>(
     '/v1/queues/:queue/dlq/requeue',
     {
-      config: { auth: { scope: 'admin', queue: true } },
+      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
       schema: {
         tags: ['queues'],
         summary: 'Requeue dead jobs (given ids, or all: true) with a fresh attempt count',

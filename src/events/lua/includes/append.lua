@@ -25,14 +25,37 @@ local function contextAnd(fields)
   return all
 end
 
+-- The ms of the last id the stream generated (kept when its entries are trimmed or deleted).
+local function lastIdMs(events)
+  local info = redis.call('XINFO', 'STREAM', events)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return tonumber(string.match(info[i + 1], '^(%d+)')) end
+  end
+  return 0
+end
+
 local function appendEvent(K, jobId, etype, d, job, dataJson)
   if not job then job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_CONTEXT)) end
   local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = (tonumber(job[3]) or 0) + 1 }
   if job[4] and job[4] ~= '' then meta.traceparent = job[4] end
   if job[5] and job[5] ~= '' then meta.correlationId = job[5] end
   if job[6] and job[6] ~= '' then meta.causationId = job[6] end
-  local id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1',
-    'data', dataJson or cjson.encode(d), 'meta', cjson.encode(meta))
+  local dataText, metaText = dataJson or cjson.encode(d), cjson.encode(meta)
+  local id
+  if K.serverClock then
+    -- The id's ms is the event's time.
+    id = redis.pcall('XADD', K.events, K.now .. '-*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+    if type(id) == 'table' and id.err then
+      -- The clock is behind the stream's last id (stepped back): go on from that id's ms, so
+      -- times never run backwards in stream order.
+      K.now = lastIdMs(K.events)
+      meta.time = K.now
+      metaText = cjson.encode(meta)
+      id = redis.call('XADD', K.events, K.now .. '-*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+    end
+  else
+    id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+  end
   applyEvent(K, jobId, etype, d, meta, job)
   return id
 end

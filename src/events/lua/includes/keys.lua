@@ -26,7 +26,11 @@
     KEYS[32] -> sluice:{<queue>}:repeat          ZSET   repeatable key -> next due time
     KEYS[33] -> sluice:{<queue>}:repeat:         prefix of repeatable job HASHes
     KEYS[34] -> sluice:{<queue>}:wake            STREAM wake-up signal for blocked workers
-    ARGV[1]  now, milliseconds since the epoch (injected clock)
+    ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or `s<ms>` for the
+             Redis server's clock: then K.now is the server's TIME in ms (the caller's <ms> when
+             the Redis user may not run TIME), and events are appended with ids `<K.now>-*`, so an
+             event's time is exactly its stream id's ms (K.serverClock; includes/append.lua raises
+             K.now to the stream's last id when the clock is behind it)
     ARGV[2]  queue name (written into event metadata)
 
   KEYS[6] and the other prefixes are not keys: ids come out of streams, sorted sets and ARGV
@@ -39,6 +43,13 @@
 ]]
 local SCRIPT_KEY_COUNT = 34
 
+-- The Redis server's time in ms (`fallback` when an ACL denies TIME).
+local function serverNow(fallback)
+  local t = redis.pcall('TIME')
+  if t.err then return fallback end
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function sluiceKeys()
   local K = {
     events = KEYS[1], meta = KEYS[2], counts = KEYS[3], priority = KEYS[4], delayed = KEYS[5],
@@ -49,6 +60,10 @@ local function sluiceKeys()
     repeatIndex = KEYS[32], repeatPrefix = KEYS[33], wake = KEYS[34],
     now = tonumber(ARGV[1]), queue = ARGV[2],
   }
+  if string.sub(ARGV[1], 1, 1) == 's' then
+    K.now = serverNow(tonumber(string.sub(ARGV[1], 2)))
+    K.serverClock = true
+  end
   for lane = 0, 4 do K.lanes[lane] = KEYS[8 + lane] end
   local names = { 'delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked' }
   for i, name in ipairs(names) do K.states[name] = KEYS[12 + i] end

@@ -8,7 +8,7 @@
   registers the dependant in other queues (registerDependant.lua).
 
   ARGV[b..b+16]: jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
-    payload ref JSON or '', runAt (ms) or '', traceparent or '', correlationId or '',
+    payload ref JSON or '', runAt (ms), `+<delay ms>` or '', traceparent or '', correlationId or '',
     causationId or '', dedupe key or '', dedupe TTL (ms) or '', group or '', repeat key or '',
     prerequisites JSON ["<queue>|<jobId>", ...] or '', onDependencyFailure ('fail'|'ignore') or ''
 
@@ -87,6 +87,8 @@ local function publishJob(K, b)
     end
   end
   local runAt = tonumber(ARGV[b + 7])
+  -- `+<ms>`: a delay, measured from the script's own clock.
+  if string.sub(ARGV[b + 7], 1, 1) == '+' then runAt = K.now + tonumber(string.sub(ARGV[b + 7], 2)) end
   if runAt and runAt > K.now and pending == 0 then data.runAt = runAt else runAt = nil end
   appendEvent(K, jobId, 'created', data,
     { false, false, 0, ARGV[b + 8], ARGV[b + 9], ARGV[b + 10] })
