@@ -52,6 +52,7 @@ export {
   type RedisClient,
 } from './redis/connection.js';
 export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
+export type { PriorityChange } from './queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';
 export { SlotPool } from './consumers/slot-pool.js';

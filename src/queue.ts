@@ -36,6 +36,7 @@ import {
   jobKey,
   laneKeys,
   metaKey,
+  PRIORITY_LEVELS,
   QUEUES_KEY,
   stateKey,
   toJobId,
@@ -102,6 +103,16 @@ export interface PublishResult {
   created: boolean;
   /** True when the publish was ignored because job `id` holds the dedupe key. */
   deduplicated?: boolean;
+}
+
+/** What {@link Queue.changePriority} did. */
+export interface PriorityChange {
+  /** The job's state (waiting, delayed or blocked); it does not change. */
+  state: JobState;
+  /** Priority lane before. */
+  from: number;
+  /** Priority lane after (equal to `from` when nothing changed). */
+  to: number;
 }
 
 /** Jobs per state plus totals. */
@@ -430,6 +441,24 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     const from = (await runScript(this.redis, 'promoteJob', this.name, this.clock.now(), [id])) as JobState;
     await this.init();
     return from;
+  }
+
+  /**
+   * Changes the priority lane of a job that has not started (waiting, delayed or blocked): appends
+   * `reprioritized` {from, to}. A waiting job is then claimed from its new lane, after the jobs
+   * already waiting there; a delayed or blocked job goes to the new lane when it becomes waiting.
+   * Setting the priority the job already has appends nothing.
+   * @param priority - the new lane, an integer from 0 (lowest) to `PRIORITY_LEVELS` - 1 (highest).
+   * @throws {@link ValidationError} for a priority out of range; {@link JobNotFoundError};
+   *   `InvalidStateError` for an active or finished job, or a grouped job (its group dispatches it).
+   */
+  async changePriority(jobId: string, priority: number): Promise<PriorityChange> {
+    const id = toJobId(jobId);
+    if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority >= PRIORITY_LEVELS) {
+      throw new ValidationError('priority', `must be an integer from 0 to ${PRIORITY_LEVELS - 1}`);
+    }
+    const [state, from, to] = (await runScript(this.redis, 'reprioritize', this.name, scriptTime(this.clock), [id, priority])) as [JobState, number, number];
+    return { state, from, to };
   }
 
   /**

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import { CorruptEventError } from '../errors.js';
+import { PRIORITY_LEVELS } from '../keys.js';
 import {
   EVENT_TYPES,
   EVENT_VERSIONS,
@@ -125,6 +126,14 @@ class Checker {
   integer(path: string, value: unknown, min = 0): number {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
       this.fail(path, `an integer >= ${min}`, value);
+    }
+    return value;
+  }
+
+  /** A priority lane, 0 .. PRIORITY_LEVELS - 1. */
+  lane(path: string, value: unknown): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= PRIORITY_LEVELS) {
+      this.fail(path, `an integer from 0 to ${PRIORITY_LEVELS - 1}`, value);
     }
     return value;
   }
@@ -310,6 +319,10 @@ const dataDecoders: Decoders = {
       lane: c.integer('data.lane', d.lane),
       reason: d.reason === undefined ? undefined : c.oneOf('data.reason', d.reason, ['dependencies', 'manual'] as const),
     });
+  },
+  reprioritized: (c, d) => {
+    c.only('data', d, ['from', 'to']);
+    return { from: c.lane('data.from', d.from), to: c.lane('data.to', d.to) };
   },
   claimed: (c, d) => {
     c.only('data', d, ['attempt', 'worker', 'token']);

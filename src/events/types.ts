@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'dependency-resolved',
   'scheduled',
   'promoted',
+  'reprioritized',
   'claimed',
   'progress',
   'completed',
@@ -36,6 +37,7 @@ export const EVENT_VERSIONS: { readonly [T in EventType]: number } = {
   'dependency-resolved': 1,
   scheduled: 1,
   promoted: 1,
+  reprioritized: 1,
   claimed: 1,
   progress: 1,
   completed: 1,
@@ -138,6 +140,13 @@ export interface EventDataMap {
      * its time (`Queue.promote`); absent when a delay or backoff ended.
      */
     readonly reason?: 'dependencies' | 'manual';
+  };
+  /** The priority of a job that has not started changed (`Queue.changePriority`). */
+  reprioritized: {
+    /** Priority lane before. */
+    readonly from: number;
+    /** Priority lane after; a waiting job is claimed from this lane, after the jobs already waiting in it. */
+    readonly to: number;
   };
   claimed: {
     readonly attempt: number;

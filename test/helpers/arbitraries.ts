@@ -134,6 +134,7 @@ export const dataArbs: { [T in EventType]: fc.Arbitrary<EventDataMap[T]> } = {
   ),
   scheduled: fc.record({ runAt: millis, reason: fc.constantFrom('delay', 'retry') }, { noNullPrototype: true }),
   promoted: fc.record({ lane: fc.nat(4), reason: fc.constant('dependencies' as const) }, { requiredKeys: ['lane'], noNullPrototype: true }),
+  reprioritized: fc.record({ from: fc.nat(4), to: fc.nat(4) }, { noNullPrototype: true }),
   claimed: fc.record(
     {
       attempt,

@@ -20,7 +20,8 @@ type Op =
   | { op: 'progress'; pick: number }
   | { op: 'timeout' }
   | { op: 'release'; pick: number }
-  | { op: 'promote'; advanceMs: number };
+  | { op: 'promote'; advanceMs: number }
+  | { op: 'reprioritize'; pick: number; priority: number };
 
 // Weighted so that sequences reach deep states: jobs must be published and claimed before
 // anything else can happen to them.
@@ -49,6 +50,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: 'timeout' as const }),
   fc.record({ op: fc.constant('release' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('promote' as const), advanceMs: fc.integer({ min: 0, max: 6000 }) }),
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('reprioritize' as const), pick: fc.nat(), priority: fc.integer({ min: 0, max: 4 }) }) },
 );
 
 let redis: Redis;
@@ -72,8 +74,8 @@ async function attempt(work: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe('the projection is a fold of the log', () => {
-  const totals = { completed: 0, failed: 0, 'timed-out': 0, cancelled: 0, 'dependency-resolved': 0 };
-  it('random publish / claim / complete / fail / retry / cancel / remove / timeout / promote sequences verify clean and rebuild exactly', async () => {
+  const totals = { completed: 0, failed: 0, 'timed-out': 0, cancelled: 0, 'dependency-resolved': 0, reprioritized: 0 };
+  it('random publish / claim / complete / fail / retry / cancel / remove / timeout / promote / reprioritize sequences verify clean and rebuild exactly', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 60, size: 'max' }), async (ops) => {
         const name = testQueueName();
@@ -155,6 +157,11 @@ describe('the projection is a fold of the log', () => {
                 now += op.advanceMs;
                 await runScript(redis, 'promote', queue, now, [1000]);
                 break;
+              case 'reprioritize': {
+                const id = pick(jobs, op.pick);
+                if (id) await attempt(() => q.changePriority(id, op.priority));
+                break;
+              }
             }
             // Tokens that no longer own their job are dropped from the driver's list.
             const still: { id: string; token: string }[] = [];
@@ -170,6 +177,7 @@ describe('the projection is a fold of the log', () => {
           totals['timed-out'] += events['timed-out'] ?? 0;
           totals.cancelled += events.cancelled ?? 0;
           totals['dependency-resolved'] += events['dependency-resolved'] ?? 0;
+          totals.reprioritized += events.reprioritized ?? 0;
           const report = await verify(redis, name);
           expect(report.differences).toEqual([]);
           const before = await readModelSnapshot(redis, name);

@@ -54,6 +54,7 @@ const ROUTES: Record<string, { scope: Scope; queue: boolean; body?: unknown; all
   'GET /v1/queues/{queue}/jobs/search': { scope: 'read', queue: true },
   'GET /v1/queues/{queue}/as-of': { scope: 'read', queue: true },
   'POST /v1/queues/{queue}/jobs/{id}/promote': { scope: 'admin', queue: true },
+  'POST /v1/queues/{queue}/jobs/{id}/priority': { scope: 'admin', queue: true, body: { priority: 1 } },
   'POST /v1/queues/{queue}/clean': { scope: 'admin', queue: true, body: { state: 'completed', olderThanMs: 3_600_000, dryRun: true } },
   'POST /v1/queues/{queue}/verify': { scope: 'admin', queue: true },
   'POST /v1/queues/{queue}/claims': { scope: 'consume', queue: true, body: { consumer: 'auth-test' } },

@@ -3,6 +3,7 @@
   priority order (lane 4 first) and, for each entry whose job is still waiting, appends
   `claimed` with the next attempt number and the entry id as the attempt's fencing token.
   Entries whose job is no longer waiting (cancelled, removed, claimed through another entry)
+  or whose lane is no longer the job's priority (reprioritized.lua added one to its new lane)
   are stale hints: they are acknowledged and deleted.
 
   This operation makes the worker the owner of the job until its lease (the entry's idle time
@@ -92,22 +93,32 @@ end
 local function claimLanes(max)
   local target = claimed + max
   for lane = 4, 0, -1 do
-    if claimed >= target then return end
-    local reply = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', target - claimed,
-      'STREAMS', K.lanes[lane], '>')
-    if reply then
+    -- Reads the lane again after stale entries were dropped: a lower lane is read only once
+    -- this one has no entry left for a waiting job.
+    local more = true
+    while more and claimed < target do
+      local want = target - claimed
+      local reply = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', want,
+        'STREAMS', K.lanes[lane], '>')
+      if not reply then break end
       trimLane(K.lanes[lane])
-      for _, entry in ipairs(reply[1][2]) do
+      local entries = reply[1][2]
+      -- Fewer entries than asked for: the lane has no more.
+      more = #entries == want
+      for _, entry in ipairs(entries) do
         local entryId, fields = entry[1], entry[2]
         local jobId = fields[2]
         local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
-        if job[1] ~= 'waiting' then
+        -- An entry in a lane the job's priority no longer names was left by `reprioritized`:
+        -- the job has an entry in its new lane.
+        if job[1] ~= 'waiting' or tonumber(job[2]) ~= lane then
           dropEntry(K, lane, entryId)
         else
           take(jobId, entryId, job)
         end
       end
     end
+    if claimed >= target then return end
   end
 end
 

@@ -1,6 +1,6 @@
 /**
  * Routes the console needs beyond the core API, usable by any client: job search, the queue as
- * of a past moment (time travel), promote a delayed job, clean finished jobs older than an age,
+ * of a past moment (time travel), promote a delayed job, change a job's priority, clean finished jobs older than an age,
  * audit verification, and `whoami` (the caller's scopes, so a UI can hide what it may not do).
  * The console's static files themselves are served by `console-static.ts`.
  *
@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_AS_OF_MAX_EVENTS, queueAsOf } from '../../audit/as-of.js';
 import { verifyAudit } from '../../audit/verify-audit.js';
 import { isSluiceError } from '../../errors.js';
-import { stateKey, toQueueName } from '../../keys.js';
+import { PRIORITY_LEVELS, stateKey, toQueueName } from '../../keys.js';
 import { verify } from '../../projections/rebuild.js';
 import { searchJobs } from '../../search.js';
 import type { SluiceContext } from '../context.js';
@@ -20,6 +20,20 @@ import { parseTime } from './events.js';
 
 const strict = { additionalProperties: false } as const;
 const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or milliseconds since the epoch' });
+
+/** `POST …/jobs/{id}/priority` body. */
+export const PriorityBody = Type.Object(
+  { priority: Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1, description: 'The new lane, 0 (lowest) to 4 (highest)' }) },
+  strict,
+);
+
+/** `POST …/jobs/{id}/priority` answer. */
+export const PriorityResult = Type.Object({
+  id: Type.String(),
+  state: Type.String({ description: 'State of the job (waiting, delayed or blocked); unchanged' }),
+  from: Type.Integer({ description: 'Priority lane before' }),
+  to: Type.Integer({ description: 'Priority lane after (equal to from when nothing changed)' }),
+});
 
 /** `GET …/jobs/search` query. */
 export const SearchQuery = Type.Object(
@@ -176,6 +190,24 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
     async (request) => {
       const { queue, id } = request.params;
       return { id, fromState: await context.queue(queue).promote(id) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof JobParams>; Body: Static<typeof PriorityBody> }>(
+    '/v1/queues/:queue/jobs/:id/priority',
+    {
+      config: { auth: { scope: 'admin', queue: true } },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Change the priority lane of a waiting, delayed or blocked job (not grouped): appends `reprioritized`; a waiting job is claimed from its new lane',
+        params: JobParams,
+        body: PriorityBody,
+        response: { 200: PriorityResult, ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const { queue, id } = request.params;
+      return { id, ...(await context.queue(queue).changePriority(id, request.body.priority)) };
     },
   );
 

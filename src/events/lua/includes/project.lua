@@ -196,6 +196,10 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
     put(f, 'token', '')
     del = { 'finishedAt', 'deadReason' }
     to = 'waiting'
+  elseif etype == 'reprioritized' then
+    -- A waiting job moves to the end of its new lane (reprioritize.lua added an entry there).
+    put(f, 'priority', d.to)
+    if state == 'waiting' then redis.call('ZADD', K.priority, priorityScore(d.to, t), jobId) end
   elseif etype == 'cancelled' then
     put(f, 'token', '')
     put(f, 'finishedAt', t)
