@@ -119,6 +119,16 @@ describe('codec rejects corrupt entries with CorruptEventError naming the entry 
       /data\.retryAt must be present when not final/,
     ],
     [
+      'reprioritized to a lane that does not exist',
+      ['type', 'reprioritized', 'v', '1', 'data', JSON.stringify({ from: 2, to: 5 }), 'meta', JSON.stringify(created.metadata)],
+      /data\.to must be an integer from 0 to 4/,
+    ],
+    [
+      'reprioritized without from',
+      ['type', 'reprioritized', 'v', '1', 'data', JSON.stringify({ to: 1 }), 'meta', JSON.stringify(created.metadata)],
+      /data\.from/,
+    ],
+    [
       'backoff of an unknown type',
       withField(created, 'data', JSON.stringify({ ...created.data, backoff: { type: 'linear', delayMs: 1 } })),
       /data\.backoff\.type/,
