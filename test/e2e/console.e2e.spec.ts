@@ -288,7 +288,7 @@ describe('console', () => {
     await page.goto(`${base}/ui/#/q/${encodeURIComponent(queue)}/job/rem-7`);
     await page.locator('li[data-type="created"]').waitFor();
     expect(await page.locator('h1 .badge').textContent()).toBe('delayed');
-    for (const name of ['Retry', 'Promote now', 'Cancel', 'Remove']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+    for (const name of ['Retry', 'Promote now', 'Cancel', 'Remove', 'Change priority']) expect(await page.getByRole('button', { name }).count()).toBe(0);
     await shot(page, 'readonly-job');
 
     await page.goto(`${base}/ui/#/q/${encodeURIComponent(queue)}`);
@@ -306,6 +306,25 @@ describe('console', () => {
     expect(forged.status).toBe(403);
     expect(forged.body.error.code).toBe('SLUICE_ERR_FORBIDDEN');
     expect((await http<JobView>('GET', `${qp}/jobs/rem-7`)).state).toBe('delayed');
+    await page.close();
+  });
+
+  it('changes the priority of a waiting job from its page and shows it on the timeline', async () => {
+    await http('POST', `${qp}/pause`);
+    await http('POST', `${qp}/jobs`, { name: 'urgent', payload: { n: 10 }, opts: { jobId: 'prio-1', priority: 1 } });
+    const page = await openPage();
+    await page.goto(`${base}/ui/#/q/${encodeURIComponent(queue)}/job/prio-1`);
+    await page.locator('li[data-type="created"]').waitFor();
+    expect(await page.locator('h1 .badge').textContent()).toBe('waiting');
+    await page.getByLabel('Priority').selectOption('4');
+    await page.getByRole('button', { name: 'Change priority' }).click();
+    await expect.poll(() => page.locator('li[data-type="reprioritized"]').textContent(), { timeout: 10_000 }).toContain('priority 1 → 4');
+    await expect.poll(() => page.locator('dl.facts dt:text-is("Priority") + dd').textContent()).toBe('4');
+    await shot(page, 'job-reprioritized');
+    expect((await http<JobView & { priority: number }>('GET', `${qp}/jobs/prio-1`)).priority).toBe(4);
+    await http('POST', `${qp}/resume`);
+    await expect.poll(() => page.locator('h1 .badge').textContent(), { timeout: 30_000 }).toBe('completed');
+    expect(await page.locator('li[data-type="claimed"]').count()).toBe(1);
     await page.close();
   });
 });

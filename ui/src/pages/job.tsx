@@ -43,6 +43,8 @@ function EventDetail({ event }: { event: JobEvent }) {
       return <span>{str(d.reason)} until {when(d.runAt as number)}</span>;
     case 'promoted':
       return <span>to lane {str(d.lane)}{d.reason ? ` (${str(d.reason)})` : ''}</span>;
+    case 'reprioritized':
+      return <span>priority {str(d.from)} → {str(d.to)}</span>;
     case 'retried':
       return <span>from {str(d.fromState)}{d.by ? ` by ${str(d.by)}` : ''}</span>;
     case 'cancelled':
@@ -74,6 +76,42 @@ function actionsFor(job: Job, queue: string): Action[] {
   if (['waiting', 'delayed', 'active', 'blocked'].includes(job.state)) out.push({ label: 'Cancel', path: jpath(queue, job.id, '/cancel'), method: 'POST', scope: 'publish', body: { reason: 'cancelled from the console' } });
   if (job.state !== 'active') out.push({ label: 'Remove', path: jpath(queue, job.id), method: 'DELETE', scope: 'admin' });
   return out;
+}
+
+/** States whose priority can change (and not for a grouped job: its group dispatches it). */
+const REPRIORITIZABLE = ['waiting', 'delayed', 'blocked'];
+
+/** A lane picker and its button: POST …/jobs/{id}/priority. */
+function PriorityControl({ job, queue, onDone, onError }: { job: Job; queue: string; onDone: (text: string) => void; onError: (err: unknown) => void }) {
+  const [choice, setChoice] = useState<string | null>(null);
+  const value = choice ?? String(job.priority);
+  const change = async (): Promise<void> => {
+    try {
+      const r = await api<{ from: number; to: number }>('POST', jpath(queue, job.id, '/priority'), { priority: Number(value) });
+      setChoice(null);
+      onDone(r.from === r.to ? `Priority: already ${r.to}.` : `Priority: ${r.from} → ${r.to}.`);
+    } catch (err) {
+      onError(err);
+    }
+  };
+  return (
+    <span class="priority-control">
+      <label>
+        Priority{' '}
+        <select value={value} onChange={(e) => setChoice(e.currentTarget.value)}>
+          {[4, 3, 2, 1, 0].map((n) => (
+            <option value={String(n)}>
+              {n}
+              {n === 4 ? ' (highest)' : n === 0 ? ' (lowest)' : ''}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <button type="button" disabled={value === String(job.priority)} onClick={() => void change()}>
+        Change priority
+      </button>
+    </span>
+  );
 }
 
 export function JobPage({ session, queue, id }: { session: Session; queue: string; id: string }) {
@@ -119,6 +157,7 @@ export function JobPage({ session, queue, id }: { session: Session; queue: strin
 
   const attempts = events.filter((e) => e.type === 'claimed').length;
   const actions = job ? actionsFor(job, queue).filter((a) => session.can(a.scope)) : [];
+  const canReprioritize = job !== null && REPRIORITIZABLE.includes(job.state) && !job.group && session.can('admin');
   return (
     <>
       <p>
@@ -129,13 +168,24 @@ export function JobPage({ session, queue, id }: { session: Session; queue: strin
       </h1>
       <ErrorLine error={error} />
       <Notice text={notice} />
-      {actions.length > 0 ? (
+      {actions.length > 0 || canReprioritize ? (
         <div class="toolbar" aria-label="Job actions">
           {actions.map((a) => (
             <button type="button" class={a.label === 'Remove' ? 'danger' : ''} onClick={() => setPending(a)}>
               {a.label}
             </button>
           ))}
+          {canReprioritize && job ? (
+            <PriorityControl
+              job={job}
+              queue={queue}
+              onDone={(text) => {
+                setNotice(text);
+                void load();
+              }}
+              onError={setError}
+            />
+          ) : null}
         </div>
       ) : null}
       {job ? (

@@ -6,7 +6,7 @@ import { api, follow, jpath, when, type Job, type JobEvent } from '../api';
 import { ErrorLine } from '../components';
 import { href } from '../nav';
 
-const TYPES = ['created', 'scheduled', 'promoted', 'claimed', 'progress', 'completed', 'failed', 'timed-out', 'lost', 'dead-lettered', 'retried', 'cancelled', 'removed', 'dependency-resolved'];
+const TYPES = ['created', 'scheduled', 'promoted', 'reprioritized', 'claimed', 'progress', 'completed', 'failed', 'timed-out', 'lost', 'dead-lettered', 'retried', 'cancelled', 'removed', 'dependency-resolved'];
 const KEEP = 500;
 
 export function LivePage({ queue }: { queue: string }) {
