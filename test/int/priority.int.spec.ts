@@ -2,15 +2,17 @@
  * Changing the priority of a job that has not started (`Queue.changePriority`, `POST
  * …/jobs/{id}/priority`): the `reprioritized` event and its fold, dispatch from the new lane (the
  * old lane's entry is skipped, never claimed twice), delayed jobs promoted to their new lane,
- * refusals (active, finished, grouped, unknown, out of range) and the HTTP answers.
+ * refusals (active, finished, grouped, unknown, out of range), the HTTP answers and `sluice priority`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { InvalidStateError, JobNotFoundError, ValidationError } from '../../src/errors.js';
 import { laneKey, laneKeys, toQueueName } from '../../src/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { allEvents, dropQueue, testQueueName, typesOf, waitFor } from '../helpers/dispatch.js';
-import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';
+import { bearer, dropDatabase, openTestApp, ROOT, runCli, testDatabase, testEnv, type TestApp } from '../helpers/service.js';
 
 const database = testDatabase();
 const admin = bearer('admin');
@@ -184,5 +186,30 @@ describe('POST /v1/queues/{queue}/jobs/{id}/priority', () => {
     }
     expect(await call(`${base}/h1/priority`, { priority: 1 })).toMatchObject({ status: 409, body: { error: { code: 'SLUICE_ERR_INVALID_STATE' } } });
     expect(typesOf(await allEvents(t.context.redis, name), 'h1')).toEqual(['created', 'reprioritized', 'claimed', 'completed']);
+  }, 60_000);
+});
+
+describe('sluice priority', () => {
+  it('changes the priority, refuses a bad lane (exit 2) and a finished job (exit 1)', async () => {
+    if (!existsSync(join(ROOT, 'dist', 'cli', 'index.js'))) throw new Error('run npm run build first');
+    const name = newQueue();
+    const q = t.context.queue(name);
+    await q.pause();
+    await q.publish('work', {}, { jobId: 'k1', priority: 2 });
+    await q.publish('work', {}, { jobId: 'k2' });
+    await q.cancel('k2');
+    const env = testEnv(database);
+    const done = await runCli(['priority', name, 'k1', '0', '--json'], env);
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ id: 'k1', state: 'waiting', from: 2, to: 0 });
+    const human = await runCli(['priority', name, 'k1', '3'], env);
+    expect(human.stdout).toBe('job k1 priority 0 -> 3 (waiting)\n');
+    const bad = await runCli(['priority', name, 'k1', '7'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('<priority>');
+    const refused = await runCli(['priority', name, 'k2', '1'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('job k2 is cancelled');
+    expect((await q.get('k1'))?.priority).toBe(3);
   }, 60_000);
 });

@@ -127,6 +127,24 @@ export function registerAdminCommands(program: Command, io: Io): void {
     });
   });
 
+  addConfigOptions(
+    program
+      .command('priority')
+      .description('Change the priority lane (0 lowest .. 4 highest) of a waiting, delayed or blocked job; a waiting job runs from its new lane')
+      .argument('<queue>', 'queue name')
+      .argument('<id>', 'job id')
+      .argument('<priority>', 'the new lane, 0..4'),
+  ).action(async (queueName: string, id: string, priorityText: string, _opts, command: Command) => {
+    const priority = /^\d$/.test(priorityText) ? Number(priorityText) : Number.NaN;
+    if (!(priority >= 0 && priority <= 4)) throw new ValidationError('<priority>', `must be an integer from 0 to 4, got ${JSON.stringify(priorityText)}`);
+    await withContext(command, async (context) => {
+      const queue = await context.existingQueue(queueName);
+      const change = await queue.changePriority(id, priority);
+      if (jsonOutput(command)) printJson(io, { id, ...change });
+      else io.out.write(change.from === change.to ? `job ${id} already has priority ${change.to} (${change.state})\n` : `job ${id} priority ${change.from} -> ${change.to} (${change.state})\n`);
+    });
+  });
+
   for (const action of ['pause', 'resume'] as const) {
     addConfigOptions(
       program
