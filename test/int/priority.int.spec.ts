@@ -81,7 +81,7 @@ describe('Queue.changePriority', () => {
     expect(order[9]).toBe('j1');
     expect(typesOf(await allEvents(t.context.redis, name), 'j8')).toEqual(['created', 'reprioritized', 'claimed', 'completed']);
     // The stale entries were acknowledged and deleted, not left pending.
-    for (const lane of laneKeys(toQueueName(name))) expect(((await t.context.redis.xpending(lane, 'workers')) as unknown[])[0]).toBe(0);
+    for (const lane of laneKeys(toQueueName(name))) expect((await t.context.redis.xpending(lane, 'workers'))[0]).toBe(0);
     expect((await verify(t.context.redis, name)).differences).toEqual([]);
   }, 60_000);
 
