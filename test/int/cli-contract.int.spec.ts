@@ -46,6 +46,7 @@ describe('sluice CLI contract (built)', () => {
       ['rebuild', queue],
       ['verify', queue],
       ['retry', queue, 'j1'],
+      ['priority', queue, 'j1', '1'],
       ['dlq', 'list', queue],
       ['dlq', 'requeue', queue, '--all'],
       ['cleanup', queue],
