@@ -40,7 +40,24 @@ async function startSluice(req: StartRequest, onDone: (jobId: string) => void, o
     if (!req.mongoUrl) throw new Error('sluice-mongo needs mongoUrl');
     // Imported lazily: the Redis-only scenarios do not depend on the payload module.
     const { MongoPayloadStore } = await import('../../src/payloads/mongo-store.js');
-    const mongo = new MongoPayloadStore({ url: req.mongoUrl, database: req.mongoDatabase ?? 'sluice_bench' });
+    const trace = process.env.SLUICE_BENCH_MONGO_TRACE;
+    const mongo = new MongoPayloadStore({ url: req.mongoUrl, database: req.mongoDatabase ?? 'sluice_bench', ...(trace ? { clientOptions: { monitorCommands: true } } : {}) });
+    if (trace) {
+      // Working aid: a tally of the worker's MongoDB commands (name and batch size), appended to the file on close.
+      const tally = new Map<string, number>();
+      mongo.client.on('commandStarted', (event) => {
+        const command = event.command as Record<string, unknown>;
+        const size = Array.isArray(command.documents) ? `${command.documents.length} docs` : JSON.stringify(Object.keys((command.filter as object | undefined) ?? {}));
+        const key = `${event.commandName} ${size}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      });
+      const close = mongo.close.bind(mongo);
+      mongo.close = async () => {
+        const { appendFileSync } = await import('node:fs');
+        appendFileSync(trace, `${req.queue}: ${JSON.stringify([...tally].sort((a, b) => b[1] - a[1]))}\n`);
+        await close();
+      };
+    }
     payloads = mongo;
     store = mongo;
   }

@@ -1,10 +1,10 @@
 /**
  * The payload store's own capacity for what one job costs it, measured alone (no Redis, no
- * worker): one payload insert (publish, in batches of {@link BATCH} like publishMany), one point
- * read (the worker's getMany), one result write (the worker's grouped result puts, `concurrency`
- * in flight). Jobs/s of that sequence is the bound a payload-mode drain can reach on this server.
+ * worker): one payload insert (publish, in batches of {@link BATCH} like publishMany, with the job
+ * id), one read (the worker's getMany of a claim), one result write (the worker's grouped result
+ * puts). Jobs/s of that sequence is the bound a payload-mode drain can reach on this server.
  */
-import type { PayloadStore } from '../../src/payloads/store.js';
+import type { PayloadRef, PayloadStore } from '../../src/payloads/store.js';
 import { GroupedPut } from '../../src/payloads/grouped-put.js';
 import { now } from './clock.js';
 import { BATCH } from './measure.js';
@@ -15,18 +15,20 @@ export interface CapacityResult {
   jobsPerSec: number;
 }
 
-/** Inserts, reads and writes a result for `jobs` payloads in `queue`'s collection. */
+/**
+ * Inserts, reads and writes a result for `jobs` payloads in `queue`'s collection, doing what
+ * Sluice does per job and no more, as fast as the store allows:
+ * - the insert is the publisher's: batches of {@link BATCH}, each payload with its job id (so the
+ *   document carries `jobId` and the payload's search terms, as `publishMany` stores them);
+ * - the reads are the worker's: `getMany` of `concurrency` consecutive payloads (one claim), every
+ *   claim of a batch in flight at once, so the server, not our round trips, is the bound;
+ * - each result is a small JSON value put through {@link GroupedPut} when its read is back;
+ * - the next batch is inserted while the previous one is read and written (the drain overlaps
+ *   publishing and consuming the same way).
+ */
 export async function measureStoreCapacity(store: PayloadStore, queue: string, jobs: number, concurrency: number): Promise<CapacityResult> {
   const results = new GroupedPut(store, queue);
-  const t0 = now();
-  for (let done = 0; done < jobs; done += BATCH) {
-    const count = Math.min(BATCH, jobs - done);
-    const refs = await store.put(
-      queue,
-      Array.from({ length: count }, () => ({ value: PAYLOAD_1KIB })),
-    );
-    // Claims of `concurrency` jobs (getMany each), all of the batch at once so the server, not
-    // our round trips, is the bound; each result is stored when its read is back.
+  const consume = async (refs: readonly PayloadRef[]): Promise<void> => {
     const claims: Promise<void>[] = [];
     for (let i = 0; i < refs.length; i += concurrency) {
       const claimed = refs.slice(i, i + concurrency);
@@ -38,7 +40,19 @@ export async function measureStoreCapacity(store: PayloadStore, queue: string, j
       );
     }
     await Promise.all(claims);
+  };
+  const t0 = now();
+  let consuming: Promise<void> = Promise.resolve();
+  for (let done = 0; done < jobs; done += BATCH) {
+    const count = Math.min(BATCH, jobs - done);
+    const refs = await store.put(
+      queue,
+      Array.from({ length: count }, (_, k) => ({ value: PAYLOAD_1KIB, jobId: `capacity-${done + k}` })),
+    );
+    await consuming;
+    consuming = consume(refs);
   }
+  await consuming;
   return { jobsPerSec: jobs / ((now() - t0) / 1000) };
 }
 

@@ -568,8 +568,13 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     });
   }
 
-  /** Group commit: completes everything queued, one script call per batch, until the queue is empty. */
+  /**
+   * Group commit: completes everything queued, one script call per batch, until the queue is
+   * empty. It starts after the current turn of the event loop, so outcomes that became known
+   * together (a claim of fast handlers, one grouped result insert) share the first call too.
+   */
   private async flush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, 500);
       try {

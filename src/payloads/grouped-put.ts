@@ -1,8 +1,10 @@
 /**
  * Group commit for payload writes: concurrent single puts (a worker storing its handlers' results)
  * become one batched {@link PayloadStore.put} (one `insertMany`) per round trip. The first put
- * after a quiet moment goes out at once; the puts that arrive while it is in flight are written
- * together by the next one. Nothing waits for a timer.
+ * after a quiet moment goes out once the current turn of the event loop is over (`setImmediate`),
+ * so the results of handlers that settled together — a claim's worth of fast handlers — are one
+ * insert rather than one alone and the rest after it; the puts that arrive while it is in flight
+ * are written together by the next one. Nothing waits for a timer.
  */
 import { PayloadStoreUnavailableError } from '../errors.js';
 import type { PayloadRef } from '../events/types.js';
@@ -39,6 +41,7 @@ export class GroupedPut {
   }
 
   private async flush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       try {

@@ -13,7 +13,6 @@
  */
 import {
   Binary,
-  MongoBulkWriteError,
   MongoClient,
   MongoTopologyClosedError,
   ReadPreference,
@@ -21,7 +20,6 @@ import {
   type InsertManyResult,
   type MongoClientOptions,
   type WriteConcernSettings,
-  type WriteError,
 } from 'mongodb';
 import { systemClock, type Clock } from '../clock.js';
 import { ClosedError, describe, PayloadConflictError, PayloadNotFoundError, PayloadStoreUnavailableError, ValidationError } from '../errors.js';
@@ -47,17 +45,11 @@ import type {
   SweepResult,
 } from './store.js';
 import { DEFAULT_COLLECTION_PREFIX, DEFAULT_ORPHAN_GRACE_MS, defaultCollectionName } from './store.js';
+import { chunks, createClient, mapLimit, onlyDuplicates, optional, toName, type PayloadDocument } from './mongo-util.js';
+import { DEFAULT_READ_CACHE, ReadCache, type ReadCacheOptions } from './read-cache.js';
 
-/**
- * Client options applied when the store creates its own client, unless the URL or
- * `clientOptions` set them: a dead server fails an attempt in about two seconds, not the
- * driver's thirty, and a hung one in ten.
- */
-export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
-  serverSelectionTimeoutMS: 2000,
-  connectTimeoutMS: 2000,
-  socketTimeoutMS: 10_000,
-} satisfies MongoClientOptions);
+export { DEFAULT_CLIENT_OPTIONS } from './mongo-util.js';
+
 
 /** Options of {@link MongoPayloadStore}. Pass exactly one of `url` and `client`. */
 export interface MongoPayloadStoreOptions {
@@ -110,29 +102,15 @@ export interface MongoPayloadStoreOptions {
    * @default systemClock
    */
   clock?: Clock;
+  /**
+   * Bounds of the documents a group read brought back unasked, kept for the next `getMany`
+   * (read-cache.ts); `maxBytes: 0` keeps none.
+   * @default DEFAULT_READ_CACHE (8 MiB, documents up to 64 KiB, 5 s)
+   */
+  readCache?: ReadCacheOptions;
 }
 
-/** A payload document as stored. */
-interface PayloadDocument {
-  _id: string;
-  queue: string;
-  encoding: PayloadRef['encoding'];
-  data: Binary;
-  size: number;
-  hash: string;
-  /** First stored. */
-  createdAt: Date;
-  /** Last stored or re-confirmed by an idempotent put; the orphan sweep's clock. */
-  storedAt: Date;
-  /** The job the payload was published with (absent for results and direct puts). */
-  jobId?: string;
-  /** Search terms (`path=<JSON>`, see terms.ts), served by the multikey index `terms_1`. */
-  terms?: string[];
-  /** Read group of a generated batch id ({@link readGroup}); absent for other ids. */
-  group?: string;
-}
 
-const DUPLICATE_KEY = 11000;
 // Statements per bulk delete/update command: the driver splits larger batches anyway
 // (maxWriteBatchSize), and a retried attempt repeats at most this many.
 const MAX_OPS_PER_WRITE = 10_000;
@@ -140,6 +118,8 @@ const MAX_OPS_PER_WRITE = 10_000;
 const READ_CONCURRENCY = 32;
 // Ids of one read group asked for together from which a getMany reads the group with one query.
 const MIN_GROUP_READ = 4;
+// What a read needs of a payload document (decode checks the hash and the encoding).
+const READ_PROJECTION = Object.freeze({ _id: 1, encoding: 1, data: 1, hash: 1 });
 
 /** The MongoDB payload store. See the module comment for the document layout and write rules. */
 export class MongoPayloadStore implements PayloadStore {
@@ -156,6 +136,8 @@ export class MongoPayloadStore implements PayloadStore {
   private readonly clock: Clock;
   private readonly collections = new Map<string, Collection<PayloadDocument>>();
   private readonly indexes = new Map<string, Promise<void>>();
+  /** Members of group reads not asked for yet (read-cache.ts). */
+  private readonly kept: ReadCache;
   private reconnect = false;
   private closed = false;
 
@@ -181,6 +163,7 @@ export class MongoPayloadStore implements PayloadStore {
     this.maxPayloadBytes = toMaxPayloadBytes(options.maxPayloadBytes);
     this.retry = toRetryPolicy(options.retry);
     this.clock = options.clock ?? systemClock;
+    this.kept = new ReadCache(options.readCache ?? DEFAULT_READ_CACHE);
   }
 
   put(queue: string, item: PayloadInput): Promise<PayloadRef>;
@@ -203,7 +186,7 @@ export class MongoPayloadStore implements PayloadStore {
     const name = toQueueName(queue);
     const id = refId(ref, 'ref');
     const collection = this.collection(name);
-    const doc = await this.run('get', () => collection.findOne({ _id: id }));
+    const doc = await this.run('get', () => collection.findOne({ _id: id }, { projection: READ_PROJECTION }));
     if (!doc) throw new PayloadNotFoundError(collection.collectionName, id);
     return this.decode(collection, ref, doc);
   }
@@ -214,14 +197,20 @@ export class MongoPayloadStore implements PayloadStore {
     const ids = distinctIds(refs, 'refs');
     const collection = this.collection(name);
     const docs = new Map<string, PayloadDocument>();
+    // Members of a group read by an earlier call but not asked for then (see read-cache.ts).
+    for (const id of ids) {
+      const kept = this.kept.take(collection.collectionName, id);
+      if (kept) docs.set(id, kept);
+    }
     // Equality reads only, never $in: every server serves an equality on an indexed field from the
     // index, while FerretDB (the embedded server) does not push $in down to its storage and would
     // read the whole collection for it. Payloads published in one batch and claimed together are
-    // read by group, find({group}) (at most READ_GROUP_SIZE documents); the others one
-    // findOne({_id}) each, in parallel.
+    // read by group, find({group}) (at most READ_GROUP_SIZE documents), and the members not asked
+    // for are kept for the next call; the others one findOne({_id}) each, in parallel.
     const byGroup = new Map<string, string[]>();
     const points: string[] = [];
     for (const id of ids) {
+      if (docs.has(id)) continue;
       const group = readGroup(id);
       if (group === undefined) points.push(id);
       else byGroup.set(group, [...(byGroup.get(group) ?? []), id]);
@@ -231,12 +220,19 @@ export class MongoPayloadStore implements PayloadStore {
     if (groups.length > 0) {
       await this.ensureIndex(collection, 'group');
       const wanted = new Set(ids);
-      const found = await mapLimit(groups, READ_CONCURRENCY, ([group]) => this.run('getMany', () => collection.find({ group }).toArray()));
-      for (const doc of found.flat()) if (wanted.has(doc._id)) docs.set(doc._id, doc);
+      const found = await mapLimit(groups, READ_CONCURRENCY, ([group]) =>
+        this.run('getMany', () => collection.find({ group }, { projection: READ_PROJECTION }).toArray()),
+      );
+      for (const doc of found.flat()) {
+        if (!wanted.has(doc._id)) this.kept.keep(collection.collectionName, doc);
+        else if (!docs.has(doc._id)) docs.set(doc._id, doc);
+      }
       // Missing from its group (absent, or stored without the field): asked for by _id.
       for (const [, members] of groups) points.push(...members.filter((id) => !docs.has(id)));
     }
-    const found = await mapLimit(points, READ_CONCURRENCY, (id) => this.run('getMany', () => collection.findOne({ _id: id })));
+    const found = await mapLimit(points, READ_CONCURRENCY, (id) =>
+      this.run('getMany', () => collection.findOne({ _id: id }, { projection: READ_PROJECTION })),
+    );
     for (const doc of found) if (doc) docs.set(doc._id, doc);
     const values = new Map<string, PayloadValue>();
     for (const ref of refs) {
@@ -251,6 +247,7 @@ export class MongoPayloadStore implements PayloadStore {
     const name = toQueueName(queue);
     const distinct = distinctIds(ids, 'ids');
     const collection = this.collection(name);
+    this.kept.forget(collection.collectionName, distinct);
     let deleted = 0;
     // One delete command of deleteOne({_id}) statements: each is an _id lookup on every server.
     for (const chunk of chunks(distinct, MAX_OPS_PER_WRITE)) {
@@ -288,6 +285,7 @@ export class MongoPayloadStore implements PayloadStore {
           if (orphans.length === 0) return;
           // The age is checked again by the delete itself: a put that re-confirmed a payload after
           // the page was read moved its storedAt past the cutoff, and the payload survives.
+          this.kept.forget(collection.collectionName, orphans);
           const ops = orphans.map((id) => ({ deleteOne: { filter: { _id: id, storedAt: { $lt: cutoff } } } }));
           deleted += (await collection.bulkWrite(ops, { ordered: false })).deletedCount;
         };
@@ -498,76 +496,4 @@ export class MongoPayloadStore implements PayloadStore {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('MongoDB payload store');
   }
-}
-
-/** The duplicates of a failed insertMany, when duplicate keys are all that went wrong; else rethrows. */
-function onlyDuplicates(error: unknown, docs: readonly PayloadDocument[]): PayloadDocument[] {
-  if (!(error instanceof MongoBulkWriteError)) throw error;
-  const writeErrors = ([] as WriteError[]).concat(error.writeErrors);
-  if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
-  const concern = error.result.getWriteConcernError();
-  if (concern) {
-    throw new TransientStoreError(`write concern not satisfied: ${concern.errmsg ?? `code ${concern.code}`}`, {
-      cause: error,
-    });
-  }
-  return writeErrors.map((w) => {
-    const doc = docs[w.index];
-    if (!doc) throw error;
-    return doc;
-  });
-}
-
-function createClient(url: unknown, clientOptions: MongoClientOptions): MongoClient {
-  if (typeof url !== 'string' || url.length === 0) throw new ValidationError('url', 'must be a non-empty string');
-  // Defaults yield to the same option spelled in the URL (option names are case-insensitive there).
-  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-  const inUrl = new Set([...new URLSearchParams(query).keys()].map((key) => key.toLowerCase()));
-  const defaults = Object.fromEntries(
-    Object.entries(DEFAULT_CLIENT_OPTIONS).filter(([key]) => !inUrl.has(key.toLowerCase())),
-  );
-  try {
-    return new MongoClient(url, { ...defaults, ...clientOptions });
-  } catch (error) {
-    // The message names the problem, never the URL (it may hold a password).
-    throw new ValidationError('url', `is not a usable MongoDB connection string: ${describe(error)}`, { cause: error });
-  }
-}
-
-function toName(value: unknown, field: string, pattern: RegExp): string {
-  if (typeof value !== 'string' || !pattern.test(value)) {
-    throw new ValidationError(field, `${JSON.stringify(value)} is not an acceptable name (${pattern.source})`);
-  }
-  return value;
-}
-
-/** `{[key]: value}`, or `{}` when value is undefined (exactOptionalPropertyTypes). */
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-/** `fn` over `items`, at most `limit` calls in flight; rejects with the first failure (and starts no more calls). */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const lane = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }
