@@ -86,6 +86,34 @@ describe('MongoPayloadStore', () => {
     expect(filters.filter((f) => '_id' in f).map((f) => f._id).sort()).toEqual([refs[26]?.id, refs[30]?.id, 'missing-id'].sort());
   });
 
+  it('keeps the members of a group read nobody asked for and hands each out once, to the next getMany, without a query', async () => {
+    const queue = queueName();
+    const collection = store.collectionName(queue);
+    const items = Array.from({ length: 50 }, (_, i) => ({ value: { i } }));
+    const refs = await store.put(queue, items);
+    // A claim that ends inside the second group, then the next claim: the second group is read once.
+    let mark = commands.length;
+    const first = await store.getMany(queue, refs.slice(0, 35));
+    expect(first.size).toBe(35);
+    expect(sent('find', collection, mark)).toHaveLength(2);
+    mark = commands.length;
+    const second = await store.getMany(queue, refs.slice(35));
+    expect(sent('find', collection, mark)).toHaveLength(0);
+    refs.slice(35).forEach((ref) => expect(second.get(ref.id)).toEqual(items[refs.indexOf(ref)]?.value));
+    // Handed out once: asking again reads the server.
+    mark = commands.length;
+    expect((await store.getMany(queue, refs.slice(35, 40))).size).toBe(5);
+    expect(sent('find', collection, mark).length).toBeGreaterThan(0);
+    // A delete through the store drops what it kept: a deleted payload is not read back from memory.
+    await store.getMany(queue, refs.slice(0, 5));
+    expect(await store.delete(queue, refs.slice(5, 25).map((ref) => ref.id))).toBe(20);
+    expect((await store.getMany(queue, refs.slice(5, 25))).size).toBe(0);
+    // A reference whose hash the stored payload does not match fails, kept or not.
+    await store.getMany(queue, refs.slice(25, 30));
+    const wrong = { ...(refs[30] as PayloadRef), hash: `sha256:${'0'.repeat(64)}` };
+    await expect(store.getMany(queue, [wrong])).rejects.toThrow(/not the json/);
+  });
+
   it('groups concurrent single puts (worker results) into few inserts, and a bad value fails only its own put', async () => {
     const queue = queueName();
     const collection = store.collectionName(queue);
@@ -99,7 +127,7 @@ describe('MongoPayloadStore', () => {
     const read = await store.getMany(queue, refs as PayloadRef[]);
     refs.forEach((ref, i) => expect(read.get((ref as PayloadRef).id)).toEqual(values[i]));
 
-    // The first put goes out alone; the 299 that arrived while it was in flight follow in one.
+    // Puts made in the same turn of the event loop go out together (at most two inserts here).
     const okMark = commands.length;
     await Promise.all(values.map((v) => grouped.put(v)));
     expect(sent('insert', collection, okMark).length).toBeLessThanOrEqual(2);
