@@ -89,7 +89,7 @@ for (const size of [25, 50, 100, 250, 1000]) {
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (next < groups.length) await c.find({ group: groups[next++] as string }).toArray();
+        while (next < groups.length) await c.find({ group: groups[next++] }).toArray();
       }),
     );
   });
