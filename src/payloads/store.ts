@@ -119,8 +119,10 @@ export interface PayloadStore {
   get(queue: string, ref: PayloadRef | string): Promise<PayloadValue>;
 
   /**
-   * Reads many payloads (MongoDB: one `findOne({_id})` per id, in parallel, so that each read is an
-   * index lookup on every server, including the embedded FerretDB, which does not push `$in` down).
+   * Reads many payloads (MongoDB: equality queries only, so that each read is an index lookup on
+   * every server, including the embedded FerretDB, which does not push `$in` down: one
+   * `find({group})` per read group asked for, the group's other members kept briefly for the next
+   * call, and one `findOne({_id})` per other id, in parallel; see docs/PAYLOADS.md).
    * @returns a map from id to value. Ids that are not stored are absent from the map (a batch of
    * jobs should not fail because one payload is missing); use {@link PayloadStore.get} for an error.
    * @throws `PayloadConflictError` when a reference's hash does not match the stored payload.
