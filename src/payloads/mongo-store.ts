@@ -26,7 +26,6 @@ import { ClosedError, describe, PayloadConflictError, PayloadNotFoundError, Payl
 import type { PayloadRef } from '../events/types.js';
 import { toQueueName, type QueueName } from '../keys.js';
 import {
-  decodeValue,
   distinctIds,
   encodeItems,
   readGroup,
@@ -45,7 +44,7 @@ import type {
   SweepResult,
 } from './store.js';
 import { DEFAULT_COLLECTION_PREFIX, DEFAULT_ORPHAN_GRACE_MS, defaultCollectionName } from './store.js';
-import { chunks, createClient, mapLimit, onlyDuplicates, optional, toName, type PayloadDocument } from './mongo-util.js';
+import { chunks, createClient, decodeDocument, mapLimit, onlyDuplicates, optional, toName, type PayloadDocument } from './mongo-util.js';
 import { DEFAULT_READ_CACHE, ReadCache, type ReadCacheOptions } from './read-cache.js';
 
 export { DEFAULT_CLIENT_OPTIONS } from './mongo-util.js';
@@ -188,7 +187,7 @@ export class MongoPayloadStore implements PayloadStore {
     const collection = this.collection(name);
     const doc = await this.run('get', () => collection.findOne({ _id: id }, { projection: READ_PROJECTION }));
     if (!doc) throw new PayloadNotFoundError(collection.collectionName, id);
-    return this.decode(collection, ref, doc);
+    return decodeDocument(collection.collectionName, ref, doc);
   }
 
   async getMany(queue: string, refs: readonly (PayloadRef | string)[]): Promise<Map<string, PayloadValue>> {
@@ -237,7 +236,7 @@ export class MongoPayloadStore implements PayloadStore {
     const values = new Map<string, PayloadValue>();
     for (const ref of refs) {
       const doc = docs.get(typeof ref === 'string' ? ref : ref.id);
-      if (doc) values.set(doc._id, this.decode(collection, ref, doc));
+      if (doc) values.set(doc._id, decodeDocument(collection.collectionName, ref, doc));
     }
     return values;
   }
@@ -413,22 +412,6 @@ export class MongoPayloadStore implements PayloadStore {
         `${ids.length - matched} of ${ids.length} duplicate payload(s) vanished while being re-confirmed`,
       );
     }
-  }
-
-  private decode(collection: Collection<PayloadDocument>, ref: PayloadRef | string, doc: PayloadDocument): PayloadValue {
-    if (typeof ref !== 'string' && (ref.hash !== doc.hash || ref.encoding !== doc.encoding)) {
-      throw new PayloadConflictError(
-        collection.collectionName,
-        doc._id,
-        `holds ${doc.encoding} ${doc.hash}, not the ${ref.encoding} ${ref.hash} the reference was issued for`,
-      );
-    }
-    const data: unknown = doc.data;
-    const bytes = data instanceof Binary ? data.value() : data instanceof Uint8Array ? data : undefined;
-    if (!bytes || (doc.encoding !== 'json' && doc.encoding !== 'binary')) {
-      throw new PayloadConflictError(collection.collectionName, doc._id, 'is not a Sluice payload document');
-    }
-    return decodeValue(doc.encoding, bytes);
   }
 
   /**

@@ -2,9 +2,11 @@
  * Helpers of the MongoDB payload store (mongo-store.ts): client creation, name checks, the
  * duplicate-key handling of `insertMany`, and small concurrency utilities.
  */
-import { MongoBulkWriteError, MongoClient, type Binary, type MongoClientOptions, type WriteError } from 'mongodb';
+import { Binary, MongoBulkWriteError, MongoClient, type MongoClientOptions, type WriteError } from 'mongodb';
 import type { PayloadRef } from '../events/types.js';
-import { describe, ValidationError } from '../errors.js';
+import { describe, PayloadConflictError, ValidationError } from '../errors.js';
+import { decodeValue } from './encoding.js';
+import type { PayloadValue } from './store.js';
 import { TransientStoreError } from './retry.js';
 
 /**
@@ -36,6 +38,23 @@ export interface PayloadDocument {
   terms?: string[];
   /** Read group of a generated batch id (`readGroup` in encoding.ts); absent for other ids. */
   group?: string;
+}
+
+/**
+ * The value a payload document holds, checked against the reference it was read for (hash and
+ * encoding) when that is a {@link PayloadRef}.
+ * @throws {@link PayloadConflictError} on a mismatch or a document Sluice did not write.
+ */
+export function decodeDocument(collection: string, ref: PayloadRef | string, doc: PayloadDocument): PayloadValue {
+  if (typeof ref !== 'string' && (ref.hash !== doc.hash || ref.encoding !== doc.encoding)) {
+    throw new PayloadConflictError(collection, doc._id, `holds ${doc.encoding} ${doc.hash}, not the ${ref.encoding} ${ref.hash} the reference was issued for`);
+  }
+  const data: unknown = doc.data;
+  const bytes = data instanceof Binary ? data.value() : data instanceof Uint8Array ? data : undefined;
+  if (!bytes || (doc.encoding !== 'json' && doc.encoding !== 'binary')) {
+    throw new PayloadConflictError(collection, doc._id, 'is not a Sluice payload document');
+  }
+  return decodeValue(doc.encoding, bytes);
 }
 
 /** MongoDB's duplicate key error code. */

@@ -9,10 +9,11 @@
  * document read costs about as much server CPU as its insert).
  *
  * Safe because payload ids are write-once: a stored id never holds other content, and every read
- * through a {@link PayloadRef} checks the hash anyway. A member is handed out once, then dropped;
+ * through a `PayloadRef` checks the hash anyway. A member is handed out once, then dropped;
  * deletes through the same store drop their ids. What another process deletes may still be read
  * from here for at most {@link ReadCacheOptions.maxAgeMs}. Bounded by bytes and age.
  */
+import { Binary } from 'mongodb';
 import type { PayloadDocument } from './mongo-util.js';
 
 /** Bounds of a {@link ReadCache}. */
@@ -43,7 +44,8 @@ export class ReadCache {
 
   /** Keeps `doc` (read from `collection` but not asked for), within the bounds. */
   keep(collection: string, doc: PayloadDocument): void {
-    const bytes = doc.data.length();
+    const data: unknown = doc.data;
+    const bytes = data instanceof Binary ? data.length() : Number.POSITIVE_INFINITY;
     if (bytes > this.options.maxDocumentBytes || this.options.maxBytes === 0) return;
     const key = `${collection}\0${doc._id}`;
     this.drop(key);
