@@ -15,4 +15,4 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 npm run --silent gen
-exec node --import tsx src/main.ts
+exec node --import tsx src/dev/main.ts

@@ -6,7 +6,7 @@
  * insert rather than one alone and the rest after it; the puts that arrive while it is in flight
  * are written together by the next one. Nothing waits for a timer.
  */
-import { PayloadStoreUnavailableError } from '../errors.js';
+import { PayloadStoreUnavailableError } from '../core/errors.js';
 import type { PayloadRef } from '../events/types.js';
 import type { PayloadInput, PayloadStore } from './store.js';
 
