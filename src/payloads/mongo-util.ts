@@ -4,7 +4,7 @@
  */
 import { Binary, MongoBulkWriteError, MongoClient, type MongoClientOptions, type WriteError } from 'mongodb';
 import type { PayloadRef } from '../events/types.js';
-import { describe, PayloadConflictError, ValidationError } from '../errors.js';
+import { describe, PayloadConflictError, ValidationError } from '../core/errors.js';
 import { decodeValue } from './encoding.js';
 import type { PayloadValue } from './store.js';
 import { TransientStoreError } from './retry.js';
