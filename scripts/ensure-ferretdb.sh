@@ -43,7 +43,9 @@ while kill -0 "$build" 2>/dev/null; do
   sleep 1
   now=$(( $(date +%s) - start ))
   modules=$(grep -c '^go: downloading' "$buildlog" || true)
-  phase="building: $modules modules downloaded"
+  phase="building"
+  # With a warm Go module cache nothing is downloaded: the whole time is compiling.
+  [ "$modules" -gt 0 ] && phase="building: $modules Go modules downloaded"
   if [ -t 2 ]; then
     printf '\rensure-ferretdb: %s, %ss elapsed   ' "$phase" "$now" >&2
   elif [ $(( now - last )) -ge 30 ]; then

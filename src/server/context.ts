@@ -10,14 +10,14 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../audit/archive.js';
 import type { ReplaySource } from '../audit/replay.js';
-import { describe, QueueNotFoundError, ValidationError } from '../errors.js';
+import { describe, QueueNotFoundError, redisUnavailableAt, ValidationError } from '../errors.js';
 import type { JobDefaults } from '../jobs.js';
 import { eventsKey, QUEUES_KEY, toQueueName } from '../keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue.js';
 import { closeRedis, createCluster, createRedis, isClusterUrl, type RedisClient } from '../redis/connection.js';
-import { scrubSecrets, type SluiceConfig } from '../config.js';
+import { redactUrl, scrubSecrets, type SluiceConfig } from '../config.js';
 
 /** A payload or result as JSON: bytes as `{"$binary": base64}`. */
 export function payloadToJson(value: PayloadValue | undefined): unknown {
@@ -38,7 +38,9 @@ const MAX_QUEUE_HANDLES = 1000;
 export interface SluiceContextOptions {
   /**
    * Commands wait through this many reconnection attempts before failing (then the service
-   * answers 503). Small, so an outage is reported within a fraction of a second.
+   * answers 503). Small, so an outage is reported within a fraction of a second. Each attempt
+   * takes at most the configuration's `redisConnectTimeout` (`SLUICE_REDIS_CONNECT_TIMEOUT`).
+   * The CLI's one-shot commands use 0: one attempt, then `SLUICE_ERR_REDIS_UNAVAILABLE`.
    * @default 3
    */
   maxRetriesPerRequest?: number;
@@ -80,6 +82,9 @@ export function redisFromConfig(config: SluiceConfig, options: SluiceContextOpti
   const base = {
     connectionName: options.connectionName ?? 'sluice',
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+    // ioredis waits 10 s by default for a server that does not answer the connection (a dead
+    // host, a firewall dropping packets): too long for a command line or a readiness probe.
+    connectTimeout: config.redisConnectTimeout,
   };
   const credentials = {
     ...(config.redisUsername === undefined ? {} : { username: config.redisUsername }),
@@ -147,12 +152,20 @@ export class SluiceContext {
   private readonly defaults: JobDefaults;
   private readonly queues = new Map<string, Queue>();
   private closed = false;
+  /** The Redis connection's last error since it was last ready (why commands fail while it is down). */
+  private redisConnectionError: unknown;
 
   constructor(config: SluiceConfig, options: SluiceContextOptions = {}) {
     this.config = config;
     // The Mongo client first: it validates without connecting, so a bad option leaks no Redis connection.
     this.mongo = mongoFromConfig(config);
     this.redis = redisFromConfig(config, options);
+    this.redis.on('error', (error: unknown) => {
+      this.redisConnectionError = error;
+    });
+    this.redis.on('ready', () => {
+      this.redisConnectionError = undefined;
+    });
     this.payloads = new MongoPayloadStore({
       client: this.mongo,
       database: config.mongoDatabase,
@@ -186,6 +199,15 @@ export class SluiceContext {
     }
     this.queues.set(queueName, queue);
     return queue;
+  }
+
+  /**
+   * `error` as `SLUICE_ERR_REDIS_UNAVAILABLE` naming the configured server (URL redacted) and why
+   * it cannot be reached (the connection's last error: connection refused, timed out, …) when it
+   * is a connection-level failure; any other value unchanged.
+   */
+  redisUnavailable(error: unknown, operation: string): unknown {
+    return redisUnavailableAt(error, redactUrl(this.config.redisUrl), operation, this.redisConnectionError);
   }
 
   /** Where replay and history read `queue`'s events: the archive, then the stream. */

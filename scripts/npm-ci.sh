@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the dependencies (npm ci, which also builds dist/ through the `prepare` script) when
+# node_modules is missing or older than package-lock.json, quietly: npm's own output (lifecycle
+# banners such as "> sluice@0.1.0 prepare", the tsc and vite lines, EBADENGINE warnings, the
+# progress spinner) goes to .sluice/npm-ci.log, and the terminal gets one progress line, updated
+# in place (a line every 30 s when stderr is not a terminal), then one line with the elapsed time:
+#   07:41:02 sluice: dependencies: npm ci: added 432 packages, built dist/ (118 s)
+# On failure it prints the log's last lines and exits with npm's status.
+# Used by scripts/start.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -x node_modules/.bin/node ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
+  exit 0
+fi
+mkdir -p .sluice
+log=.sluice/npm-ci.log
+start=$(date +%s)
+# npm runs on the machine's Node (it may be older than 24: npm would warn EBADENGINE about
+# packages that need 22+; they run on the project's Node 24, the devDependency "node").
+npm ci --no-audit --no-fund --no-progress --loglevel=error >"$log" 2>&1 </dev/null &
+npm_pid=$!
+# Ctrl-C during the install stops npm too (it runs in the background of this script).
+trap 'kill "$npm_pid" 2>/dev/null || true; exit 130' INT TERM
+last=0
+while kill -0 "$npm_pid" 2>/dev/null; do
+  sleep 1
+  now=$(( $(date +%s) - start ))
+  if grep -q '^> sluice@[^ ]* \(prepare\|prebuild\|build\|postbuild\)' "$log" 2>/dev/null; then
+    phase="building dist/ (prepare)"
+  else
+    phase="installing packages"
+  fi
+  if [ -t 2 ]; then
+    printf '\rsluice: dependencies: npm ci: %s, %ss elapsed   ' "$phase" "$now" >&2
+  elif [ $(( now - last )) -ge 30 ]; then
+    echo "sluice: dependencies: npm ci: $phase, ${now}s elapsed" >&2
+    last=$now
+  fi
+done
+status=0
+wait "$npm_pid" || status=$?
+trap - INT TERM
+# Clear the progress line.
+[ -t 2 ] && printf '\r%*s\r' 78 '' >&2
+if [ "$status" -ne 0 ]; then
+  echo "sluice: dependencies: npm ci failed (exit $status); its last lines ($log):" >&2
+  tail -n 30 "$log" >&2
+  exit "$status"
+fi
+added=$(sed -n 's/^added \([0-9]*\) packages.*/\1/p' "$log" | tail -n 1)
+built=""
+[ -f dist/cli/index.js ] && built=", built dist/"
+echo "$(date -u +%H:%M:%S) sluice: dependencies: npm ci: added ${added:-the} packages$built ($(( $(date +%s) - start )) s; npm's output: $log)"
