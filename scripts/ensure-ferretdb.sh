@@ -36,8 +36,11 @@ echo "$version" > "$src/build/version/version.txt"
 # The build's own output (one `go: downloading` line per module) goes to a log; the terminal
 # gets one progress line, updated in place (a line every 30 s when stderr is not a terminal).
 buildlog="$home/build.log"
-(cd "$src" && go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
+(cd "$src" && exec go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
 build=$!
+# A background command ignores SIGINT: on Ctrl-C (or SIGTERM) stop the build ourselves (go stops
+# its compilers) and leave nothing half-built behind.
+trap 'kill -INT "$build" 2>/dev/null; wait "$build" 2>/dev/null; rm -rf "$src" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
 last=0
 while kill -0 "$build" 2>/dev/null; do
   sleep 1
@@ -54,7 +57,10 @@ while kill -0 "$build" 2>/dev/null; do
   fi
 done
 [ -t 2 ] && echo >&2
-if ! wait "$build"; then
+status=0
+wait "$build" || status=$?
+trap - INT TERM
+if [ "$status" -ne 0 ]; then
   echo "ensure-ferretdb: go build failed; its last lines ($buildlog):" >&2
   tail -n 20 "$buildlog" >&2
   exit 1

@@ -42,10 +42,12 @@ export function jsonOutput(command: Command): boolean {
 /** Runs `work` with a context built from the command's configuration, then closes it. */
 export async function withContext<T>(command: Command, work: (context: SluiceContext) => Promise<T>): Promise<T> {
   const config = configOf(command);
-  // One connection attempt (at most SLUICE_REDIS_CONNECT_TIMEOUT), then SLUICE_ERR_REDIS_UNAVAILABLE:
-  // a command run by hand or by a script reports an outage at once rather than retrying through it.
+  // One connection attempt (at most SLUICE_REDIS_CONNECT_TIMEOUT, until the server answers), then
+  // SLUICE_ERR_REDIS_UNAVAILABLE: a command run by hand or by a script reports an outage at once
+  // rather than retrying through it.
   const context = new SluiceContext(config, { connectionName: 'sluice:cli', maxRetriesPerRequest: 0 });
   try {
+    await context.redisReady(command.name());
     return await work(context);
   } catch (error) {
     // Name the server, not the client library's wording: SLUICE_ERR_REDIS_UNAVAILABLE with the redacted URL.

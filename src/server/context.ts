@@ -16,7 +16,7 @@ import { eventsKey, QUEUES_KEY, toQueueName } from '../keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue.js';
-import { closeRedis, createCluster, createRedis, isClusterUrl, type RedisClient } from '../redis/connection.js';
+import { closeRedis, createCluster, createRedis, isCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
 import { redactUrl, scrubSecrets, type SluiceConfig } from '../config.js';
 
 /** A payload or result as JSON: bytes as `{"$binary": base64}`. */
@@ -208,6 +208,35 @@ export class SluiceContext {
    */
   redisUnavailable(error: unknown, operation: string): unknown {
     return redisUnavailableAt(error, redactUrl(this.config.redisUrl), operation, this.redisConnectionError);
+  }
+
+  /**
+   * Resolves once the Redis connection is ready (the server answered); otherwise rejects with
+   * `SLUICE_ERR_REDIS_UNAVAILABLE` (see {@link SluiceContext.redisUnavailable}) at the
+   * connection's first error, or when it is not ready within `redisConnectTimeout`
+   * (`SLUICE_REDIS_CONNECT_TIMEOUT`): a host that drops packets, a server that accepts the
+   * connection and never answers. For one-shot commands: one attempt, then a clear error. On a
+   * Redis Cluster, only the timeout applies (one node failing is not the cluster failing).
+   */
+  async redisReady(operation: string): Promise<void> {
+    const redis = this.redis;
+    if (redis.status === 'ready') return;
+    if (this.redisConnectionError !== undefined && !isCluster(redis)) throw this.redisUnavailable(this.redisConnectionError, operation);
+    const timeoutMs = this.config.redisConnectTimeout;
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: unknown): void => {
+        clearTimeout(timer);
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+        if (error === undefined) resolve();
+        else reject(this.redisUnavailable(error, operation));
+      };
+      const onReady = (): void => done();
+      const onError = (error: unknown): void => done(error);
+      const timer = setTimeout(() => done(Object.assign(new Error(`connect ETIMEDOUT: not ready within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      redis.on('ready', onReady);
+      if (!isCluster(redis)) redis.on('error', onError);
+    });
   }
 
   /** Where replay and history read `queue`'s events: the archive, then the stream. */
