@@ -36,11 +36,14 @@ echo "$version" > "$src/build/version/version.txt"
 # The build's own output (one `go: downloading` line per module) goes to a log; the terminal
 # gets one progress line, updated in place (a line every 30 s when stderr is not a terminal).
 buildlog="$home/build.log"
-(cd "$src" && exec go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
+# The build runs in its own process group (setsid), with its temporary files in $gotmp: on Ctrl-C
+# (or SIGTERM) the trap stops go and its compilers together and leaves nothing half-built behind.
+# (A background command of a script ignores SIGINT, and go waits for its compilers on SIGINT.)
+gotmp="$home/tmp.$$"
+mkdir -p "$gotmp"
+(cd "$src" && GOTMPDIR="$gotmp" exec setsid go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
 build=$!
-# A background command ignores SIGINT: on Ctrl-C (or SIGTERM) stop the build ourselves (go stops
-# its compilers) and leave nothing half-built behind.
-trap 'kill -INT "$build" 2>/dev/null; wait "$build" 2>/dev/null; rm -rf "$src" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
+trap 'kill -TERM -- -"$build" 2>/dev/null || true; wait "$build" 2>/dev/null || true; rm -rf "$src" "$gotmp" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
 last=0
 while kill -0 "$build" 2>/dev/null; do
   sleep 1
@@ -66,6 +69,6 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 mv "$bin.tmp" "$bin"
-rm -rf "$src"
+rm -rf "$src" "$gotmp"
 echo "ensure-ferretdb: built $bin in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

@@ -17,10 +17,11 @@ log=.sluice/npm-ci.log
 start=$(date +%s)
 # npm runs on the machine's Node (it may be older than 24: npm would warn EBADENGINE about
 # packages that need 22+; they run on the project's Node 24, the devDependency "node").
-npm ci --no-audit --no-fund --no-progress --loglevel=error >"$log" 2>&1 </dev/null &
+# npm runs in its own process group (setsid): on Ctrl-C (or SIGTERM) the trap stops it and the
+# scripts it runs (the prepare build) together. (A background command of a script ignores SIGINT.)
+setsid npm ci --no-audit --no-fund --no-progress --loglevel=error >"$log" 2>&1 </dev/null &
 npm_pid=$!
-# Ctrl-C during the install stops npm too (it runs in the background of this script).
-trap 'kill "$npm_pid" 2>/dev/null || true; exit 130' INT TERM
+trap 'kill -TERM -- -"$npm_pid" 2>/dev/null || true; wait "$npm_pid" 2>/dev/null || true; echo >&2; echo "sluice: dependencies: npm ci interrupted; it runs again next time" >&2; exit 130' INT TERM
 last=0
 while kill -0 "$npm_pid" 2>/dev/null; do
   sleep 1
