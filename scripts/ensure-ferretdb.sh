@@ -36,6 +36,16 @@ echo "$version" > "$src/build/version/version.txt"
 # The build's own output (one `go: downloading` line per module) goes to a log; the terminal
 # gets one progress line, updated in place (a line every 30 s when stderr is not a terminal).
 buildlog="$home/build.log"
+# Stops a background command started with setsid, and everything in its process group: SIGTERM
+# until the group is empty, SIGKILL after 5 s.
+stop_group() {
+  local i
+  for i in $(seq 1 25); do
+    kill -TERM -- -"$1" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL -- -"$1" 2>/dev/null || true
+}
 # The build runs in its own process group (setsid), with its temporary files in $gotmp: on Ctrl-C
 # (or SIGTERM) the trap stops go and its compilers together and leaves nothing half-built behind.
 # (A background command of a script ignores SIGINT, and go waits for its compilers on SIGINT.)
@@ -43,7 +53,7 @@ gotmp="$home/tmp.$$"
 mkdir -p "$gotmp"
 (cd "$src" && GOTMPDIR="$gotmp" exec setsid go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
 build=$!
-trap 'kill -TERM -- -"$build" 2>/dev/null || true; wait "$build" 2>/dev/null || true; rm -rf "$src" "$gotmp" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
+trap 'stop_group "$build"; wait "$build" 2>/dev/null || true; rm -rf "$src" "$gotmp" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
 last=0
 while kill -0 "$build" 2>/dev/null; do
   sleep 1
