@@ -229,7 +229,10 @@ export class SluiceContext {
         redis.off('ready', onReady);
         redis.off('error', onError);
         if (error === undefined) resolve();
-        else reject(this.redisUnavailable(error, operation));
+        else {
+          const failure = this.redisUnavailable(error, operation);
+          reject(failure instanceof Error ? failure : new Error(String(failure)));
+        }
       };
       const onReady = (): void => done();
       const onError = (error: unknown): void => done(error);
