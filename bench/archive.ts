@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
-import { Archiver, EventArchive } from '../src/audit/archive.js';
-import { jobHistory, replayBatches } from '../src/audit/replay.js';
-import { Queue } from '../src/queue.js';
+import { Archiver } from '../src/audit/archiver.js';
+import { EventArchive } from '../src/history/archive.js';
+import { jobHistory, replayBatches } from '../src/history/replay.js';
+import { Queue } from '../src/queue/queue.js';
 import { MongoServer } from '../src/services/mongo-server.js';
 import { RedisServer } from '../src/services/redis-server.js';
 import { preloadArchive, type TemplateEvent } from '../test/helpers/archive-preload.js';

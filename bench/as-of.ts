@@ -10,9 +10,9 @@
  */
 import { Redis } from 'ioredis';
 import { queueAsOf } from '../src/audit/as-of.js';
-import { replayBatches } from '../src/audit/replay.js';
+import { replayBatches } from '../src/history/replay.js';
 import { Worker } from '../src/consumers/worker.js';
-import { Queue } from '../src/queue.js';
+import { Queue } from '../src/queue/queue.js';
 import { RedisServer } from '../src/services/redis-server.js';
 
 const jobs = Number(process.argv[2] ?? 30_000);

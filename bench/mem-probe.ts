@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { RedisServer } from '../src/services/redis-server.js';
-import { Queue } from '../src/queue.js';
+import { Queue } from '../src/queue/queue.js';
 import { MemoryPayloadStore } from '../src/payloads/memory-store.js';
 
 const option = (name: string, fallback: string): string =>

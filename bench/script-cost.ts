@@ -11,8 +11,8 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../src/services/redis-server.js';
-import type * as KeysModule from '../src/keys.js';
-import type * as QueueModule from '../src/queue.js';
+import type * as KeysModule from '../src/core/keys.js';
+import type * as QueueModule from '../src/queue/queue.js';
 import type * as ScriptsModule from '../src/events/scripts.js';
 import { summarize } from './lib/stats.js';
 

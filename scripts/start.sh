@@ -13,4 +13,4 @@ bash scripts/npm-ci.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 # The Lua scripts' TypeScript module (what `npm run gen` does, without npm's banner or spinner).
 tsx scripts/gen-lua.ts
-exec node --import tsx src/main.ts
+exec node --import tsx src/dev/main.ts

@@ -9,9 +9,9 @@
  *
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './keys.js';
-export { systemClock, type Clock } from './clock.js';
+export * from './core/errors.js';
+export * from './core/keys.js';
+export { systemClock, type Clock } from './core/clock.js';
 export {
   DEFAULT_ATTEMPTS,
   DEFAULT_BACKOFF,
@@ -22,9 +22,9 @@ export {
   type DedupeOptions,
   type JobOptions,
   type NewJob,
-} from './jobs.js';
-export { type GroupLimits, type RateLimit } from './limits.js';
-export { flowState, readDependencies, relayFlowOutbox, type DependencyInfo, type FlowState } from './flows.js';
+} from './jobs/options.js';
+export { type GroupLimits, type RateLimit } from './queue/limits.js';
+export { flowState, readDependencies, relayFlowOutbox, type DependencyInfo, type FlowState } from './queue/flows.js';
 export {
   RepeatScheduler,
   nextOccurrence,
@@ -33,7 +33,7 @@ export {
   type RepeatSchedulerOptions,
   type RepeatTemplate,
   type RepeatTickReport,
-} from './repeat.js';
+} from './queue/repeat.js';
 export {
   closeRedis,
   createCluster,
@@ -51,8 +51,8 @@ export {
   type ScanOptions,
   type RedisClient,
 } from './redis/connection.js';
-export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue.js';
-export type { PriorityChange } from './queue.js';
+export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue/queue.js';
+export type { PriorityChange } from './queue/queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';
 export { SlotPool } from './consumers/slot-pool.js';
@@ -74,7 +74,7 @@ export {
   type PartitionedQueueOptions,
   type PartitionedQueueStats,
   type PartitionedWorkerOptions,
-} from './partitioned.js';
+} from './consumers/partitioned.js';
 export { BatchWorker, type BatchHandler, type BatchOutcome, type BatchWorkerOptions } from './consumers/batch-worker.js';
 export * from './events/index.js';
 export { type Job } from './projections/job.js';
@@ -82,11 +82,12 @@ export { rebuild, verify, type RebuildReport, type ReplayOptions, type VerifyRep
 export { streamExtent, type StreamExtent } from './redis/stream-extent.js';
 export { DEFAULT_RETENTION, applyRetention, getRetention, setRetention, type RetentionLimits, type RetentionPolicy } from './projections/retention.js';
 export { ProjectionRunner, type Checkpoint, type Projection, type ProjectionRunnerOptions } from './projections/subscriber.js';
-export { Archiver, EventArchive, GENESIS_HASH, recordHash, type ArchiveRecord, type ArchiverOptions, type EventArchiveOptions } from './audit/archive.js';
-export { exportNdjson, jobHistory, replay$, replayBatches, type ReplayQuery, type ReplaySource } from './audit/replay.js';
+export { Archiver, type ArchiverOptions } from './audit/archiver.js';
+export { EventArchive, GENESIS_HASH, recordHash, type ArchiveRecord, type EventArchiveOptions } from './history/archive.js';
+export { exportNdjson, jobHistory, replay$, replayBatches, type ReplayQuery, type ReplaySource } from './history/replay.js';
 export { verifyAudit, type AuditReport, type VerifyAuditOptions } from './audit/verify-audit.js';
 export { DEFAULT_AS_OF_MAX_EVENTS, queueAsOf, type AsOfOptions, type QueueAsOf } from './audit/as-of.js';
-export { searchJobs, type JobSearch, type JobSearchResult, type TermIndex } from './search.js';
+export { searchJobs, type JobSearch, type JobSearchResult, type TermIndex } from './queue/search.js';
 export {
   DEFAULT_COLLECTION_PREFIX,
   MemoryPayloadStore,

@@ -33,7 +33,7 @@ export async function startConsumer(req: StartRequest, onDone: (jobId: string) =
 
 async function startSluice(req: StartRequest, onDone: (jobId: string) => void, onError: (error: unknown) => void): Promise<Consumer> {
   const { Worker } = await import('../../src/consumers/worker.js');
-  const { toQueueName, workersKey } = await import('../../src/keys.js');
+  const { toQueueName, workersKey } = await import('../../src/core/keys.js');
   let payloads: { close(): Promise<void> } | undefined;
   let store: import('../../src/payloads/store.js').PayloadStore | undefined;
   if (req.system === 'sluice-mongo') {

@@ -3,7 +3,7 @@
  */
 import { Redis } from 'ioredis';
 import { Queue as BullQueue } from 'bullmq';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import type { PayloadStore } from '../../src/payloads/store.js';
 import { PAYLOAD_1KIB } from './payload.js';
 import type { SystemName } from './systems.js';

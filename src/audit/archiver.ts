@@ -15,10 +15,10 @@
  */
 import { MongoBulkWriteError } from 'mongodb';
 import type { RedisClient } from '../redis/connection.js';
-import { describe, InvalidStateError, ValidationError } from '../errors.js';
+import { describe, InvalidStateError, ValidationError } from '../core/errors.js';
 import { decodeEvent } from '../events/codec.js';
-import { eventsKey, toQueueName, type QueueName } from '../keys.js';
-import { PeriodicTask } from '../consumers/periodic.js';
+import { eventsKey, toQueueName, type QueueName } from '../core/keys.js';
+import { PeriodicTask } from '../core/periodic.js';
 import { runScript } from '../events/scripts.js';
 import {
   buildChunk,
@@ -35,7 +35,7 @@ import {
   type HeadDoc,
   type JobRunDoc,
   type StoredRecord,
-} from './layout.js';
+} from '../history/layout.js';
 
 /** Options of {@link Archiver}. */
 export interface ArchiverOptions {

@@ -12,12 +12,12 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from '../clock.js';
-import { ValidationError } from '../errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
 import { runScript } from '../events/scripts.js';
-import { asOfPrefix, asOfScriptKeys, JOB_STATES, toJobId, toQueueName, type JobState } from '../keys.js';
+import { asOfPrefix, asOfScriptKeys, JOB_STATES, toJobId, toQueueName, type JobState } from '../core/keys.js';
 import { parseJobHash, type Job } from '../projections/job.js';
-import { replayBatches, type ReplaySource } from './replay.js';
+import { replayBatches, type ReplaySource } from '../history/replay.js';
 
 /** Options of {@link queueAsOf}. */
 export interface AsOfOptions {

@@ -4,9 +4,9 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
-import { toQueueName } from '../keys.js';
-import { chunkRecords, GENESIS_HASH, recordHash, type EventArchive } from './archive.js';
+import { ValidationError } from '../core/errors.js';
+import { toQueueName } from '../core/keys.js';
+import { chunkRecords, GENESIS_HASH, recordHash, type EventArchive } from '../history/archive.js';
 
 /** Options of {@link verifyAudit}. */
 export interface VerifyAuditOptions {

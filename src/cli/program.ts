@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 import { Command, CommanderError } from 'commander';
-import { isSluiceError, ValidationError } from '../errors.js';
-import { scrubSecrets } from '../config.js';
+import { isSluiceError, ValidationError } from '../core/errors.js';
+import { scrubSecrets } from '../app/config.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerInspectCommands } from './commands/inspect.js';

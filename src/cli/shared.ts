@@ -1,13 +1,13 @@
 /**
- * What every command shares: the configuration options (from the one table in src/config.ts),
+ * What every command shares: the configuration options (from the one table in src/app/config.ts),
  * the connections, `--json`, and the exit codes.
  *
  * @packageDocumentation
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, type OptionGroup, type SluiceConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
-import { SluiceContext } from '../server/context.js';
+import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, type OptionGroup, type SluiceConfig } from '../app/config.js';
+import { ValidationError } from '../core/errors.js';
+import { SluiceContext } from '../app/context.js';
 
 /** Exit codes. */
 export const EXIT = {

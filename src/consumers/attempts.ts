@@ -6,12 +6,12 @@
  *
  * @packageDocumentation
  */
-import type { ScriptTime } from '../clock.js';
-import { StaleAttemptError } from '../errors.js';
+import type { ScriptTime } from '../core/clock.js';
+import { StaleAttemptError } from '../core/errors.js';
 import { runScript } from '../events/scripts.js';
 import type { BackoffSpec, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
-import { backoffDelay } from '../jobs.js';
-import { laneKeys, wakeKey, type QueueName } from '../keys.js';
+import { backoffDelay } from '../jobs/options.js';
+import { laneKeys, wakeKey, type QueueName } from '../core/keys.js';
 import { parseBackoffField, parseClaimedRef } from '../projections/job.js';
 import type { RedisClient } from '../redis/connection.js';
 

@@ -8,16 +8,16 @@
  *
  * @packageDocumentation
  */
-import { scriptTime, type Clock } from '../clock.js';
+import { scriptTime, type Clock } from '../core/clock.js';
 import { runScript } from '../events/scripts.js';
-import { relayFlowOutbox } from '../flows.js';
-import { flowOutboxKey, type QueueName } from '../keys.js';
+import { relayFlowOutbox } from '../queue/flows.js';
+import { flowOutboxKey, type QueueName } from '../core/keys.js';
 import type { PayloadStore } from '../payloads/store.js';
 import { sweepPayloadsOnce } from '../payloads/sweep.js';
 import { applyRetention } from '../projections/retention.js';
 import type { RedisClient } from '../redis/connection.js';
-import { RepeatScheduler } from '../repeat.js';
-import { PeriodicTask } from './periodic.js';
+import { RepeatScheduler } from '../queue/repeat.js';
+import { PeriodicTask } from '../core/periodic.js';
 
 // Small bites: one retention call blocks Redis for its whole batch (≈13 µs a job).
 const RETENTION_BATCH = 100;

@@ -9,8 +9,8 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { describe, ValidationError } from '../errors.js';
-import { toQueueName } from '../keys.js';
+import { describe, ValidationError } from '../core/errors.js';
+import { toQueueName } from '../core/keys.js';
 import { SlotPool } from './slot-pool.js';
 import { Worker, type Handler, type WorkerEvents, type WorkerOptions } from './worker.js';
 

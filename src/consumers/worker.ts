@@ -15,17 +15,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
-import { scriptTime, systemClock, type Clock } from '../clock.js';
-import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../errors.js';
+import { scriptTime, systemClock, type Clock } from '../core/clock.js';
+import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../core/errors.js';
 import type { JsonValue, PayloadRef } from '../events/types.js';
-import { QUEUES_KEY, toJobId, toQueueName, type QueueName } from '../keys.js';
-import { readDependencies, type DependencyInfo } from '../flows.js';
+import { QUEUES_KEY, toJobId, toQueueName, type QueueName } from '../core/keys.js';
+import { readDependencies, type DependencyInfo } from '../queue/flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
 import { GroupedPut } from '../payloads/grouped-put.js';
-import { ensureGroups, openRedis, type RedisConnection } from '../queue.js';
+import { ensureGroups, openRedis, type RedisConnection } from '../queue/queue.js';
 import {
   claimAttempts,
   completeAttempts,
@@ -39,7 +39,7 @@ import {
   type ClaimedAttempt,
 } from './attempts.js';
 import { queueHousekeeping } from './housekeeping.js';
-import { PeriodicTask } from './periodic.js';
+import { PeriodicTask } from '../core/periodic.js';
 import type { SlotPool } from './slot-pool.js';
 
 /** A claimed job as the handler sees it. */

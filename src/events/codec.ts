@@ -8,8 +8,8 @@
  *
  * @packageDocumentation
  */
-import { CorruptEventError } from '../errors.js';
-import { PRIORITY_LEVELS } from '../keys.js';
+import { CorruptEventError } from '../core/errors.js';
+import { PRIORITY_LEVELS } from '../core/keys.js';
 import {
   EVENT_TYPES,
   EVENT_VERSIONS,

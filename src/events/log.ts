@@ -20,8 +20,8 @@
  */
 import type { RedisClient } from '../redis/connection.js';
 import { mergeMap, Observable, type OperatorFunction } from 'rxjs';
-import { ClosedError, CorruptEventError, ValidationError } from '../errors.js';
-import { eventsKey, toQueueName, type QueueName } from '../keys.js';
+import { ClosedError, CorruptEventError, ValidationError } from '../core/errors.js';
+import { eventsKey, toQueueName, type QueueName } from '../core/keys.js';
 import { closeRedis, createRedisClient, type CreateRedisOptions } from '../redis/connection.js';
 import { execStrings, toStreamEntries, type StreamEntry } from '../redis/replies.js';
 import {

@@ -8,8 +8,8 @@
  * @packageDocumentation
  */
 import { Observable, type Subscriber } from 'rxjs';
-import { ClosedError, ValidationError } from '../errors.js';
-import { toQueueName, type QueueName } from '../keys.js';
+import { ClosedError, ValidationError } from '../core/errors.js';
+import { toQueueName, type QueueName } from '../core/keys.js';
 import {
   compareStreamIds,
   formatStreamId,

@@ -3,11 +3,11 @@
  * KEYS block. This is the one place script names and reply shapes meet TypeScript; every
  * script error goes through {@link fromScriptError} so callers see typed errors.
  */
-import { asRedisUnavailable, fromScriptError } from '../errors.js';
+import { asRedisUnavailable, fromScriptError } from '../core/errors.js';
 import type { RedisClient } from '../redis/connection.js';
-import { SCRIPT_KEY_COUNT, scriptKeys, type QueueName } from '../keys.js';
+import { SCRIPT_KEY_COUNT, scriptKeys, type QueueName } from '../core/keys.js';
 import { SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
-import type { ScriptTime } from '../clock.js';
+import type { ScriptTime } from '../core/clock.js';
 
 /** Name of a Sluice Lua script (a file in src/events/lua). */
 export type ScriptName = keyof typeof SCRIPTS;

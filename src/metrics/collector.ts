@@ -12,8 +12,8 @@
  *
  * @packageDocumentation
  */
-import { systemClock, type Clock } from '../clock.js';
-import { ValidationError } from '../errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
 import type { RedisClient } from '../redis/connection.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import {
@@ -30,7 +30,7 @@ import {
   CONSUMER_GROUP,
   type JobState,
   type QueueName,
-} from '../keys.js';
+} from '../core/keys.js';
 
 /** Consumer-group figures of one priority lane. */
 export interface LaneSnapshot {

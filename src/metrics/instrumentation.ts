@@ -9,9 +9,9 @@
  * @packageDocumentation
  */
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
-import type { Clock } from '../clock.js';
-import type { NewJob } from '../jobs.js';
-import { CONSUMER_GROUP } from '../keys.js';
+import type { Clock } from '../core/clock.js';
+import type { NewJob } from '../jobs/options.js';
+import { CONSUMER_GROUP } from '../core/keys.js';
 import type { AttemptOutcome } from './names.js';
 import type { SluiceMetrics } from './sluice-metrics.js';
 import { contextFromTraceparent, errorType, formatTraceparent, MESSAGING_SYSTEM, parseTraceparent, partitionAttributes, SPAN_ATTR } from './tracing.js';

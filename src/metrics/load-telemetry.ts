@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { ServiceStartError } from '../errors.js';
+import { ServiceStartError } from '../core/errors.js';
 import type { Telemetry, TelemetryOptions } from './telemetry.js';
 
 /** Starts the OpenTelemetry SDK through a dynamic import of ./telemetry.js. */

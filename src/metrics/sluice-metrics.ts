@@ -10,7 +10,7 @@
 import { metrics as otelMetrics, type Meter } from '@opentelemetry/api';
 import { Registry, register as globalRegistry } from 'prom-client';
 import { QueueStatsCollector, type QueueStatsCollectorOptions } from './collector.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import { MessagingMetrics } from './messaging.js';
 import { INSTRUMENTATION_SCOPE, LABEL, OTHER_JOB_NAME, type AttemptOutcome } from './names.js';
 import { OtelMetrics } from './otel.js';

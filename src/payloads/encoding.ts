@@ -9,9 +9,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { payloadTerms } from './terms.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import type { JsonValue, PayloadRef } from '../events/types.js';
-import { toJobId } from '../keys.js';
+import { toJobId } from '../core/keys.js';
 import type { PayloadInput, PayloadValue } from './store.js';
 import { MAX_PAYLOAD_BYTES } from './store.js';
 

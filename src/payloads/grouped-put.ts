@@ -4,7 +4,7 @@
  * after a quiet moment goes out at once; the puts that arrive while it is in flight are written
  * together by the next one. Nothing waits for a timer.
  */
-import { PayloadStoreUnavailableError } from '../errors.js';
+import { PayloadStoreUnavailableError } from '../core/errors.js';
 import type { PayloadRef } from '../events/types.js';
 import type { PayloadInput, PayloadStore } from './store.js';
 

@@ -2,10 +2,10 @@
  * An in-memory {@link PayloadStore} for unit tests and examples. It honours the same contract as
  * the MongoDB store (the contract suite runs against both); nothing survives the process.
  */
-import { systemClock, type Clock } from '../clock.js';
-import { ClosedError, PayloadConflictError, PayloadNotFoundError } from '../errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ClosedError, PayloadConflictError, PayloadNotFoundError } from '../core/errors.js';
 import type { PayloadRef } from '../events/types.js';
-import { toQueueName, type QueueName } from '../keys.js';
+import { toQueueName, type QueueName } from '../core/keys.js';
 import {
   decodeValue,
   distinctIds,

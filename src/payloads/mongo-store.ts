@@ -23,10 +23,10 @@ import {
   type WriteConcernSettings,
   type WriteError,
 } from 'mongodb';
-import { systemClock, type Clock } from '../clock.js';
-import { ClosedError, describe, PayloadConflictError, PayloadNotFoundError, PayloadStoreUnavailableError, ValidationError } from '../errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ClosedError, describe, PayloadConflictError, PayloadNotFoundError, PayloadStoreUnavailableError, ValidationError } from '../core/errors.js';
 import type { PayloadRef } from '../events/types.js';
-import { toQueueName, type QueueName } from '../keys.js';
+import { toQueueName, type QueueName } from '../core/keys.js';
 import {
   decodeValue,
   distinctIds,

@@ -17,7 +17,7 @@ import {
   SluiceError,
   ValidationError,
   type PayloadStoreAccessReason,
-} from '../errors.js';
+} from '../core/errors.js';
 
 /** Retry policy of a payload store. */
 export interface RetryOptions {

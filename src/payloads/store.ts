@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import type { JsonValue, PayloadRef } from '../events/types.js';
-import type { QueueName } from '../keys.js';
+import type { QueueName } from '../core/keys.js';
 
 export type { PayloadRef } from '../events/types.js';
 

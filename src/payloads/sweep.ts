@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { jobKeyPrefix, payloadSweepKey, toQueueName, type QueueName } from '../keys.js';
+import { jobKeyPrefix, payloadSweepKey, toQueueName, type QueueName } from '../core/keys.js';
 import { scanKeys, type RedisClient } from '../redis/connection.js';
 import { toNonNegativeInteger } from './encoding.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore, type SweepResult } from './store.js';

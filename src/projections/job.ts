@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { CorruptEventError } from '../errors.js';
+import { CorruptEventError } from '../core/errors.js';
 import type { BackoffSpec, JobRef, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
-import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs.js';
-import { JOB_STATES, type JobState } from '../keys.js';
+import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs/options.js';
+import { JOB_STATES, type JobState } from '../core/keys.js';
 
 /** A job as the read model holds it. */
 export interface Job {

@@ -2,7 +2,7 @@
  * Rebuild and verify the read models from the event log.
  *
  * Both replay the whole history — archived events first, then the live stream (see
- * src/audit/replay.ts), with no gap and no duplicate at the seam — through the one projection
+ * src/history/replay.ts), with no gap and no duplicate at the seam — through the one projection
  * fold (src/events/lua/includes/project.lua) into shadow keys (`sluice:{<queue>}:shadow:*`).
  * The last step runs in one script, so events appended meanwhile by publishers and workers are
  * folded in too: `rebuild` then swaps the shadow read model in; `verify` compares it with the
@@ -21,14 +21,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { scanKeys, unlinkKeys, type RedisClient } from '../redis/connection.js';
-import { systemClock, type Clock } from '../clock.js';
-import { HistoryIncompleteError, InvalidStateError } from '../errors.js';
-import { replayBatches } from '../audit/replay.js';
-import { compareIds, type EventArchive } from '../audit/archive.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { HistoryIncompleteError, InvalidStateError } from '../core/errors.js';
+import { replayBatches } from '../history/replay.js';
+import { compareIds, type EventArchive } from '../history/archive.js';
 import { streamExtent } from '../redis/stream-extent.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { runScript } from '../events/scripts.js';
-import { eventsKey, metaKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../keys.js';
+import { eventsKey, metaKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../core/keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
@@ -163,7 +163,7 @@ async function newestId(redis: RedisClient, queue: QueueName): Promise<string | 
 }
 
 /**
- * Folds the history after `folded.lastId` (archive, then stream, see src/audit/replay.ts) up to
+ * Folds the history after `folded.lastId` (archive, then stream, see src/history/replay.ts) up to
  * the stream's end as it is when the pass starts, into the shadow read model.
  * @returns the number of events folded by this pass.
  */

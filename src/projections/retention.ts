@@ -7,10 +7,10 @@
  * @packageDocumentation
  */
 import type { RedisClient } from '../redis/connection.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import { runScript } from '../events/scripts.js';
-import { metaKey, toQueueName } from '../keys.js';
-import type { ScriptTime } from '../clock.js';
+import { metaKey, toQueueName } from '../core/keys.js';
+import type { ScriptTime } from '../core/clock.js';
 
 /** Limits for one finished state. `null` means no limit. */
 export interface RetentionLimits {

@@ -13,12 +13,12 @@
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import { bufferTime, concatMap, filter, from, type Subscription } from 'rxjs';
-import { describe, ValidationError } from '../errors.js';
+import { describe, ValidationError } from '../core/errors.js';
 import { RedisEventLog } from '../events/log.js';
 import type { EventType, StoredJobEvent } from '../events/types.js';
-import { checkpointKey, toQueueName, type QueueName } from '../keys.js';
-import type { EventArchive } from '../audit/archive.js';
-import { replayBatches } from '../audit/replay.js';
+import { checkpointKey, toQueueName, type QueueName } from '../core/keys.js';
+import type { EventArchive } from '../history/archive.js';
+import { replayBatches } from '../history/replay.js';
 
 /** A stream id a projection has folded up to (inclusive). */
 export type Checkpoint = string & { readonly __brand: 'Checkpoint' };

@@ -9,8 +9,8 @@
  * @packageDocumentation
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { asRedisUnavailable, RedisUnavailableError, ValidationError } from '../errors.js';
-import { QUEUES_KEY } from '../keys.js';
+import { asRedisUnavailable, RedisUnavailableError, ValidationError } from '../core/errors.js';
+import { QUEUES_KEY } from '../core/keys.js';
 
 /** Options of {@link createRedis}: any ioredis option, plus Sluice's defaults below. */
 export interface CreateRedisOptions extends RedisOptions {

@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 
 /** Largest value of either part of a stream id (2^64 - 1). */
 export const MAX_ID_PART = 18_446_744_073_709_551_615n;

@@ -16,7 +16,7 @@ import { duplicateClient, type RedisClient } from './connection.js';
 import { Observable } from 'rxjs';
 import { toStreamEntries, xreadEntries, type StreamEntry } from './replies.js';
 import { formatStreamId, MIN_ID, nextStreamId, parseStreamId, type StreamIdParts } from './stream-id.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 
 /** Options of {@link tailStream}. */
 export interface StreamTailOptions {

@@ -14,9 +14,9 @@
  * @packageDocumentation
  */
 import { Archiver } from '../audit/archiver.js';
-import type { EventArchive } from '../audit/archive.js';
+import type { EventArchive } from '../history/archive.js';
 import { duplicateClient, isCluster, type RedisClient } from '../redis/connection.js';
-import { eventsKey, QUEUES_KEY } from '../keys.js';
+import { eventsKey, QUEUES_KEY } from '../core/keys.js';
 
 /** Options of {@link ArchiverPool}. */
 export interface ArchiverPoolOptions {

@@ -14,8 +14,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
-import type { SluiceConfig } from '../config.js';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import type { SluiceConfig } from '../app/config.js';
 
 /** What a token may do. `admin` implies the others. */
 export const SCOPES = ['publish', 'consume', 'read', 'admin'] as const;

@@ -15,14 +15,14 @@
 import { hostname } from 'node:os';
 import { waitForWork } from '../consumers/attempts.js';
 import { queueHousekeeping } from '../consumers/housekeeping.js';
-import type { PeriodicTask } from '../consumers/periodic.js';
-import { ForeignClaimError, SluiceError } from '../errors.js';
-import { toQueueName, type QueueName } from '../keys.js';
+import type { PeriodicTask } from '../core/periodic.js';
+import { ForeignClaimError, SluiceError } from '../core/errors.js';
+import { toQueueName, type QueueName } from '../core/keys.js';
 import { DEFAULT_ORPHAN_GRACE_MS } from '../payloads/store.js';
-import { ensureGroups } from '../queue.js';
+import { ensureGroups } from '../queue/queue.js';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
-import { systemClock } from '../clock.js';
-import type { SluiceContext } from './context.js';
+import { systemClock } from '../core/clock.js';
+import type { SluiceContext } from '../app/context.js';
 
 /** Longest long-poll of one claim. */
 export const MAX_WAIT_MS = 30_000;

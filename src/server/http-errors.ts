@@ -7,9 +7,9 @@
  * @packageDocumentation
  */
 import type { ErrorObject } from 'ajv';
-import { describe, isRedisDown, isSluiceError, RedisUnavailableError, SluiceError, ValidationError } from '../errors.js';
-import { toJobId, toQueueName } from '../keys.js';
-import { scrubSecrets } from '../config.js';
+import { describe, isRedisDown, isSluiceError, RedisUnavailableError, SluiceError, ValidationError } from '../core/errors.js';
+import { toJobId, toQueueName } from '../core/keys.js';
+import { scrubSecrets } from '../app/config.js';
 import type { ErrorBody } from './schemas.js';
 
 /** The longest path parameter the router accepts (job ids are up to 200 characters, URL-encoded up to 3 bytes each). */

@@ -5,6 +5,6 @@
  *
  * @packageDocumentation
  */
-export { loadConfig, scrubSecrets, type SluiceConfig } from '../config.js';
+export { loadConfig, scrubSecrets, type SluiceConfig } from '../app/config.js';
 export { buildApp, type AppOptions } from './app.js';
 export { startService, type RunningService } from './serve.js';

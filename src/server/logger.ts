@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { pino, stdSerializers, type Logger } from 'pino';
-import { scrubSecrets, type LogLevel } from '../config.js';
+import { scrubSecrets, type LogLevel } from '../app/config.js';
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {

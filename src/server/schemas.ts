@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { ErrorCodes, type ErrorCode } from '../errors.js';
+import { ErrorCodes, type ErrorCode } from '../core/errors.js';
 import { EVENT_TYPES } from '../events/types.js';
-import { JOB_ID_PATTERN, JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS, QUEUE_NAME_PATTERN } from '../keys.js';
+import { JOB_ID_PATTERN, JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS, QUEUE_NAME_PATTERN } from '../core/keys.js';
 
-// The character rules of toQueueName / toJobId (src/keys.ts), shown in the OpenAPI document.
+// The character rules of toQueueName / toJobId (src/core/keys.ts), shown in the OpenAPI document.
 export { JOB_ID_PATTERN, QUEUE_NAME_PATTERN };
 
 /** Marks a body schema as optional: a request without a body passes, one with a body is validated. */

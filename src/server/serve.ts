@@ -6,14 +6,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { describeConfig, type SluiceConfig } from '../config.js';
+import { describeConfig, type SluiceConfig } from '../app/config.js';
 import { defaultMetrics } from '../metrics/sluice-metrics.js';
 import { loadTelemetry } from '../metrics/load-telemetry.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { buildApp } from './app.js';
 import { ArchiverPool } from './archivers.js';
 import { registryFromConfig } from './auth.js';
-import { SluiceContext } from './context.js';
+import { SluiceContext } from '../app/context.js';
 import { logDescription } from './http-errors.js';
 import { createLogger } from './logger.js';
 

@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServiceStartError } from '../errors.js';
+import { ServiceStartError } from '../core/errors.js';
 import { PostgresServer } from './postgres-server.js';
 import { freePort, ManagedProcess, waitForPort } from './process.js';
 import { which } from './redis-server.js';

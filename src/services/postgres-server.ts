@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ServiceStartError } from '../errors.js';
+import { ServiceStartError } from '../core/errors.js';
 import { freePort, ManagedProcess, sleep, waitForPort } from './process.js';
 import { which } from './redis-server.js';
 

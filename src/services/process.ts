@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { ServiceStartError } from '../errors.js';
+import { ServiceStartError } from '../core/errors.js';
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {

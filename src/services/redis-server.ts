@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceStartError } from '../errors.js';
+import { ServiceStartError } from '../core/errors.js';
 import { freePort, ManagedProcess, waitForPort } from './process.js';
 
 /** Options of {@link startRedisServer}. */

@@ -6,7 +6,7 @@ import { firstValueFrom, take, timeout, toArray, type Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/events/log.js';
 import type { JobEvent, StoredJobEvent } from '../../src/events/types.js';
-import { ClosedError, CorruptEventError, ValidationError } from '../../src/errors.js';
+import { ClosedError, CorruptEventError, ValidationError } from '../../src/core/errors.js';
 import { streamIdTime } from '../../src/redis/stream-id.js';
 import { sampleEvents } from '../helpers/arbitraries.js';
 

@@ -12,7 +12,7 @@ import {
   PayloadNotFoundError,
   ValidationError,
   isSluiceError,
-} from '../../src/errors.js';
+} from '../../src/core/errors.js';
 import type { PayloadRef } from '../../src/events/types.js';
 import { MAX_PAYLOAD_BYTES, type PayloadStore } from '../../src/payloads/index.js';
 

@@ -61,7 +61,7 @@ describe('npm package (pack, install into a fresh project, use)', () => {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);
-    expect(files).not.toContain('dist/main.js');
+    expect(files).not.toContain('dist/dev/main.js');
     expect(readFileSync(join(app, 'node_modules/sluice/LICENSE'), 'utf8')).toContain('Apache License');
     for (const map of files.filter((f) => f.endsWith('.js.map'))) {
       const parsed = JSON.parse(readFileSync(join(app, 'node_modules/sluice', map), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
@@ -128,7 +128,7 @@ await queue.redis.del(...(await queue.redis.keys('*' + name + '*')));
 await queue.close();
 const pkg = (name) => loaded.filter((u) => u.includes('/node_modules/' + name));
 const core = loaded.filter((u) => u.includes('/node_modules/sluice/dist/'));
-const devTooling = core.filter((u) => ['/dist/services/', '/dist/main.js', '/dist/cli/', '/dist/server/', '/dist/otel.js'].some((part) => u.includes(part))).length;
+const devTooling = core.filter((u) => ['/dist/services/', '/dist/dev/', '/dist/cli/', '/dist/server/', '/dist/otel.js'].some((part) => u.includes(part))).length;
 console.log(JSON.stringify({ result, fastify: pkg('fastify/').length, sdk: pkg('@opentelemetry/sdk-').length + pkg('@opentelemetry/exporter-').length, pino: pkg('pino/').length, api: pkg('@opentelemetry/api/').length, core: core.length, devTooling, total: loaded.length }));
 `,
     );

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 import { dropDatabase, ROOT, testDatabase, testEnv, TOKENS } from '../helpers/service.js';
 

@@ -8,13 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { Archiver } from '../../src/audit/archive.js';
-import { jobHistory, replayBatches } from '../../src/audit/replay.js';
-import { loadConfig } from '../../src/config.js';
+import { Archiver } from '../../src/audit/archiver.js';
+import { jobHistory, replayBatches } from '../../src/history/replay.js';
+import { loadConfig } from '../../src/app/config.js';
 import { Worker } from '../../src/consumers/worker.js';
-import { toQueueName } from '../../src/keys.js';
+import { toQueueName } from '../../src/core/keys.js';
 import { buildApp } from '../../src/server/app.js';
-import { SluiceContext } from '../../src/server/context.js';
+import { SluiceContext } from '../../src/app/context.js';
 import { MongoServer } from '../../src/services/mongo-server.js';
 import { RedisServer } from '../../src/services/redis-server.js';
 import { preloadArchive, preloadPayloads, templateOf } from '../helpers/archive-preload.js';

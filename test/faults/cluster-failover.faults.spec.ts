@@ -13,10 +13,10 @@
 import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker, type Handler } from '../../src/consumers/worker.js';
-import { isRedisDown, RedisUnavailableError, SluiceError } from '../../src/errors.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { isRedisDown, RedisUnavailableError, SluiceError } from '../../src/core/errors.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { closeRedis, createCluster, keySlot } from '../../src/redis/connection.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { clusterNodes, nodeRole, RedisClusterFixture, replicationInfo, slotOwner, type ClusterMaster, type ClusterReplica } from '../helpers/redis-cluster.js';

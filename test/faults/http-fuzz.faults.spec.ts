@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { dropQueue, testQueueName } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';

@@ -8,9 +8,9 @@
  * model verifies clean against the whole history (archive, then stream).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Archiver } from '../../src/audit/archive.js';
-import { replayBatches } from '../../src/audit/replay.js';
-import { jobKey, stateKey, toJobId, toQueueName } from '../../src/keys.js';
+import { Archiver } from '../../src/audit/archiver.js';
+import { replayBatches } from '../../src/history/replay.js';
+import { jobKey, stateKey, toJobId, toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Child } from '../helpers/child.js';
 import { waitFor } from '../helpers/dispatch.js';

@@ -8,11 +8,11 @@
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { Worker } from '../../src/consumers/worker.js';
-import { PayloadStoreAccessError, PayloadStoreUnavailableError } from '../../src/errors.js';
+import { PayloadStoreAccessError, PayloadStoreUnavailableError } from '../../src/core/errors.js';
 import { MongoPayloadStore } from '../../src/payloads/index.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startService } from '../../src/server/serve.js';
 import { MongoServer } from '../../src/services/mongo-server.js';

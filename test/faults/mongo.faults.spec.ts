@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSluiceError, PayloadStoreUnavailableError } from '../../src/errors.js';
+import { isSluiceError, PayloadStoreUnavailableError } from '../../src/core/errors.js';
 import { MongoPayloadStore } from '../../src/payloads/mongo-store.js';
 import { MongoServer } from '../../src/services/mongo-server.js';
 import { allEvents, dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';

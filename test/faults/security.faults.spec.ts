@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { freePort } from '../../src/services/process.js';
 import { RedisServer } from '../../src/services/redis-server.js';
 import { testQueueName, waitFor } from '../helpers/dispatch.js';

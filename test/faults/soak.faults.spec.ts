@@ -8,9 +8,9 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Archiver } from '../../src/audit/archive.js';
+import { Archiver } from '../../src/audit/archiver.js';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Child } from '../helpers/child.js';
 import { waitFor } from '../helpers/dispatch.js';

@@ -7,9 +7,9 @@
  */
 import type { PayloadStore } from '../../src/payloads/store.js';
 import type { RedisClient } from '../../src/redis/connection.js';
-import type { EventArchive } from '../../src/audit/archive.js';
-import { buildChunk, chunkRecordsOf, GENESIS_HASH, headKey, jobRunsOf, recordHash, summaryOf, type ArchiveDocument, type ChunkDoc, type StoredRecord } from '../../src/audit/layout.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import type { EventArchive } from '../../src/history/archive.js';
+import { buildChunk, chunkRecordsOf, GENESIS_HASH, headKey, jobRunsOf, recordHash, summaryOf, type ArchiveDocument, type ChunkDoc, type StoredRecord } from '../../src/history/layout.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 
 /** One event of the template job: raw stream fields. */
 export interface TemplateEvent {

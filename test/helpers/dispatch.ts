@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { decodeEvent } from '../../src/events/codec.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
-import { eventsKey, queuePrefix, toQueueName } from '../../src/keys.js';
+import { eventsKey, queuePrefix, toQueueName } from '../../src/core/keys.js';
 import { scanKeys, unlinkKeys, type RedisClient } from '../../src/redis/connection.js';
 
 /** A queue name no other test uses. */

@@ -5,9 +5,9 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 import type { MongoPayloadStore } from '../../src/payloads/mongo-store.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { dropQueue, testQueueName, testRedis } from './dispatch.js';
 import { openTestPayloads, type TestPayloads } from './payloads.js';
 

@@ -1,6 +1,6 @@
 /** Reads and deletes a queue's whole read model (job hashes, state indexes, priority, counts). */
 import type { Redis } from 'ioredis';
-import { countsKey, JOB_STATES, jobKey, priorityKey, stateKey, toJobId, toQueueName } from '../../src/keys.js';
+import { countsKey, JOB_STATES, jobKey, priorityKey, stateKey, toJobId, toQueueName } from '../../src/core/keys.js';
 
 /** Everything the projection fold maintains, as plain data for deep equality. */
 export async function readModelSnapshot(redis: Redis, queueName: string): Promise<Record<string, unknown>> {

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { runScript } from '../../src/events/scripts.js';
-import { toQueueName } from '../../src/keys.js';
+import { toQueueName } from '../../src/core/keys.js';
 
 /** One claimed attempt. */
 export interface Attempt {

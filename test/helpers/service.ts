@@ -9,10 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { inject } from 'vitest';
-import { loadConfig, type SluiceConfig } from '../../src/config.js';
+import { loadConfig, type SluiceConfig } from '../../src/app/config.js';
 import { buildApp } from '../../src/server/app.js';
 import { TokenRegistry, type TokenEntry } from '../../src/server/auth.js';
-import { SluiceContext } from '../../src/server/context.js';
+import { SluiceContext } from '../../src/app/context.js';
 import type { FastifyInstance } from 'fastify';
 
 /** The repository root. */

@@ -7,10 +7,10 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { Redis } from 'ioredis';
-import { EventArchive } from '../../src/audit/archive.js';
-import { jobHistory } from '../../src/audit/replay.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
-import { Queue } from '../../src/queue.js';
+import { EventArchive } from '../../src/history/archive.js';
+import { jobHistory } from '../../src/history/replay.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
+import { Queue } from '../../src/queue/queue.js';
 import { ArchiverPool } from '../../src/server/archivers.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 

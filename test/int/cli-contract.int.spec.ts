@@ -5,9 +5,9 @@
  * worker's retention options cover cancelled jobs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, retentionFromConfig } from '../../src/config.js';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
-import { SluiceContext } from '../../src/server/context.js';
+import { loadConfig, retentionFromConfig } from '../../src/app/config.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/core/keys.js';
+import { SluiceContext } from '../../src/app/context.js';
 import { dropQueue, testQueueName } from '../helpers/dispatch.js';
 import { dropDatabase, runCli, testConfig, testDatabase, testEnv } from '../helpers/service.js';
 

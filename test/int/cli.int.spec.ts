@@ -11,8 +11,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
-import { SluiceContext } from '../../src/server/context.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/core/keys.js';
+import { SluiceContext } from '../../src/app/context.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { dropDatabase, ROOT, runCli, testConfig, testDatabase, testEnv } from '../helpers/service.js';
 

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { queuePrefix, toQueueName } from '../../src/keys.js';
+import { queuePrefix, toQueueName } from '../../src/core/keys.js';
 import { payloadTerms, searchTerms } from '../../src/payloads/terms.js';
 import { scanKeys } from '../../src/redis/connection.js';
 import { CONSOLE_DIR } from '../../src/server/console-static.js';

@@ -14,9 +14,9 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { Worker } from '../../src/consumers/worker.js';
 import { runScript } from '../../src/events/scripts.js';
-import { toQueueName } from '../../src/keys.js';
+import { toQueueName } from '../../src/core/keys.js';
 import { SluiceMetrics, startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { sleep } from '../../src/services/process.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 import {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents } from '../helpers/dispatch.js';
 import { claim, complete, fail, promote } from '../helpers/scripted.js';
 import { useQueueFixture } from '../helpers/fixture.js';

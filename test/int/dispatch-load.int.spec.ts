@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 
 describe('load', () => {

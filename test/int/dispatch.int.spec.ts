@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnrecoverableError } from '../../src/errors.js';
+import { UnrecoverableError } from '../../src/core/errors.js';
 import { Worker, type ActiveJob } from '../../src/consumers/worker.js';
 import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';

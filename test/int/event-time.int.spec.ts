@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
-import { SluiceContext } from '../../src/server/context.js';
-import { eventsKey, toQueueName } from '../../src/keys.js';
+import { SluiceContext } from '../../src/app/context.js';
+import { eventsKey, toQueueName } from '../../src/core/keys.js';
 import { allEvents, dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { dropDatabase, testConfig, testDatabase } from '../helpers/service.js';
 

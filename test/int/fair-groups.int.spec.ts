@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { claim, complete } from '../helpers/scripted.js';
 import { useQueueFixture } from '../helpers/fixture.js';

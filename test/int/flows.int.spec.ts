@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import type { StoredJobEvent } from '../../src/events/types.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 import { claim, complete, fail } from '../helpers/scripted.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
+import { jobKey, toJobId, toQueueName } from '../../src/core/keys.js';
 import { allEvents, dropQueue, testQueueName, typesOf, waitFor } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';
 

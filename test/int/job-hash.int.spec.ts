@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import type { BackoffSpec, StoredJobEvent } from '../../src/events/types.js';
-import { jobKey, laneKey, toJobId, toQueueName } from '../../src/keys.js';
+import { jobKey, laneKey, toJobId, toQueueName } from '../../src/core/keys.js';
 import { MemoryPayloadStore } from '../../src/payloads/memory-store.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
 import { claim } from '../helpers/scripted.js';

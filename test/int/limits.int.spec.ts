@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
 import { runScript } from '../../src/events/scripts.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
 import { claim, claimReply, complete, fail } from '../helpers/scripted.js';
 import { useQueueFixture } from '../helpers/fixture.js';

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { PartitionCountMismatchError, ValidationError } from '../../src/errors.js';
-import { MAX_PARTITIONS, parsePartition, partitionQueueName, partitionsKey, toQueueName } from '../../src/keys.js';
-import { PartitionedQueue, PartitionedWorker, partitionOf, type PartitionedWorkerOptions } from '../../src/partitioned.js';
+import { PartitionCountMismatchError, ValidationError } from '../../src/core/errors.js';
+import { MAX_PARTITIONS, parsePartition, partitionQueueName, partitionsKey, toQueueName } from '../../src/core/keys.js';
+import { PartitionedQueue, PartitionedWorker, partitionOf, type PartitionedWorkerOptions } from '../../src/consumers/partitioned.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';

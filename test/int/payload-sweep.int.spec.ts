@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { PayloadNotFoundError } from '../../src/errors.js';
-import { payloadSweepKey, toQueueName } from '../../src/keys.js';
+import { PayloadNotFoundError } from '../../src/core/errors.js';
+import { payloadSweepKey, toQueueName } from '../../src/core/keys.js';
 import { referencedPayloadIds, sweepPayloads } from '../../src/payloads/sweep.js';
 import { waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PayloadNotFoundError, PayloadStoreUnavailableError } from '../../src/errors.js';
+import { PayloadNotFoundError, PayloadStoreUnavailableError } from '../../src/core/errors.js';
 import { MongoPayloadStore, type PayloadRef } from '../../src/payloads/index.js';
 import { MongoServer } from '../../src/services/mongo-server.js';
 

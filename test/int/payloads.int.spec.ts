@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Binary, MongoClient, type CommandStartedEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ClosedError, ValidationError } from '../../src/errors.js';
+import { ClosedError, ValidationError } from '../../src/core/errors.js';
 import { hashBytes, MongoPayloadStore, type PayloadRef } from '../../src/payloads/index.js';
 import { READ_GROUP_SIZE, readGroup } from '../../src/payloads/encoding.js';
 import { GroupedPut } from '../../src/payloads/grouped-put.js';

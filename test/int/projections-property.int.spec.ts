@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { isSluiceError } from '../../src/errors.js';
+import { isSluiceError } from '../../src/core/errors.js';
 import { runScript } from '../../src/events/scripts.js';
-import { toQueueName } from '../../src/keys.js';
+import { toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { ensureGroups, Queue } from '../../src/queue.js';
+import { ensureGroups, Queue } from '../../src/queue/queue.js';
 import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { jobKey, toJobId, toQueueName } from '../../src/keys.js';
+import { jobKey, toJobId, toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { toQueueName } from '../../src/keys.js';
+import { toQueueName } from '../../src/core/keys.js';
 import { verify } from '../../src/projections/rebuild.js';
-import { Queue } from '../../src/queue.js';
-import { RepeatScheduler } from '../../src/repeat.js';
+import { Queue } from '../../src/queue/queue.js';
+import { RepeatScheduler } from '../../src/queue/repeat.js';
 import { allEvents, dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
 

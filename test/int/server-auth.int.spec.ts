@@ -7,8 +7,8 @@
  */
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
-import { loadConfig } from '../../src/config.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/core/keys.js';
+import { loadConfig } from '../../src/app/config.js';
 import { registryFromConfig, SCOPES, type Scope, type TokenEntry } from '../../src/server/auth.js';
 import { dropQueue, testQueueName } from '../helpers/dispatch.js';
 import { dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';

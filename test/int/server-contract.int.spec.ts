@@ -9,7 +9,7 @@ import type { InjectOptions } from 'fastify';
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/core/keys.js';
 import { Worker } from '../../src/consumers/worker.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testDatabase, type TestApp } from '../helpers/service.js';

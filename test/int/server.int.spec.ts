@@ -10,11 +10,11 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { Worker } from '../../src/consumers/worker.js';
-import { ErrorCodes } from '../../src/errors.js';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/keys.js';
-import { loadConfig } from '../../src/config.js';
+import { ErrorCodes } from '../../src/core/errors.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../../src/core/keys.js';
+import { loadConfig } from '../../src/app/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { SluiceContext } from '../../src/server/context.js';
+import { SluiceContext } from '../../src/app/context.js';
 import { dropQueue, testQueueName, waitFor } from '../helpers/dispatch.js';
 import { bearer, dropDatabase, openTestApp, testConfig, testDatabase, type TestApp } from '../helpers/service.js';
 

@@ -5,8 +5,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { Worker, type ActiveJob } from '../../src/consumers/worker.js';
 import { MESSAGING_SYSTEM, SPAN_ATTR } from '../../src/metrics/index.js';
 import { startTelemetry, type Telemetry } from '../../src/otel.js';
-import { PartitionedQueue, PartitionedWorker } from '../../src/partitioned.js';
-import { Queue } from '../../src/queue.js';
+import { PartitionedQueue, PartitionedWorker } from '../../src/consumers/partitioned.js';
+import { Queue } from '../../src/queue/queue.js';
 import { dropQueue, testQueueName, testRedis, waitFor } from '../helpers/dispatch.js';
 
 let redis: Redis;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { laneKey, toQueueName } from '../../src/keys.js';
+import { laneKey, toQueueName } from '../../src/core/keys.js';
 import { Child } from '../helpers/child.js';
 import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';

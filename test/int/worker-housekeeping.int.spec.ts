@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { laneKey, toQueueName, workersKey } from '../../src/keys.js';
+import { laneKey, toQueueName, workersKey } from '../../src/core/keys.js';
 import { waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
 

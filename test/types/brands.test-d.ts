@@ -4,7 +4,7 @@
  */
 import { expectTypeOf } from 'vitest';
 import type { JobEvent, StoredJobEvent } from '../../src/events/types.js';
-import { toJobId, toQueueName, type JobId, type QueueName } from '../../src/keys.js';
+import { toJobId, toQueueName, type JobId, type QueueName } from '../../src/core/keys.js';
 import type { Checkpoint } from '../../src/projections/subscriber.js';
 
 expectTypeOf<string>().not.toExtend<QueueName>();

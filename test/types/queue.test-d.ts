@@ -5,7 +5,7 @@
  */
 import { expectTypeOf } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { Queue } from '../../src/queue.js';
+import { Queue } from '../../src/queue/queue.js';
 import type { Job } from '../../src/projections/job.js';
 
 interface Email {

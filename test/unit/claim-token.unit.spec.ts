@@ -1,7 +1,7 @@
 /** Claim tokens of the HTTP consume API: round trip (ids with `:` and `/`), and every foreign or malformed token refused. */
 import { describe, expect, it } from 'vitest';
-import { ForeignClaimError } from '../../src/errors.js';
-import { toQueueName } from '../../src/keys.js';
+import { ForeignClaimError } from '../../src/core/errors.js';
+import { toQueueName } from '../../src/core/keys.js';
 import { decodeClaimToken, encodeClaimToken, type ClaimToken } from '../../src/server/consume-service.js';
 
 const claim: ClaimToken = { queue: toQueueName('emails'), jobId: 'invoice:2024/17', token: 'g1733324000000-12', consumer: 'py:host-1@a', claimedAt: 1733324000123 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asRedisUnavailable, isRedisDown, RedisUnavailableError, ValidationError } from '../../src/errors.js';
-import { eventsKey, scriptKeys, shadowScriptKeys, toQueueName } from '../../src/keys.js';
+import { asRedisUnavailable, isRedisDown, RedisUnavailableError, ValidationError } from '../../src/core/errors.js';
+import { eventsKey, scriptKeys, shadowScriptKeys, toQueueName } from '../../src/core/keys.js';
 import { hashTagOf, isClusterUrl, keySlot, parseClusterUrl } from '../../src/redis/connection.js';
 
 describe('Redis Cluster helpers', () => {

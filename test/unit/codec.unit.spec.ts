@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, encodeEvent, ENTRY_FIELDS } from '../../src/events/codec.js';
 import { EVENT_TYPES, EVENT_VERSIONS, type EventType, type JobEvent } from '../../src/events/types.js';
-import { CorruptEventError } from '../../src/errors.js';
+import { CorruptEventError } from '../../src/core/errors.js';
 import { eventOfTypeArb, jobEventArb, text } from '../helpers/arbitraries.js';
 
 const ID = '1700000000000-7';

@@ -8,12 +8,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, renderConfigTable, scrubSecrets } from '../../src/config.js';
-import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/errors.js';
-import { toJobId, toQueueName } from '../../src/keys.js';
+import { describeConfig, loadConfig, parseBackoff, parseDuration, redactUrl, renderConfigTable, scrubSecrets } from '../../src/app/config.js';
+import { ErrorCodes, ForbiddenError, UnauthorizedError } from '../../src/core/errors.js';
+import { toJobId, toQueueName } from '../../src/core/keys.js';
 import { authorize, patternToRegExp, TokenRegistry, tokenDigest } from '../../src/server/auth.js';
 import { isCluster } from '../../src/redis/connection.js';
-import { mongoFromConfig, redisFromConfig } from '../../src/server/context.js';
+import { mongoFromConfig, redisFromConfig } from '../../src/app/context.js';
 import { JOB_ID_PATTERN, QUEUE_NAME_PATTERN } from '../../src/server/schemas.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -9,7 +9,7 @@ import {
   SluiceError,
   StaleAttemptError,
   ValidationError,
-} from '../../src/errors.js';
+} from '../../src/core/errors.js';
 
 describe('error registry', () => {
   it('maps script replies to typed errors with their code and status', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../src/events/memory-log.js';
-import { ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { testEventLog } from '../contracts/eventLog.contract.js';
 import { sampleEvents } from '../helpers/arbitraries.js';
 

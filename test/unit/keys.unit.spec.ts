@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import {
   countsKey,
   delayedKey,
@@ -22,7 +22,7 @@ import {
   toJobId,
   toQueueName,
   workersKey,
-} from '../../src/keys.js';
+} from '../../src/core/keys.js';
 
 const q = toQueueName('emails');
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { EVENT_TYPES } from '../../src/events/types.js';
-import { JOB_STATES, toQueueName } from '../../src/keys.js';
+import { JOB_STATES, toQueueName } from '../../src/core/keys.js';
 import {
   ATTEMPT_OUTCOMES,
   formatTraceparent,
@@ -22,7 +22,7 @@ import {
   type CollectionSnapshot,
   type MetricKey,
 } from '../../src/metrics/index.js';
-import { ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

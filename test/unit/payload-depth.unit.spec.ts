@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { checkJsonValue, encodeItems, MAX_JSON_DEPTH, payloadField } from '../../src/payloads/encoding.js';
 
 /** `depth` nested arrays around 1. */

@@ -1,6 +1,6 @@
 import { MongoError, MongoErrorLabel, MongoNetworkError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { PayloadStoreAccessError, PayloadStoreUnavailableError, ValidationError } from '../../src/errors.js';
+import { PayloadStoreAccessError, PayloadStoreUnavailableError, ValidationError } from '../../src/core/errors.js';
 import {
   accessFailure,
   backoffDelay,

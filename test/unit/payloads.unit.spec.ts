@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPayloadStore } from '../../src/payloads/index.js';
-import { ValidationError } from '../../src/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { testPayloadStore } from '../contracts/payloadStore.contract.js';
 
 testPayloadStore('MemoryPayloadStore', ({ clock }) => new MemoryPayloadStore({ clock }));

@@ -6,11 +6,11 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { describe, ValidationError } from '../../errors.js';
-import { QUEUES_KEY, queuePrefix, toQueueName, type JobState } from '../../keys.js';
-import type { Queue } from '../../queue.js';
-import { parseDuration } from '../../config.js';
-import type { SluiceContext } from '../../server/context.js';
+import { describe, ValidationError } from '../../core/errors.js';
+import { QUEUES_KEY, queuePrefix, toQueueName, type JobState } from '../../core/keys.js';
+import type { Queue } from '../../queue/queue.js';
+import { parseDuration } from '../../app/config.js';
+import type { SluiceContext } from '../../app/context.js';
 import { scanKeys, unlinkKeys } from '../../redis/connection.js';
 import { requeueDead } from '../../server/routes/queues.js';
 import { printJson, table, type Io } from '../output.js';

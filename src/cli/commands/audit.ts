@@ -6,11 +6,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { replay$, replayBatches, type ReplayQuery } from '../../audit/replay.js';
+import { replay$, replayBatches, type ReplayQuery } from '../../history/replay.js';
 import { verifyAudit } from '../../audit/verify-audit.js';
-import { eventsKey, toQueueName } from '../../keys.js';
+import { eventsKey, toQueueName } from '../../core/keys.js';
 import { rebuild, verify } from '../../projections/rebuild.js';
-import type { SluiceContext } from '../../server/context.js';
+import type { SluiceContext } from '../../app/context.js';
 import { parseTime, parseTypes } from '../../server/routes/events.js';
 import { keyValues, printJson, Progress, time, type Io } from '../output.js';
 import { addConfigOptions, EXIT, jsonOutput, withContext } from '../shared.js';

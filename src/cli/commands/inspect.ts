@@ -4,13 +4,13 @@
  * @packageDocumentation
  */
 import type { Command } from 'commander';
-import { jobHistory } from '../../audit/replay.js';
-import { JOB_STATES, type JobState } from '../../keys.js';
+import { jobHistory } from '../../history/replay.js';
+import { JOB_STATES, type JobState } from '../../core/keys.js';
 import type { Job } from '../../projections/job.js';
 import type { StoredJobEvent } from '../../events/types.js';
-import { payloadToJson } from '../../server/context.js';
+import { payloadToJson } from '../../app/context.js';
 import type { PayloadValue } from '../../payloads/store.js';
-import { JobNotFoundError, ValidationError } from '../../errors.js';
+import { JobNotFoundError, ValidationError } from '../../core/errors.js';
 import { keyValues, printJson, table, time, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 

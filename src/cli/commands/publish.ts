@@ -8,10 +8,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { parseDuration } from '../../config.js';
-import { ValidationError } from '../../errors.js';
-import type { JobOptions, NewJob } from '../../jobs.js';
-import type { PublishResult } from '../../queue.js';
+import { parseDuration } from '../../app/config.js';
+import { ValidationError } from '../../core/errors.js';
+import type { JobOptions, NewJob } from '../../jobs/options.js';
+import type { PublishResult } from '../../queue/queue.js';
 import { printJson, table, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 

@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import type { Command } from 'commander';
-import { parseDuration } from '../../config.js';
-import { ValidationError } from '../../errors.js';
-import type { GroupLimits, RateLimit } from '../../limits.js';
-import type { Queue } from '../../queue.js';
-import type { RepeatableJob, RepeatSchedule, RepeatTemplate } from '../../repeat.js';
+import { parseDuration } from '../../app/config.js';
+import { ValidationError } from '../../core/errors.js';
+import type { GroupLimits, RateLimit } from '../../queue/limits.js';
+import type { Queue } from '../../queue/queue.js';
+import type { RepeatableJob, RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
 import { keyValues, printJson, table, time, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 

@@ -7,9 +7,9 @@
  */
 import type { Command } from 'commander';
 import { queueAsOf } from '../../audit/as-of.js';
-import { ValidationError } from '../../errors.js';
-import { JOB_STATES, type JobState } from '../../keys.js';
-import { searchJobs, type JobSearch } from '../../search.js';
+import { ValidationError } from '../../core/errors.js';
+import { JOB_STATES, type JobState } from '../../core/keys.js';
+import { searchJobs, type JobSearch } from '../../queue/search.js';
 import { parseTime } from '../../server/routes/events.js';
 import { keyValues, printJson, table, time, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';

@@ -10,11 +10,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_AS_OF_MAX_EVENTS, queueAsOf } from '../../audit/as-of.js';
 import { verifyAudit } from '../../audit/verify-audit.js';
-import { isSluiceError } from '../../errors.js';
-import { PRIORITY_LEVELS, stateKey, toQueueName } from '../../keys.js';
+import { isSluiceError } from '../../core/errors.js';
+import { PRIORITY_LEVELS, stateKey, toQueueName } from '../../core/keys.js';
 import { verify } from '../../projections/rebuild.js';
-import { searchJobs } from '../../search.js';
-import type { SluiceContext } from '../context.js';
+import { searchJobs } from '../../queue/search.js';
+import type { SluiceContext } from '../../app/context.js';
 import { JobParams, JobSchema, JobStateSchema, QueueParams, StringEnum, TransitionResult, errorResponses } from '../schemas.js';
 import { parseTime } from './events.js';
 

@@ -21,15 +21,15 @@ import {
   type ClaimOutcome,
 } from '../../consumers/attempts.js';
 import type { JsonValue, PayloadRef } from '../../events/types.js';
-import { jobKey, toJobId, toQueueName, type QueueName } from '../../keys.js';
+import { jobKey, toJobId, toQueueName, type QueueName } from '../../core/keys.js';
 import type { PayloadValue } from '../../payloads/store.js';
 import { parseBackoffField } from '../../projections/job.js';
-import { payloadToJson, type SluiceContext } from '../context.js';
+import { payloadToJson, type SluiceContext } from '../../app/context.js';
 import { logDescription } from '../http-errors.js';
 import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
 import { decodeClaimToken, encodeClaimToken, HttpConsumers, MAX_CLAIM, MAX_WAIT_MS, type ClaimToken } from '../consume-service.js';
 import { errorResponses, OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
-import { scriptTime, systemClock } from '../../clock.js';
+import { scriptTime, systemClock } from '../../core/clock.js';
 
 const strict = { additionalProperties: false } as const;
 const TOKEN_EXAMPLE = 'WyJlbWFpbHMiLCJqb2ItNDIiLCIxNzMzMzI0MDAwMDAwLTAiLCJweS13b3JrZXItMSIsMTczMzMyNDAwMDAwMF0';

@@ -14,11 +14,11 @@ import { Readable } from 'node:stream';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Subscription } from 'rxjs';
-import { replayBatches, type ReplayQuery as LibraryReplayQuery } from '../../audit/replay.js';
-import { SluiceError, ValidationError } from '../../errors.js';
+import { replayBatches, type ReplayQuery as LibraryReplayQuery } from '../../history/replay.js';
+import { SluiceError, ValidationError } from '../../core/errors.js';
 import { RedisEventLog } from '../../events/log.js';
 import { EVENT_TYPES, type EventType, type StoredJobEvent } from '../../events/types.js';
-import type { SluiceContext } from '../context.js';
+import type { SluiceContext } from '../../app/context.js';
 import { errorResponse, toSluiceError } from '../http-errors.js';
 import { LiveQuery, QueueParams, ReplayQuery, errorResponses } from '../schemas.js';
 

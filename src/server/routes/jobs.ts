@@ -5,12 +5,12 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { jobHistory } from '../../audit/replay.js';
-import { JobNotFoundError, ValidationError } from '../../errors.js';
-import type { JobOptions, NewJob } from '../../jobs.js';
+import { jobHistory } from '../../history/replay.js';
+import { JobNotFoundError, ValidationError } from '../../core/errors.js';
+import type { JobOptions, NewJob } from '../../jobs/options.js';
 import type { PayloadValue } from '../../payloads/store.js';
 import type { Job } from '../../projections/job.js';
-import { payloadToJson, type SluiceContext } from '../context.js';
+import { payloadToJson, type SluiceContext } from '../../app/context.js';
 import {
   BulkBody,
   BulkResult,

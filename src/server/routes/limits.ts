@@ -6,11 +6,11 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../../errors.js';
-import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../keys.js';
-import type { Queue } from '../../queue.js';
-import type { RepeatSchedule, RepeatTemplate } from '../../repeat.js';
-import type { SluiceContext } from '../context.js';
+import { ValidationError } from '../../core/errors.js';
+import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../core/keys.js';
+import type { Queue } from '../../queue/queue.js';
+import type { RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
+import type { SluiceContext } from '../../app/context.js';
 import {
   GroupList,
   GroupLimitsBody,

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
-import type { SluiceContext } from '../context.js';
+import type { SluiceContext } from '../../app/context.js';
 import { HealthSchema, ReadySchema, errorResponses } from '../schemas.js';
 
 /** Registers the operations routes. */

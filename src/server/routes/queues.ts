@@ -6,9 +6,9 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { isSluiceError, ValidationError } from '../../errors.js';
-import type { Queue } from '../../queue.js';
-import type { SluiceContext } from '../context.js';
+import { isSluiceError, ValidationError } from '../../core/errors.js';
+import type { Queue } from '../../queue/queue.js';
+import type { SluiceContext } from '../../app/context.js';
 import {
   JobPageSchema,
   PageQuery,

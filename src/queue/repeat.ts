@@ -16,14 +16,14 @@
  * @packageDocumentation
  */
 import { Cron } from 'croner';
-import type { RedisClient } from './redis/connection.js';
-import { scriptTime, systemClock, type Clock } from './clock.js';
-import { ValidationError } from './errors.js';
-import { runScript } from './events/scripts.js';
-import type { PayloadRef } from './events/types.js';
-import { prepareJob, publishArgs, type JobOptions } from './jobs.js';
-import { repeatKey, repeatPrefix, type QueueName } from './keys.js';
-import type { PayloadStore } from './payloads/store.js';
+import type { RedisClient } from '../redis/connection.js';
+import { scriptTime, systemClock, type Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
+import { runScript } from '../events/scripts.js';
+import type { PayloadRef } from '../events/types.js';
+import { prepareJob, publishArgs, type JobOptions } from '../jobs/options.js';
+import { repeatKey, repeatPrefix, type QueueName } from '../core/keys.js';
+import type { PayloadStore } from '../payloads/store.js';
 
 /** When a repeatable job runs. Give exactly one of `cron` and `everyMs`. */
 export interface RepeatSchedule {

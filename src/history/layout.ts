@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import type { QueueName } from '../keys.js';
+import type { QueueName } from '../core/keys.js';
 
 /** Hash that the first record of a queue chains from. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -15,14 +15,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { scrubSecrets } from './config.js';
-import { describe } from './errors.js';
-import { MongoServer } from './services/mongo-server.js';
-import { freePort } from './services/process.js';
-import { RedisServer } from './services/redis-server.js';
+import { scrubSecrets } from '../app/config.js';
+import { describe } from '../core/errors.js';
+import { MongoServer } from '../services/mongo-server.js';
+import { freePort } from '../services/process.js';
+import { RedisServer } from '../services/redis-server.js';
 
 const QUEUE = 'demo';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Prints a line; URL credentials in it (e.g. of a `MONGO_URL` quoted by an error) are masked. */
 function log(line: string): void {
@@ -322,7 +322,7 @@ function writeObserveConfig(token: string, service: string, worker: string | und
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'token'), token, { mode: 0o600 });
   const config = [
-    '# Written by the quick start (src/main.ts) for scripts/observe.sh; rewritten on every run.',
+    '# Written by the quick start (src/dev/main.ts) for scripts/observe.sh; rewritten on every run.',
     'global:',
     '  scrape_interval: 5s',
     '  evaluation_interval: 5s',

@@ -8,16 +8,16 @@
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { EventArchive } from '../audit/archive.js';
-import type { ReplaySource } from '../audit/replay.js';
-import { describe, QueueNotFoundError, redisUnavailableAt, ValidationError } from '../errors.js';
-import type { JobDefaults } from '../jobs.js';
-import { eventsKey, QUEUES_KEY, toQueueName } from '../keys.js';
+import { EventArchive } from '../history/archive.js';
+import type { ReplaySource } from '../history/replay.js';
+import { describe, QueueNotFoundError, redisUnavailableAt, ValidationError } from '../core/errors.js';
+import type { JobDefaults } from '../jobs/options.js';
+import { eventsKey, QUEUES_KEY, toQueueName } from '../core/keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
-import { Queue } from '../queue.js';
+import { Queue } from '../queue/queue.js';
 import { closeRedis, createCluster, createRedis, isCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
-import { redactUrl, scrubSecrets, type SluiceConfig } from '../config.js';
+import { redactUrl, scrubSecrets, type SluiceConfig } from './config.js';
 
 /** A payload or result as JSON: bytes as `{"$binary": base64}`. */
 export function payloadToJson(value: PayloadValue | undefined): unknown {

@@ -13,11 +13,11 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from './errors.js';
-import { JOB_STATES, jobKey, stateKey, toJobId, toQueueName, type JobState, type QueueName } from './keys.js';
-import { parseJobHash, type Job } from './projections/job.js';
-import type { RedisClient } from './redis/connection.js';
-import { searchTerms } from './payloads/terms.js';
+import { ValidationError } from '../core/errors.js';
+import { JOB_STATES, jobKey, stateKey, toJobId, toQueueName, type JobState, type QueueName } from '../core/keys.js';
+import { parseJobHash, type Job } from '../projections/job.js';
+import type { RedisClient } from '../redis/connection.js';
+import { searchTerms } from '../payloads/terms.js';
 
 /** What to look for. Criteria combine with AND. */
 export interface JobSearch {

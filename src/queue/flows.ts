@@ -10,13 +10,13 @@
  *
  * @packageDocumentation
  */
-import type { RedisClient } from './redis/connection.js';
-import { runScript } from './events/scripts.js';
-import type { JobRef, PayloadRef } from './events/types.js';
-import { flowOutboxKey, jobKey, toJobId, toQueueName, type JobId, type JobState, type QueueName } from './keys.js';
-import { parseJobHash, type Job } from './projections/job.js';
-import type { PayloadStore } from './payloads/store.js';
-import type { ScriptTime } from './clock.js';
+import type { RedisClient } from '../redis/connection.js';
+import { runScript } from '../events/scripts.js';
+import type { JobRef, PayloadRef } from '../events/types.js';
+import { flowOutboxKey, jobKey, toJobId, toQueueName, type JobId, type JobState, type QueueName } from '../core/keys.js';
+import { parseJobHash, type Job } from '../projections/job.js';
+import type { PayloadStore } from '../payloads/store.js';
+import type { ScriptTime } from '../core/clock.js';
 
 /** A prerequisite of a job, as {@link readDependencies} reports it. */
 export interface DependencyInfo extends JobRef {

@@ -12,11 +12,11 @@
 import type { Writable } from 'node:stream';
 import type { RedisClient } from '../redis/connection.js';
 import { Observable } from 'rxjs';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import { decodeEvent } from '../events/codec.js';
 import { RedisEventLog } from '../events/log.js';
 import { EVENT_TYPES, type EventType, type StoredJobEvent } from '../events/types.js';
-import { eventsKey, toJobId, toQueueName, type QueueName } from '../keys.js';
+import { eventsKey, toJobId, toQueueName, type QueueName } from '../core/keys.js';
 import { compareIds, type ArchiveRecord, type EventArchive } from './archive.js';
 
 /** What to replay. */

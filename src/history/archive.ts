@@ -8,7 +8,7 @@
  * and content hash inside `data`, so a payload can be erased without breaking the chain.
  *
  * Records are stored in chunks of consecutive records with small index documents beside them
- * (layout in src/audit/layout.ts, queries in docs/ARCHIVE.md): every read is a point read by
+ * (layout in src/history/layout.ts, queries in docs/ARCHIVE.md): every read is a point read by
  * `_id`, so reading from a position, finding a stream id and reading one job's history cost
  * O(log n) point reads however long the history grows. The {@link Archiver} (src/audit/archiver.ts)
  * writes them, and trims the stream behind them; while a verify or rebuild replays the queue, the
@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import type { Collection, Db, MongoClient } from 'mongodb';
-import type { QueueName } from '../keys.js';
+import type { QueueName } from '../core/keys.js';
 import {
   chunkKey,
   chunkRecordsOf,
@@ -35,7 +35,6 @@ import {
 } from './layout.js';
 
 export { compareIds, GENESIS_HASH, recordHash, type ArchiveDocument } from './layout.js';
-export { Archiver, type ArchiverOptions, type ArchiveRunReport } from './archiver.js';
 
 /** One archived event. */
 export interface ArchiveRecord {
@@ -283,7 +282,7 @@ export class EventArchive {
 
   /**
    * One job's archived records, in order, and the archive's last record at the time of the read.
-   * Reads the job's runs (a chain of point reads, see src/audit/layout.ts), the chunks they point
+   * Reads the job's runs (a chain of point reads, see src/history/layout.ts), the chunks they point
    * into, and the last chunk directly (its runs may not be written yet).
    */
   async jobRecords(queue: QueueName, jobId: string): Promise<{ records: ArchiveRecord[]; last: ArchiveRecord | undefined }> {

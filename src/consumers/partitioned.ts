@@ -16,9 +16,9 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from './clock.js';
-import { ClosedError, PartitionCountMismatchError, ValidationError } from './errors.js';
-import { prepareJob, type JobOptions, type NewJob } from './jobs.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ClosedError, PartitionCountMismatchError, ValidationError } from '../core/errors.js';
+import { prepareJob, type JobOptions, type NewJob } from '../jobs/options.js';
 import {
   JOB_STATES,
   MAX_PARTITIONS,
@@ -29,11 +29,11 @@ import {
   toQueueName,
   type JobState,
   type QueueName,
-} from './keys.js';
-import type { Job } from './projections/job.js';
-import { openRedis, Queue, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection } from './queue.js';
-import { MultiQueueWorker, type MultiQueueWorkerOptions } from './consumers/multi-worker.js';
-import type { Handler } from './consumers/worker.js';
+} from '../core/keys.js';
+import type { Job } from '../projections/job.js';
+import { openRedis, Queue, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection } from '../queue/queue.js';
+import { MultiQueueWorker, type MultiQueueWorkerOptions } from './multi-worker.js';
+import type { Handler } from './worker.js';
 
 /** The Redis client type Sluice's queues use (a server connection, or a cluster where supported). */
 type RedisClient = ReturnType<typeof openRedis>['redis'];

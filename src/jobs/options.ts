@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ValidationError } from './errors.js';
-import type { BackoffSpec, PayloadRef } from './events/types.js';
-import { PRIORITY_LEVELS, toJobId, toQueueName, type JobId } from './keys.js';
+import { ValidationError } from '../core/errors.js';
+import type { BackoffSpec, PayloadRef } from '../events/types.js';
+import { PRIORITY_LEVELS, toJobId, toQueueName, type JobId } from '../core/keys.js';
 
 /** Default priority lane when a job gives none: the middle one. */
 export const DEFAULT_PRIORITY = Math.floor(PRIORITY_LEVELS / 2);

@@ -12,11 +12,11 @@
  *
  * @packageDocumentation
  */
-import { ValidationError } from './errors.js';
-import type { BackoffSpec } from './events/types.js';
-import type { RetentionPolicy } from './projections/retention.js';
-import { validateBackoff } from './jobs.js';
-import { parseClusterUrl } from './redis/connection.js';
+import { ValidationError } from '../core/errors.js';
+import type { BackoffSpec } from '../events/types.js';
+import type { RetentionPolicy } from '../projections/retention.js';
+import { validateBackoff } from '../jobs/options.js';
+import { parseClusterUrl } from '../redis/connection.js';
 
 /** Log levels of pino, plus `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

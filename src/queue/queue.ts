@@ -7,16 +7,16 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
-import { scriptTime, systemClock, type Clock } from './clock.js';
-import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from './errors.js';
-import { jobHistory } from './audit/replay.js';
-import type { EventArchive } from './audit/archive.js';
-import { runScript } from './events/scripts.js';
-import type { PayloadRef, StoredJobEvent } from './events/types.js';
-import { prepareJob, publishArgs, type JobDefaults, type NewJob } from './jobs.js';
+import { scriptTime, systemClock, type Clock } from '../core/clock.js';
+import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from '../core/errors.js';
+import { jobHistory } from '../history/replay.js';
+import type { EventArchive } from '../history/archive.js';
+import { runScript } from '../events/scripts.js';
+import type { PayloadRef, StoredJobEvent } from '../events/types.js';
+import { prepareJob, publishArgs, type JobDefaults, type NewJob } from '../jobs/options.js';
 import { flowState, readDependencies, registerDependant, type DependencyInfo, type FlowState } from './flows.js';
 import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
-import { parseJobHash, type Job } from './projections/job.js';
+import { parseJobHash, type Job } from '../projections/job.js';
 import {
   getRepeatable,
   listRepeatables,
@@ -26,7 +26,7 @@ import {
   type RepeatSchedule,
   type RepeatTemplate,
 } from './repeat.js';
-import { applyRetention, getRetention, setRetention, type RetentionPolicy } from './projections/retention.js';
+import { applyRetention, getRetention, setRetention, type RetentionPolicy } from '../projections/retention.js';
 import {
   CONSUMER_GROUP,
   countsKey,
@@ -44,14 +44,14 @@ import {
   workersKey,
   type JobState,
   type QueueName,
-} from './keys.js';
-import { tracePublish, type PublishTelemetryOptions } from './metrics/instrumentation.js';
-import { defaultMetrics, type SluiceMetrics } from './metrics/sluice-metrics.js';
-import { redisServerAttributes, sluiceTracer } from './metrics/tracing.js';
-import { checkJsonValue, payloadField } from './payloads/encoding.js';
-import type { PayloadStore } from './payloads/store.js';
-import { createCluster, isClusterUrl, type RedisClient } from './redis/connection.js';
-import { streamExtent, type StreamExtent } from './redis/stream-extent.js';
+} from '../core/keys.js';
+import { tracePublish, type PublishTelemetryOptions } from '../metrics/instrumentation.js';
+import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
+import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
+import { checkJsonValue, payloadField } from '../payloads/encoding.js';
+import type { PayloadStore } from '../payloads/store.js';
+import { createCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
+import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
 
 /**
  * How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes — an

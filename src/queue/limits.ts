@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import type { RedisClient } from './redis/connection.js';
-import { ValidationError } from './errors.js';
-import { metaKey, type QueueName } from './keys.js';
+import type { RedisClient } from '../redis/connection.js';
+import { ValidationError } from '../core/errors.js';
+import { metaKey, type QueueName } from '../core/keys.js';
 
 /** At most `max` jobs started in any window of `durationMs`. */
 export interface RateLimit {
