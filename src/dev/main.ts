@@ -278,7 +278,8 @@ async function main(): Promise<void> {
   log(`sluice: [4/4] worker: sluice worker on queue ${QUEUE}${workerMetrics ? `, metrics at ${workerMetrics}` : ''} (${elapsed(serviceAt)}); ready in ${elapsed(bootAt)}`);
   const observe = writeObserveConfig(token, new URL(url).host, workerMetrics === undefined ? undefined : new URL(workerMetrics).host);
   // `npm ci` builds dist/ (the prepare script); without it, run the sources.
-  const cli = existsSync(join(root, 'dist', 'cli', 'index.js')) ? 'npx sluice' : 'npx tsx src/cli/index.ts';
+  // `npm run -s sluice --` runs dist/cli/index.js at once (npx would first install the clone into its cache).
+  const cli = existsSync(join(root, 'dist', 'cli', 'index.js')) ? 'npm run -s sluice --' : 'npx tsx src/cli/index.ts';
   const privateData = redisServer !== undefined || mongo.kind !== 'external';
   process.stdout.write(
     [
