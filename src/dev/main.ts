@@ -5,7 +5,8 @@
  * demo jobs over the HTTP API (some fail and are retried, a few end in the dead-letter queue),
  * prints the URLs of the API, /metrics and the OpenAPI document with a demo token, and reports
  * the queue's figures every few seconds. Ctrl-C stops the publisher, then the worker (running jobs
- * finish), the service, and the servers, and exits 0.
+ * finish), the service, and the servers, and exits 0; during start-up it stops what was started
+ * so far and exits 130.
  *
  * The service runs with authentication on: a random admin token is made for each run and
  * printed. `/metrics` is public in the demo (SLUICE_METRICS_PUBLIC) so it can be opened in a browser.
