@@ -25,7 +25,7 @@ import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
 import { GroupedPut } from '../payloads/grouped-put.js';
-import { ensureGroups, openRedis, type RedisConnection } from '../queue/queue.js';
+import { ensureGroups, openRedis, type RedisConnection } from '../redis/open.js';
 import {
   claimAttempts,
   completeAttempts,

@@ -19,7 +19,7 @@ import type { PeriodicTask } from '../core/periodic.js';
 import { ForeignClaimError, SluiceError } from '../core/errors.js';
 import { toQueueName, type QueueName } from '../core/keys.js';
 import { DEFAULT_ORPHAN_GRACE_MS } from '../payloads/store.js';
-import { ensureGroups } from '../queue/queue.js';
+import { ensureGroups } from '../redis/open.js';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { systemClock } from '../core/clock.js';
 import type { SluiceContext } from '../app/context.js';

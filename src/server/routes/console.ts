@@ -16,7 +16,7 @@ import { verify } from '../../projections/rebuild.js';
 import { searchJobs } from '../../queue/search.js';
 import type { SluiceContext } from '../../app/context.js';
 import { JobParams, JobSchema, JobStateSchema, QueueParams, StringEnum, TransitionResult, errorResponses } from '../schemas.js';
-import { parseTime } from './events.js';
+import { parseTime } from '../../history/filters.js';
 
 const strict = { additionalProperties: false } as const;
 const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or milliseconds since the epoch' });

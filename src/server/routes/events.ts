@@ -17,7 +17,8 @@ import type { Subscription } from 'rxjs';
 import { replayBatches, type ReplayQuery as LibraryReplayQuery } from '../../history/replay.js';
 import { SluiceError, ValidationError } from '../../core/errors.js';
 import { RedisEventLog } from '../../events/log.js';
-import { EVENT_TYPES, type EventType, type StoredJobEvent } from '../../events/types.js';
+import type { StoredJobEvent } from '../../events/types.js';
+import { parseTime, parseTypes } from '../../history/filters.js';
 import type { SluiceContext } from '../../app/context.js';
 import { errorResponse, toSluiceError } from '../http-errors.js';
 import { LiveQuery, QueueParams, ReplayQuery, errorResponses } from '../schemas.js';
@@ -25,25 +26,6 @@ import { LiveQuery, QueueParams, ReplayQuery, errorResponses } from '../schemas.
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const streamIdPattern = /^\d{1,20}-\d{1,20}$/;
-
-/** Parses `a,b,c` into event types. */
-export function parseTypes(text: string | undefined, field = 'types'): EventType[] | undefined {
-  if (text === undefined || text === '') return undefined;
-  const types = text.split(',').map((t) => t.trim());
-  for (const type of types) {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-      throw new ValidationError(field, `unknown event type ${JSON.stringify(type)}; known: ${EVENT_TYPES.join(', ')}`);
-    }
-  }
-  return types as EventType[];
-}
-
-/** Parses a time given as ISO 8601 or milliseconds since the epoch. */
-export function parseTime(text: string, field: string): number {
-  const ms = /^\d{1,16}$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new ValidationError(field, `${JSON.stringify(text)} is not an ISO 8601 time or milliseconds since the epoch`);
-  return ms;
-}
 
 /** The library replay query of a request. */
 export function toReplayQuery(query: Static<typeof ReplayQuery>): LibraryReplayQuery {
