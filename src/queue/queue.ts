@@ -6,7 +6,6 @@
  * @packageDocumentation
  */
 import type { Tracer } from '@opentelemetry/api';
-import { Redis } from 'ioredis';
 import { scriptTime, systemClock, type Clock } from '../core/clock.js';
 import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from '../core/errors.js';
 import { jobHistory } from '../history/replay.js';
@@ -28,13 +27,10 @@ import {
 } from './repeat.js';
 import { applyRetention, getRetention, setRetention, type RetentionPolicy } from '../projections/retention.js';
 import {
-  CONSUMER_GROUP,
   countsKey,
   eventsKey,
-  groupLaneKey,
   JOB_STATES,
   jobKey,
-  laneKeys,
   metaKey,
   PRIORITY_LEVELS,
   QUEUES_KEY,
@@ -50,16 +46,10 @@ import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { checkJsonValue, payloadField } from '../payloads/encoding.js';
 import type { PayloadStore } from '../payloads/store.js';
-import { createCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
+import { ensureGroups, openRedis, type RedisConnection } from '../redis/open.js';
 import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
 
-/**
- * How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes — an
- * ioredis `Redis` (one server) or `Cluster` (Redis Cluster). URLs: `redis://` and `rediss://`
- * for one server, `redis+cluster://host:port[,host:port...]` (or `rediss+cluster://`) for a
- * cluster, given by any of its nodes.
- */
-export type RedisConnection = string | RedisClient;
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
@@ -141,30 +131,6 @@ export interface JobPage {
 export interface WorkerInfo {
   id: string;
   lastSeen: number;
-}
-
-/** Creates an ioredis client (a `Cluster` for `redis+cluster://` URLs) with Sluice's defaults, or returns the caller's. */
-export function openRedis(connection: RedisConnection): { redis: RedisClient; owned: boolean } {
-  if (typeof connection !== 'string') return { redis: connection, owned: false };
-  const redis: RedisClient = isClusterUrl(connection)
-    ? createCluster(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true })
-    : new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true });
-  // Connection errors surface on the commands that fail; ioredis reconnects on its own.
-  redis.on('error', () => undefined);
-  return { redis, owned: true };
-}
-
-/** Creates the consumer group on every lane and on the group lane (idempotent). */
-export async function ensureGroups(redis: RedisClient, queue: QueueName): Promise<void> {
-  await Promise.all(
-    [...laneKeys(queue), groupLaneKey(queue)].map(async (lane) => {
-      try {
-        await redis.xgroup('CREATE', lane, CONSUMER_GROUP, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
-      }
-    }),
-  );
 }
 
 /**

@@ -5,7 +5,8 @@ import { isSluiceError } from '../../src/core/errors.js';
 import { runScript } from '../../src/events/scripts.js';
 import { toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { ensureGroups, Queue } from '../../src/queue/queue.js';
+import { Queue } from '../../src/queue/queue.js';
+import { ensureGroups } from '../../src/redis/open.js';
 import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
