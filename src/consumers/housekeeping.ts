@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { scriptTime, type Clock } from '../core/clock.js';
-import { runScript } from '../events/scripts.js';
+import { promoteDue, reapLeases } from '../events/commands/index.js';
 import { relayFlowOutbox } from '../queue/flows.js';
 import { flowOutboxKey, type QueueName } from '../core/keys.js';
 import type { PayloadStore } from '../payloads/store.js';
@@ -51,7 +51,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
   const tasks = [
     new PeriodicTask(
       async () => {
-        await runScript(redis, 'reap', queue, scriptTime(clock), [o.consumer, o.leaseMs, 100, o.pruneConsumersAfterMs]);
+        await reapLeases(redis, queue, scriptTime(clock), { consumer: o.consumer, leaseMs: o.leaseMs, count: 100, pruneConsumersAfterMs: o.pruneConsumersAfterMs });
         return undefined;
       },
       () => jitter(o.reapIntervalMs),
@@ -61,7 +61,7 @@ export function queueHousekeeping(o: HousekeepingOptions): PeriodicTask[] {
       async () => {
         // Promotes due delayed jobs; returns how long to sleep before the next run.
         const limit = 1000;
-        const [promoted, nextDue] = (await runScript(redis, 'promote', queue, scriptTime(clock), [limit])) as [number, number];
+        const { promoted, nextDueMs: nextDue } = await promoteDue(redis, queue, scriptTime(clock), limit);
         if (promoted >= limit) return 0;
         if (nextDue < 0) return o.promoteIntervalMs;
         return Math.max(0, Math.min(o.promoteIntervalMs, nextDue - clock.now()));

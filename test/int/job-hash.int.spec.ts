@@ -1,5 +1,5 @@
 /**
- * The job hash's compact encoding (src/events/lua/includes/project.lua): backoff as
+ * The job hash's compact encoding (src/projections/lua/fold.lua): backoff as
  * `type:delayMs:maxDelayMs:jitter` and payload/result references as four short fields keep the
  * hash in Redis' listpack encoding, and read back exactly as published. Lanes shed the entries
  * of completed jobs (acknowledged, then trimmed from the head by the next claim).

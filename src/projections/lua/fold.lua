@@ -18,7 +18,7 @@
   waiting job is longer than 64 bytes. The backoff is stored as `type:delayMs:maxDelayMs:jitter`
   (empty parts for absent fields) and a payload or result reference as four fields
   (`<p>Id`, `<p>Encoding`, `<p>Size`, `<p>Hash` with the 64 hex digits of the sha256), not as
-  JSON; src/projections/job.ts reads both forms back.
+  JSON; src/projections/job.ts reads them back.
 ]]
 -- JSON with object keys sorted, so the same value always encodes to the same text (cjson's
 -- key order depends on table history, which inline and replayed folds do not share).
