@@ -69,28 +69,6 @@ describe('job hash encoding', () => {
   });
 });
 
-describe('job hashes written by earlier versions (backoff and payload reference as JSON)', () => {
-  it('are read back and claimed with their payload', async () => {
-    const { name } = t.setup();
-    const payloads = new MemoryPayloadStore();
-    const queue = new Queue(name, { connection: t.redis, payloads });
-    t.defer(() => queue.close());
-    await queue.publish('old', { n: 7 }, { jobId: 'old', backoff: { type: 'fixed', delayMs: 5 } });
-    const current = await queue.get('old');
-    const key = jobKey(toQueueName(name), toJobId('old'));
-    await t.redis.hdel(key, 'payloadId', 'payloadEncoding', 'payloadSize', 'payloadHash');
-    await t.redis.hset(key, 'payload', JSON.stringify(current!.payload), 'backoff', JSON.stringify(current!.backoff));
-    expect(await queue.get('old')).toEqual(current);
-    const seen: unknown[] = [];
-    const worker = new Worker(name, (job) => {
-      seen.push(job.payload);
-    }, { connection: t.redis, payloads });
-    t.defer(() => worker.close());
-    await waitFor(async () => (await queue.get('old'))?.state === 'completed');
-    expect(seen).toEqual([{ n: 7 }]);
-  });
-});
-
 describe('lanes', () => {
   it('do not keep the entries of completed jobs: nothing pending and the lane trimmed after a drain', async () => {
     const { name, queue } = t.setup();
