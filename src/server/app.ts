@@ -19,8 +19,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ClosedError, QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../core/errors.js';
-import { redactUrl } from '../app/config.js';
+import { ClosedError, QueueNotFoundError, SluiceError, ValidationError } from '../core/errors.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from '../app/context.js';
@@ -150,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } else {
       mapped = toSluiceError(error, limit);
     }
-    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
+    mapped = context.redisUnavailable(mapped, 'request') as SluiceError | undefined;
     // A request still running while the service shuts down finds its connections closed
     // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
     // of the shutdown rather than as a failure.
