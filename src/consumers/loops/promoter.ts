@@ -6,7 +6,7 @@
  */
 import { scriptTime } from '../../core/clock.js';
 import { PeriodicTask } from '../../core/periodic.js';
-import { runScript } from '../../events/scripts.js';
+import { promoteDue } from '../../events/commands/index.js';
 import type { Loop, QueueLoopContext } from './loop.js';
 
 /** The promoter of one queue (not started); `intervalMs` is its longest sleep. */
@@ -16,7 +16,7 @@ export function createPromoter(context: QueueLoopContext, o: { intervalMs: numbe
     async () => {
       // Promotes due delayed jobs; returns how long to sleep before the next run.
       const limit = 1000;
-      const [promoted, nextDue] = (await runScript(redis, 'promote', queue, scriptTime(clock), [limit])) as [number, number];
+      const { promoted, nextDueMs: nextDue } = await promoteDue(redis, queue, scriptTime(clock), limit);
       if (promoted >= limit) return 0;
       if (nextDue < 0) return o.intervalMs;
       return Math.max(0, Math.min(o.intervalMs, nextDue - clock.now()));

@@ -6,7 +6,7 @@
  */
 import { scriptTime } from '../../core/clock.js';
 import { PeriodicTask } from '../../core/periodic.js';
-import { runScript } from '../../events/scripts.js';
+import { reapLeases } from '../../events/commands/index.js';
 import { jittered, type Loop, type QueueLoopContext } from './loop.js';
 
 /** Settings of {@link createReaper}. */
@@ -25,7 +25,7 @@ export function createReaper(context: QueueLoopContext, o: ReaperOptions): Loop 
   const { redis, queue, clock } = context;
   return new PeriodicTask(
     async () => {
-      await runScript(redis, 'reap', queue, scriptTime(clock), [o.consumer, o.leaseMs, 100, o.pruneConsumersAfterMs]);
+      await reapLeases(redis, queue, scriptTime(clock), { consumer: o.consumer, leaseMs: o.leaseMs, count: 100, pruneConsumersAfterMs: o.pruneConsumersAfterMs });
       return undefined;
     },
     () => jittered(context, o.intervalMs),
