@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { RedisServer } from '../src/services/redis-server.js';
 import type * as KeysModule from '../src/core/keys.js';
 import type * as QueueModule from '../src/queue/queue.js';
-import type * as ScriptsModule from '../src/events/scripts.js';
+import type * as CommandsModule from '../src/events/commands/index.js';
 import { summarize } from './lib/stats.js';
 
 const root = resolve(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? resolve(import.meta.dirname, '..'));
@@ -21,9 +21,9 @@ const option = (name: string, fallback: string): number =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const jobs = option('jobs', '20000');
 const reps = option('reps', '7');
-const { runScript } = (await import(`${root}/src/events/scripts.ts`)) as typeof ScriptsModule;
-const { Queue } = (await import(`${root}/src/queue.ts`)) as typeof QueueModule;
-const { toQueueName } = (await import(`${root}/src/keys.ts`)) as typeof KeysModule;
+const { claimAttempts, completeAttempts } = (await import(`${root}/src/events/commands/index.ts`)) as typeof CommandsModule;
+const { Queue } = (await import(`${root}/src/queue/queue.ts`)) as typeof QueueModule;
+const { toQueueName } = (await import(`${root}/src/core/keys.ts`)) as typeof KeysModule;
 
 const server = await RedisServer.start();
 const admin = new Redis(server.url);
@@ -54,15 +54,15 @@ try {
     const claimed: [string, string][] = [];
     t0 = await cpuUs();
     for (;;) {
-      const reply = (await runScript(queue.redis, 'claim', q, Date.now(), ['cost-worker', 50, '{"id":"cost-worker","host":"h","pid":1}'])) as (string | number)[];
-      if (reply[0] !== 'jobs') break;
-      for (let i = 1; i < reply.length; i += 10) claimed.push([String(reply[i]), String(reply[i + 1])]);
+      const outcome = await claimAttempts(queue.redis, q, Date.now(), { id: 'cost-worker', host: 'h', pid: 1 }, 50);
+      if (outcome.kind !== 'jobs') break;
+      for (const job of outcome.jobs) claimed.push([job.id, job.token]);
     }
     costs.claim?.push(((await cpuUs()) - t0) / jobs);
     t0 = await cpuUs();
     for (let i = 0; i < claimed.length; i += 50) {
       const batch = claimed.slice(i, i + 50);
-      await runScript(queue.redis, 'complete', q, Date.now(), [batch.length, ...batch.flatMap(([id, token]) => [id, token, '', 1])]);
+      await completeAttempts(queue.redis, q, Date.now(), batch.map(([jobId, token]) => ({ jobId, token, result: undefined, durationMs: 1 })));
     }
     costs.complete?.push(((await cpuUs()) - t0) / jobs);
     if (applyRetention) {

@@ -36,14 +36,32 @@ echo "$version" > "$src/build/version/version.txt"
 # The build's own output (one `go: downloading` line per module) goes to a log; the terminal
 # gets one progress line, updated in place (a line every 30 s when stderr is not a terminal).
 buildlog="$home/build.log"
-(cd "$src" && go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
+# Stops a background command started with setsid, and everything in its process group: SIGTERM
+# until the group is empty, SIGKILL after 5 s.
+stop_group() {
+  local i
+  for i in $(seq 1 25); do
+    kill -TERM -- -"$1" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL -- -"$1" 2>/dev/null || true
+}
+# The build runs in its own process group (setsid), with its temporary files in $gotmp: on Ctrl-C
+# (or SIGTERM) the trap stops go and its compilers together and leaves nothing half-built behind.
+# (A background command of a script ignores SIGINT, and go waits for its compilers on SIGINT.)
+gotmp="$home/tmp.$$"
+mkdir -p "$gotmp"
+(cd "$src" && GOTMPDIR="$gotmp" exec setsid go build -trimpath -o "$bin.tmp" ./cmd/ferretdb) >"$buildlog" 2>&1 &
 build=$!
+trap 'stop_group "$build"; wait "$build" 2>/dev/null || true; rm -rf "$src" "$gotmp" "$bin.tmp"; echo >&2; echo "ensure-ferretdb: interrupted; the build starts over next time" >&2; exit 130' INT TERM
 last=0
 while kill -0 "$build" 2>/dev/null; do
   sleep 1
   now=$(( $(date +%s) - start ))
   modules=$(grep -c '^go: downloading' "$buildlog" || true)
-  phase="building: $modules modules downloaded"
+  phase="building"
+  # With a warm Go module cache nothing is downloaded: the whole time is compiling.
+  [ "$modules" -gt 0 ] && phase="building: $modules Go modules downloaded"
   if [ -t 2 ]; then
     printf '\rensure-ferretdb: %s, %ss elapsed   ' "$phase" "$now" >&2
   elif [ $(( now - last )) -ge 30 ]; then
@@ -52,12 +70,15 @@ while kill -0 "$build" 2>/dev/null; do
   fi
 done
 [ -t 2 ] && echo >&2
-if ! wait "$build"; then
+status=0
+wait "$build" || status=$?
+trap - INT TERM
+if [ "$status" -ne 0 ]; then
   echo "ensure-ferretdb: go build failed; its last lines ($buildlog):" >&2
   tail -n 20 "$buildlog" >&2
   exit 1
 fi
 mv "$bin.tmp" "$bin"
-rm -rf "$src"
+rm -rf "$src" "$gotmp"
 echo "ensure-ferretdb: built $bin in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

@@ -4,15 +4,13 @@
 # wire-protocol server (FerretDB, built once through the Go module proxy, on a private PostgreSQL
 # cluster, Debian's postgresql installed with apt when missing; unless MONGO_URL or a mongod is given), the Sluice HTTP service and a demo worker, publishes demo jobs over the API,
 # and prints the URLs of the API, /metrics and the OpenAPI document with a demo token.
+# One line per start-up step with its time (npm ci's own output goes to .sluice/npm-ci.log).
 # Ctrl-C stops everything cleanly. SLUICE_PORT picks the port (default 8080, or a free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm runs on the machine's Node and would warn (EBADENGINE) about packages that need 22+;
-  # they run on the project's Node 24 (below). npm ci also builds dist/ (prepare).
-  echo "start: installing dependencies (npm ci)..."
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+# npm ci when node_modules is missing or stale: one line with its time; npm's output goes to a log.
+bash scripts/npm-ci.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
-npm run --silent gen
+# The Lua scripts' TypeScript module (what `npm run gen` does, without npm's banner or spinner).
+tsx scripts/gen-lua.ts
 exec node --import tsx src/dev/main.ts

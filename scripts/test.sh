@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm itself runs on the machine's Node (20) and warns about packages that need 22+; they run on
-  # the project's Node 24 (below), so those warnings are noise.
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+# npm ci when node_modules is missing or stale: one line with its time; npm's output goes to a log.
+bash scripts/npm-ci.sh
 # Prefer the project's Node 24 (devDependency "node") for every step.
 export PATH="$PWD/node_modules/.bin:$PATH"
 echo "test: node $(node --version)"

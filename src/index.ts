@@ -51,7 +51,8 @@ export {
   type ScanOptions,
   type RedisClient,
 } from './redis/connection.js';
-export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection, type WorkerInfo } from './queue/queue.js';
+export { Queue, type JobPage, type PublishResult, type QueueOptions, type QueueStats, type WorkerInfo } from './queue/queue.js';
+export type { RedisConnection } from './redis/open.js';
 export type { PriorityChange } from './queue/queue.js';
 export { Worker, type ActiveJob, type BackoffFunction, type Handler, type WorkerEvents, type WorkerOptions } from './consumers/worker.js';
 export { MultiQueueWorker, type MultiQueueWorkerOptions, type QueueRoute } from './consumers/multi-worker.js';

@@ -35,6 +35,7 @@ export interface SluiceConfig {
   redisUsername: string | undefined;
   redisPassword: string | undefined;
   redisTlsCaFile: string | undefined;
+  redisConnectTimeout: number;
   mongoUrl: string;
   mongoUsername: string | undefined;
   mongoPassword: string | undefined;
@@ -258,6 +259,20 @@ export const CONFIG_OPTIONS: { readonly [K in keyof SluiceConfig]: OptionSpec<Sl
     doc: 'PEM file of the CA that signed the Redis server certificate (with `rediss://`).',
     group: 'connection',
     parse: optional((text) => text),
+  },
+  redisConnectTimeout: {
+    env: ['SLUICE_REDIS_CONNECT_TIMEOUT'],
+    arg: '<duration>',
+    default: 2000,
+    defaultText: '`2s`',
+    doc:
+      'How long one attempt to connect to Redis may take. A one-shot command (`stats`, `publish`, …) makes one attempt and fails with `SLUICE_ERR_REDIS_UNAVAILABLE` (exit 1) after it; the service and workers keep reconnecting.',
+    group: 'connection',
+    parse: (text, field) => {
+      const ms = parseDuration(text, field);
+      if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
+      return ms;
+    },
   },
   mongoUrl: {
     env: ['MONGO_URL'],

@@ -10,14 +10,14 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { EventArchive } from '../history/archive.js';
 import type { ReplaySource } from '../history/replay.js';
-import { describe, QueueNotFoundError, ValidationError } from '../core/errors.js';
+import { describe, QueueNotFoundError, redisUnavailableAt, ValidationError } from '../core/errors.js';
 import type { JobDefaults } from '../jobs/options.js';
 import { eventsKey, QUEUES_KEY, toQueueName } from '../core/keys.js';
 import { DEFAULT_CLIENT_OPTIONS, MongoPayloadStore } from '../payloads/mongo-store.js';
 import type { PayloadValue } from '../payloads/store.js';
 import { Queue } from '../queue/queue.js';
-import { closeRedis, createCluster, createRedis, isClusterUrl, type RedisClient } from '../redis/connection.js';
-import { scrubSecrets, type SluiceConfig } from './config.js';
+import { closeRedis, createCluster, createRedis, isCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
+import { redactUrl, scrubSecrets, type SluiceConfig } from './config.js';
 
 /** A payload or result as JSON: bytes as `{"$binary": base64}`. */
 export function payloadToJson(value: PayloadValue | undefined): unknown {
@@ -38,7 +38,9 @@ const MAX_QUEUE_HANDLES = 1000;
 export interface SluiceContextOptions {
   /**
    * Commands wait through this many reconnection attempts before failing (then the service
-   * answers 503). Small, so an outage is reported within a fraction of a second.
+   * answers 503). Small, so an outage is reported within a fraction of a second. Each attempt
+   * takes at most the configuration's `redisConnectTimeout` (`SLUICE_REDIS_CONNECT_TIMEOUT`).
+   * The CLI's one-shot commands use 0: one attempt, then `SLUICE_ERR_REDIS_UNAVAILABLE`.
    * @default 3
    */
   maxRetriesPerRequest?: number;
@@ -80,6 +82,9 @@ export function redisFromConfig(config: SluiceConfig, options: SluiceContextOpti
   const base = {
     connectionName: options.connectionName ?? 'sluice',
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
+    // ioredis waits 10 s by default for a server that does not answer the connection (a dead
+    // host, a firewall dropping packets): too long for a command line or a readiness probe.
+    connectTimeout: config.redisConnectTimeout,
   };
   const credentials = {
     ...(config.redisUsername === undefined ? {} : { username: config.redisUsername }),
@@ -147,12 +152,20 @@ export class SluiceContext {
   private readonly defaults: JobDefaults;
   private readonly queues = new Map<string, Queue>();
   private closed = false;
+  /** The Redis connection's last error since it was last ready (why commands fail while it is down). */
+  private redisConnectionError: unknown;
 
   constructor(config: SluiceConfig, options: SluiceContextOptions = {}) {
     this.config = config;
     // The Mongo client first: it validates without connecting, so a bad option leaks no Redis connection.
     this.mongo = mongoFromConfig(config);
     this.redis = redisFromConfig(config, options);
+    this.redis.on('error', (error: unknown) => {
+      this.redisConnectionError = error;
+    });
+    this.redis.on('ready', () => {
+      this.redisConnectionError = undefined;
+    });
     this.payloads = new MongoPayloadStore({
       client: this.mongo,
       database: config.mongoDatabase,
@@ -186,6 +199,47 @@ export class SluiceContext {
     }
     this.queues.set(queueName, queue);
     return queue;
+  }
+
+  /**
+   * `error` as `SLUICE_ERR_REDIS_UNAVAILABLE` naming the configured server (URL redacted) and why
+   * it cannot be reached (the connection's last error: connection refused, timed out, …) when it
+   * is a connection-level failure; any other value unchanged.
+   */
+  redisUnavailable(error: unknown, operation: string): unknown {
+    return redisUnavailableAt(error, redactUrl(this.config.redisUrl), operation, this.redisConnectionError);
+  }
+
+  /**
+   * Resolves once the Redis connection is ready (the server answered); otherwise rejects with
+   * `SLUICE_ERR_REDIS_UNAVAILABLE` (see {@link SluiceContext.redisUnavailable}) at the
+   * connection's first error, or when it is not ready within `redisConnectTimeout`
+   * (`SLUICE_REDIS_CONNECT_TIMEOUT`): a host that drops packets, a server that accepts the
+   * connection and never answers. For one-shot commands: one attempt, then a clear error. On a
+   * Redis Cluster, only the timeout applies (one node failing is not the cluster failing).
+   */
+  async redisReady(operation: string): Promise<void> {
+    const redis = this.redis;
+    if (redis.status === 'ready') return;
+    if (this.redisConnectionError !== undefined && !isCluster(redis)) throw this.redisUnavailable(this.redisConnectionError, operation);
+    const timeoutMs = this.config.redisConnectTimeout;
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: unknown): void => {
+        clearTimeout(timer);
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+        if (error === undefined) resolve();
+        else {
+          const failure = this.redisUnavailable(error, operation);
+          reject(failure instanceof Error ? failure : new Error(String(failure)));
+        }
+      };
+      const onReady = (): void => done();
+      const onError = (error: unknown): void => done(error);
+      const timer = setTimeout(() => done(Object.assign(new Error(`connect ETIMEDOUT: not ready within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      redis.on('ready', onReady);
+      if (!isCluster(redis)) redis.on('error', onError);
+    });
   }
 
   /** Where replay and history read `queue`'s events: the archive, then the stream. */

@@ -19,7 +19,7 @@ import { describe, InvalidStateError, ValidationError } from '../core/errors.js'
 import { decodeEvent } from '../events/codec.js';
 import { eventsKey, toQueueName, type QueueName } from '../core/keys.js';
 import { PeriodicTask } from '../core/periodic.js';
-import { runScript } from '../events/scripts.js';
+import { trimEvents } from '../events/commands/index.js';
 import {
   buildChunk,
   chunkRecordsOf,
@@ -185,7 +185,7 @@ export class Archiver {
     if (this.options.trim === false || lastArchivedId === undefined) return 0;
     // MINID removes entries strictly below the id: the last archived entry stays as the seam.
     // The script holds back while a verify or rebuild replays the queue (see trimEvents.lua).
-    return Number(await runScript(this.options.redis, 'trimEvents', this.queue, Date.now(), [lastArchivedId]));
+    return trimEvents(this.options.redis, this.queue, Date.now(), lastArchivedId);
   }
 
   /** Runs batches in the background until {@link Archiver.stop}. */

@@ -14,8 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
-import { runScript } from '../events/scripts.js';
-import { asOfPrefix, asOfScriptKeys, JOB_STATES, toJobId, toQueueName, type JobState } from '../core/keys.js';
+import { applyEvents } from '../events/commands/index.js';
+import { asOfPrefix, asOfScriptKeyMap, JOB_STATES, toJobId, toQueueName, type JobState } from '../core/keys.js';
 import { parseJobHash, type Job } from '../projections/job.js';
 import { replayBatches, type ReplaySource } from '../history/replay.js';
 
@@ -69,7 +69,7 @@ export async function queueAsOf(source: ReplaySource, at: number, options: AsOfO
   const { redis } = source;
   const run = randomUUID();
   const prefix = asOfPrefix(queue, run);
-  const keys = asOfScriptKeys(queue, run);
+  const keys = asOfScriptKeyMap(queue, run);
   const fixedKeys = [`${prefix}counts`, `${prefix}priority`, ...JOB_STATES.map((s) => `${prefix}state:${s}`)];
   const jobIds = new Set<string>();
   const started = performance.now();
@@ -81,16 +81,14 @@ export async function queueAsOf(source: ReplaySource, at: number, options: AsOfO
       if (events > maxEvents) {
         throw new ValidationError('at', `more than ${maxEvents} events precede this moment; time travel replays at most ${maxEvents}`);
       }
-      const args: (string | number)[] = [batch.length];
       const fresh: string[] = [];
       for (const e of batch) {
-        args.push(e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
         if (!jobIds.has(e.metadata.jobId)) {
           jobIds.add(e.metadata.jobId);
           fresh.push(e.metadata.jobId);
         }
       }
-      await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
+      await applyEvents(redis, queue, clock.now(), keys, batch.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })));
       lastEventId = batch[batch.length - 1]?.id;
       const expire = redis.pipeline();
       for (const key of events === batch.length ? fixedKeys : []) expire.pexpire(key, KEY_TTL_MS);

@@ -14,7 +14,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;
-// Long-running commands (serve, worker, replay --follow) have closed their resources by the
-// time runCli resolves; anything still holding the event loop (a stuck socket) must not keep a
-// finished command alive.
-setTimeout(() => process.exit(code), 2000).unref();
+// Every command has closed what it opened by the time runCli resolves (serve, worker and
+// replay --follow after their shutdown). What may still hold the event loop are the client
+// libraries' timers: ioredis keeps a 2 s timer after disconnecting a connection that never
+// connected, so `sluice stats` with Redis down would linger 2 s after printing its error. Exit
+// once stdout and stderr have been flushed.
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

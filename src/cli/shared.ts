@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, redactUrl, type OptionGroup, type SluiceConfig } from '../app/config.js';
-import { redisUnavailableAt, ValidationError } from '../core/errors.js';
+import { CONFIG_OPTIONS, flagOf, loadConfig, optionsOf, type OptionGroup, type SluiceConfig } from '../app/config.js';
+import { ValidationError } from '../core/errors.js';
 import { SluiceContext } from '../app/context.js';
 
 /** Exit codes. */
@@ -42,12 +42,16 @@ export function jsonOutput(command: Command): boolean {
 /** Runs `work` with a context built from the command's configuration, then closes it. */
 export async function withContext<T>(command: Command, work: (context: SluiceContext) => Promise<T>): Promise<T> {
   const config = configOf(command);
-  const context = new SluiceContext(config, { connectionName: 'sluice:cli' });
+  // One connection attempt (at most SLUICE_REDIS_CONNECT_TIMEOUT, until the server answers), then
+  // SLUICE_ERR_REDIS_UNAVAILABLE: a command run by hand or by a script reports an outage at once
+  // rather than retrying through it.
+  const context = new SluiceContext(config, { connectionName: 'sluice:cli', maxRetriesPerRequest: 0 });
   try {
+    await context.redisReady(command.name());
     return await work(context);
   } catch (error) {
     // Name the server, not the client library's wording: SLUICE_ERR_REDIS_UNAVAILABLE with the redacted URL.
-    throw redisUnavailableAt(error, redactUrl(config.redisUrl), command.name());
+    throw context.redisUnavailable(error, command.name());
   } finally {
     await context.close();
   }

@@ -31,7 +31,8 @@ import {
   type QueueName,
 } from '../core/keys.js';
 import type { Job } from '../projections/job.js';
-import { openRedis, Queue, type PublishResult, type QueueOptions, type QueueStats, type RedisConnection } from '../queue/queue.js';
+import { Queue, type PublishResult, type QueueOptions, type QueueStats } from '../queue/queue.js';
+import { openRedis, type RedisConnection } from '../redis/open.js';
 import { MultiQueueWorker, type MultiQueueWorkerOptions } from './multi-worker.js';
 import type { Handler } from './worker.js';
 

@@ -4,197 +4,37 @@
  * One loop claims jobs (a Lua script reads the lanes through the consumer group, highest lane
  * first, and appends `claimed`), fetches their payloads in one query, and runs up to
  * `concurrency` handlers. When no lane has work it blocks on all lanes at once with XREAD on a
- * dedicated connection. Outcomes run one script each (completions are group-committed: while
- * one batch is in flight the next accumulates). Three timers keep the queue healthy: the
- * heartbeat (lease extension), the reaper (timeout requeue) and the promoter (delayed jobs).
+ * dedicated connection. Outcomes run one script each (completions are group-committed:
+ * src/consumers/completions.ts). Background loops (src/consumers/loops/) keep the leases and the
+ * queue healthy: the lease keeper (heartbeat), and the queue's housekeeping — reaper, promoter,
+ * retention, payload sweep, flow relay, repeat scheduler. Options and public types:
+ * src/consumers/worker-options.ts.
  *
  * @packageDocumentation
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Tracer } from '@opentelemetry/api';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { scriptTime, systemClock, type Clock } from '../core/clock.js';
 import { describe, isRedisDown, isSluiceError, JobAbortedError, UnrecoverableError, ValidationError } from '../core/errors.js';
 import type { JsonValue, PayloadRef } from '../events/types.js';
 import { QUEUES_KEY, toJobId, toQueueName, type QueueName } from '../core/keys.js';
-import { readDependencies, type DependencyInfo } from '../queue/flows.js';
+import { readDependencies } from '../queue/flows.js';
 import { WorkerTelemetry, type Attempt } from '../metrics/instrumentation.js';
-import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
+import { defaultMetrics } from '../metrics/sluice-metrics.js';
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
-import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore } from '../payloads/store.js';
 import { GroupedPut } from '../payloads/grouped-put.js';
-import { ensureGroups, openRedis, type RedisConnection } from '../queue/queue.js';
-import {
-  claimAttempts,
-  completeAttempts,
-  extendLeases,
-  failAttempt,
-  recordError,
-  recordProgress,
-  releaseAttempts,
-  retryTime,
-  waitForWork,
-  type ClaimedAttempt,
-} from './attempts.js';
-import { queueHousekeeping } from './housekeeping.js';
-import { PeriodicTask } from '../core/periodic.js';
+import { ensureGroups, openRedis } from '../redis/open.js';
+import { claimAttempts, failAttempt, recordError, recordProgress, releaseAttempts, retryTime, waitForWork, type ClaimedAttempt } from './attempts.js';
+import { CompletionBatcher } from './completions.js';
+import { queueHousekeeping } from './loops/housekeeping.js';
+import { createLeaseKeeper } from './loops/lease-keeper.js';
+import { LoopGroup, type QueueLoopContext } from './loops/loop.js';
 import type { SlotPool } from './slot-pool.js';
+import { workerSettings, type ActiveJob, type Handler, type WorkerEvents, type WorkerOptions, type WorkerSettings } from './worker-options.js';
 
-/** A claimed job as the handler sees it. */
-export interface ActiveJob<P = unknown> {
-  readonly id: string;
-  readonly queue: string;
-  readonly name: string;
-  /** The payload, fetched from the payload store (undefined when the job has none). */
-  readonly payload: P;
-  /** This attempt's number, from 1. */
-  readonly attempt: number;
-  readonly maxAttempts: number;
-  /** W3C traceparent of the job. */
-  readonly traceparent: string;
-  /** When the job was published (ms). */
-  readonly createdAt: number;
-  /** Fires on per-job timeout, lost lease (reclaimed or cancelled) and forced shutdown. */
-  readonly signal: AbortSignal;
-  /** Records progress (any JSON value) as a `progress` event. */
-  progress(value: JsonValue): Promise<void>;
-  /**
-   * The job's prerequisites (`dependsOn`) with their state and, once completed, their results
-   * (read from the payload store): how a parent reads its children's results.
-   */
-  dependencies(): Promise<DependencyInfo[]>;
-}
-
-/** The function that does a job's work. Its return value is stored as the job's result. */
-export type Handler<P = unknown, R = unknown> = (job: ActiveJob<P>) => Promise<R> | R;
-
-/** Custom backoff: the delay in ms before the next attempt. */
-export type BackoffFunction = (attempt: number, error: unknown, job: ActiveJob) => number;
-
-/** Options of {@link Worker}. */
-export interface WorkerOptions {
-  /** Redis URL or an ioredis connection the caller keeps ownership of. */
-  connection: RedisConnection;
-  /** Payload store to fetch payloads from and store results in. */
-  payloads?: PayloadStore;
-  /**
-   * Handlers running at once.
-   * @default 10
-   */
-  concurrency?: number;
-  /**
-   * Visibility timeout: an attempt whose worker has not sent a heartbeat for this long is
-   * taken back by a reaper and re-dispatched (or dead-lettered when attempts are spent).
-   * @default 30000
-   */
-  leaseMs?: number;
-  /**
-   * Heartbeat period; must be well below `leaseMs`.
-   * @default leaseMs / 3
-   */
-  heartbeatMs?: number;
-  /**
-   * Mean period of the reaper; each run is jittered by ±25 %.
-   * @default leaseMs / 2
-   */
-  reapIntervalMs?: number;
-  /**
-   * The reaper deletes consumers of the lanes' group that hold no pending entry and have been
-   * idle this long (workers that died or left), and drops worker-list entries not seen for as
-   * long. A live worker idle that long loses nothing: its consumer is recreated by its next read.
-   * @default max(10 × leaseMs, 10 minutes)
-   */
-  pruneConsumersAfterMs?: number;
-  /**
-   * Longest sleep of the promoter (it wakes earlier when the next delayed job is due).
-   * @default 1000
-   */
-  promoteIntervalMs?: number;
-  /**
-   * Mean period of the retention sweep (finished jobs leave the read models by the queue's
-   * retention policy); each run is jittered by ±25 %. `0` disables it in this worker.
-   * @default 5000
-   */
-  retentionIntervalMs?: number;
-  /**
-   * With a payload store: how often the queue's payloads and results that no job references any
-   * more (retention and `remove` took their jobs out, or their publish failed) are deleted
-   * (src/payloads/sweep.ts). Workers try at most every minute; a lease in Redis lets one of them
-   * sweep per interval. `0` disables it in this worker.
-   * @default 3_600_000 (one hour)
-   */
-  payloadSweepIntervalMs?: number;
-  /**
-   * Grace period of the payload sweep: payloads stored more recently are kept. Must exceed the
-   * longest publish (payload write to job creation), retries included.
-   * @default 3_600_000 (one hour)
-   */
-  payloadSweepGraceMs?: number;
-  /**
-   * Mean period of this worker's repeat scheduler, which publishes due occurrences of the queue's
-   * repeatable jobs (many schedulers at once fire each occurrence exactly once); jittered by
-   * ±25 %, and earlier when the next occurrence is due sooner. `0` disables it in this worker.
-   * @default 1000
-   */
-  repeatIntervalMs?: number;
-  /**
-   * Period of the flow relay, which delivers outcomes of this queue's jobs to their dependants in
-   * other queues (`0` disables it in this worker).
-   * @default 500
-   */
-  flowRelayIntervalMs?: number;
-  /**
-   * How long one blocking read waits for new work before polling again.
-   * @default 2000
-   */
-  blockMs?: number;
-  /**
-   * Most jobs claimed per read.
-   * @default concurrency
-   */
-  batchSize?: number;
-  /** Backoff for jobs published with `backoff: {type: 'custom'}`. */
-  backoff?: BackoffFunction;
-  /**
-   * How long {@link Worker.close} waits for running handlers before giving their jobs back.
-   * @default 10000
-   */
-  graceMs?: number;
-  /** Worker id (consumer name). @default `<host>:<pid>:<random>` */
-  id?: string;
-  /**
-   * Handler slots shared with other workers (set by `MultiQueueWorker`): this worker runs
-   * a handler only while it holds a slot of the pool, and `concurrency` caps it on top.
-   * @default none (its own `concurrency` slots)
-   */
-  slots?: SlotPool;
-  /**
-   * This worker's share of `slots` while other workers of the pool wait for slots too.
-   * @default 1
-   */
-  weight?: number;
-  /** @default the system clock */
-  clock?: Clock;
-  /** Source of randomness in [0, 1) for jitter. @default Math.random */
-  random?: () => number;
-  /**
-   * Start fetching in the constructor.
-   * @default true
-   */
-  autorun?: boolean;
-  /**
-   * Where the wait and run time histograms are recorded; `false` records none.
-   * @default defaultMetrics() (prom-client's global registry and the global meter)
-   */
-  metrics?: SluiceMetrics | false;
-  /**
-   * OpenTelemetry tracer for the consumer span of each attempt.
-   * @default the `sluice` tracer of the global tracer provider (a no-op until an SDK is started)
-   */
-  tracer?: Tracer;
-}
+export type { ActiveJob, BackoffFunction, Handler, WorkerEvents, WorkerOptions } from './worker-options.js';
 
 type Claimed = ClaimedAttempt;
 
@@ -203,26 +43,6 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
 }
-
-interface PendingCompletion {
-  job: Claimed;
-  result: PayloadRef | undefined;
-  durationMs: number;
-  resolve: (completed: boolean) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Events a {@link Worker} emits. */
-export interface WorkerEvents {
-  completed: [job: ActiveJob, result: unknown];
-  failed: [job: ActiveJob, error: unknown, willRetry: boolean];
-  /** An outcome was refused because the attempt no longer owned its job. */
-  stale: [jobId: string];
-  /** A background error (Redis or payload store trouble); the worker keeps going. */
-  error: [error: unknown];
-  closed: [];
-}
-
 
 /**
  * Runs `handler` for the jobs of queue `queue`. Starts immediately unless `autorun: false`
@@ -237,9 +57,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private readonly owned: boolean;
   private blocker: RedisClient | undefined;
   private readonly identity: { id: string; host: string; pid: number };
-  private readonly options: Required<
-    Pick<WorkerOptions, 'concurrency' | 'leaseMs' | 'heartbeatMs' | 'reapIntervalMs' | 'pruneConsumersAfterMs' | 'promoteIntervalMs' | 'blockMs' | 'batchSize' | 'graceMs'>
-  >;
+  private readonly options: WorkerSettings;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly running = new Map<string, Running>();
@@ -247,18 +65,17 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   private readonly fetching = new Map<string, string>();
   /** Handlers running now (≤ concurrency). */
   private busy = 0;
-  private readonly completions: PendingCompletion[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly completions: CompletionBatcher;
   /** Handlers' results, written to the payload store in groups (one insertMany per round trip). */
   private readonly results: GroupedPut | undefined;
   private slotWaiters: (() => void)[] = [];
   private loopDone: Promise<void> | undefined;
   private stopping = false;
   private closing: Promise<void> | undefined;
-  private readonly tasks: PeriodicTask[];
+  /** The lease keeper, then the queue's housekeeping. */
+  private readonly loops: LoopGroup;
   private readonly telemetry: WorkerTelemetry; // [observability]
   private readonly pool: SlotPool | undefined;
-  private readonly weight: number;
 
   constructor(
     queue: string,
@@ -268,34 +85,10 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     super();
     this.queue = toQueueName(queue);
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
-    const positive = (field: keyof WorkerOptions, value: number, max = Number.MAX_SAFE_INTEGER): number => {
-      if (!Number.isInteger(value) || value < 1 || value > max) throw new ValidationError(field, `must be an integer from 1 to ${max}, got ${value}`);
-      return value;
-    };
-    const nonNegative = (field: keyof WorkerOptions, value: number): number => {
-      if (!Number.isInteger(value) || value < 0) throw new ValidationError(field, `must be an integer >= 0, got ${value}`);
-      return value;
-    };
-    const concurrency = positive('concurrency', workerOptions.concurrency ?? 10, 10_000);
-    const leaseMs = positive('leaseMs', workerOptions.leaseMs ?? 30_000);
-    const heartbeatMs = positive('heartbeatMs', workerOptions.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)));
-    if (heartbeatMs >= leaseMs) throw new ValidationError('heartbeatMs', `must be below leaseMs (${leaseMs}), got ${heartbeatMs}`);
-    this.options = {
-      concurrency,
-      leaseMs,
-      heartbeatMs,
-      reapIntervalMs: positive('reapIntervalMs', workerOptions.reapIntervalMs ?? Math.max(1, Math.floor(leaseMs / 2))),
-      pruneConsumersAfterMs: positive('pruneConsumersAfterMs', workerOptions.pruneConsumersAfterMs ?? Math.max(10 * leaseMs, 600_000)),
-      promoteIntervalMs: positive('promoteIntervalMs', workerOptions.promoteIntervalMs ?? 1000),
-      blockMs: positive('blockMs', workerOptions.blockMs ?? 2000),
-      batchSize: positive('batchSize', workerOptions.batchSize ?? concurrency, 10_000),
-      graceMs: workerOptions.graceMs ?? 10_000,
-    };
+    this.options = workerSettings(workerOptions);
     this.clock = workerOptions.clock ?? systemClock;
     this.random = workerOptions.random ?? Math.random;
     this.pool = workerOptions.slots;
-    this.weight = workerOptions.weight ?? 1;
-    if (!Number.isInteger(this.weight) || this.weight < 1) throw new ValidationError('weight', `must be an integer >= 1, got ${this.weight}`);
     this.id = workerOptions.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.identity = { id: this.id, host: hostname(), pid: process.pid };
     // [observability] consumer spans and wait/run time histograms
@@ -304,29 +97,28 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     this.telemetry = new WorkerTelemetry(this.queue, this.id, metrics, sluiceTracer(workerOptions.tracer), this.clock, redisServerAttributes(redis));
     this.redis = redis;
     this.owned = owned;
-    const sweepStore = workerOptions.payloads;
-    this.results = sweepStore ? new GroupedPut(sweepStore, this.queue) : undefined;
-    this.tasks = [
-      new PeriodicTask(() => this.heartbeat(), () => this.options.heartbeatMs, (e) => this.report(e)),
-      ...queueHousekeeping({
-        redis,
-        queue: this.queue,
+    const store = workerOptions.payloads;
+    this.results = store ? new GroupedPut(store, this.queue) : undefined;
+    this.completions = new CompletionBatcher(redis, this.queue, this.clock, () => this.wake());
+    const context: QueueLoopContext = { redis, queue: this.queue, clock: this.clock, random: this.random, onError: (e) => this.report(e) };
+    const o = this.options;
+    this.loops = new LoopGroup([
+      createLeaseKeeper(context, { consumer: this.id, heartbeatMs: o.heartbeatMs, held: () => this.heldLeases(), onLost: (jobId) => this.leaseLost(jobId) }),
+      queueHousekeeping({
+        ...context,
         consumer: this.id,
-        clock: this.clock,
-        random: this.random,
-        payloads: sweepStore,
-        leaseMs,
-        reapIntervalMs: this.options.reapIntervalMs,
-        pruneConsumersAfterMs: this.options.pruneConsumersAfterMs,
-        promoteIntervalMs: this.options.promoteIntervalMs,
-        retentionIntervalMs: nonNegative('retentionIntervalMs', workerOptions.retentionIntervalMs ?? 5000),
-        payloadSweepIntervalMs: sweepStore ? nonNegative('payloadSweepIntervalMs', workerOptions.payloadSweepIntervalMs ?? 3_600_000) : 0,
-        payloadSweepGraceMs: nonNegative('payloadSweepGraceMs', workerOptions.payloadSweepGraceMs ?? DEFAULT_ORPHAN_GRACE_MS),
-        repeatIntervalMs: nonNegative('repeatIntervalMs', workerOptions.repeatIntervalMs ?? 1000),
-        flowRelayIntervalMs: nonNegative('flowRelayIntervalMs', workerOptions.flowRelayIntervalMs ?? 500),
-        onError: (e) => this.report(e),
+        payloads: store,
+        leaseMs: o.leaseMs,
+        reapIntervalMs: o.reapIntervalMs,
+        pruneConsumersAfterMs: o.pruneConsumersAfterMs,
+        promoteIntervalMs: o.promoteIntervalMs,
+        retentionIntervalMs: o.retentionIntervalMs,
+        payloadSweepIntervalMs: o.payloadSweepIntervalMs,
+        payloadSweepGraceMs: o.payloadSweepGraceMs,
+        repeatIntervalMs: o.repeatIntervalMs,
+        flowRelayIntervalMs: o.flowRelayIntervalMs,
       }),
-    ];
+    ]);
     if (workerOptions.autorun !== false) this.run();
   }
 
@@ -339,7 +131,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
   run(): void {
     if (this.loopDone || this.stopping) return;
     this.loopDone = this.loop();
-    for (const task of this.tasks) task.start();
+    this.loops.start();
   }
 
   private report(error: unknown): void {
@@ -366,13 +158,13 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
         // committed do not hold a slot, so the next claim overlaps the commit. The commit
         // backlog is bounded by the concurrency.
         let free = this.options.concurrency - this.busy;
-        if (free <= 0 || this.completions.length >= this.options.concurrency) {
+        if (free <= 0 || this.completions.backlog >= this.options.concurrency) {
           await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
           continue;
         }
         if (this.pool) {
           // Shared slots: wait for this worker's turn; the ones the claim does not use go back.
-          free = await this.pool.acquire(this.id, this.weight, Math.min(free, this.options.batchSize));
+          free = await this.pool.acquire(this.id, this.options.weight, Math.min(free, this.options.batchSize));
           if (free === 0) continue;
         }
         let claim;
@@ -548,7 +340,7 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     try {
       let ref: PayloadRef | undefined;
       if (result !== undefined && this.results) ref = await this.results.put(result);
-      const completed = await this.complete(job, ref, this.clock.now() - started);
+      const completed = await this.completions.complete(job, ref, this.clock.now() - started);
       attempt.end(completed ? 'completed' : 'stale'); // [observability]
       if (completed) this.emit('completed', active, result);
       else this.emit('stale', job.id);
@@ -558,39 +350,6 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     }
   }
 
-
-  private complete(job: Claimed, result: PayloadRef | undefined, durationMs: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.completions.push({ job, result, durationMs, resolve, reject });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
-    });
-  }
-
-  /**
-   * Group commit: completes everything queued, one script call per batch, until the queue is
-   * empty. It starts after the current turn of the event loop, so outcomes that became known
-   * together (a claim of fast handlers, one grouped result insert) share the first call too.
-   */
-  private async flush(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.completions.length > 0) {
-      const batch = this.completions.splice(0, 500);
-      try {
-        const done = await completeAttempts(
-          this.redis,
-          this.queue,
-          scriptTime(this.clock),
-          batch.map((c) => ({ jobId: c.job.id, token: c.job.token, result: c.result, durationMs: c.durationMs })),
-        );
-        batch.forEach((c, i) => c.resolve(done[i] === true));
-      } catch (error) {
-        for (const c of batch) c.reject(error);
-      }
-      this.wake(); // the commit backlog shrank: the loop may claim again
-    }
-  }
 
   private retryAt(job: Claimed, active: ActiveJob, error: unknown): number | `+${number}` | undefined {
     const unrecoverable = error instanceof UnrecoverableError;
@@ -616,18 +375,19 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     }
   }
 
-  private async heartbeat(): Promise<undefined> {
+  /** The attempts whose leases the lease keeper extends: running jobs and jobs whose payloads are being fetched. */
+  private heldLeases(): [string, string][] {
     const pairs: [string, string][] = [];
     for (const [jobId, entry] of this.running) pairs.push([jobId, entry.token]);
     for (const [jobId, token] of this.fetching) pairs.push([jobId, token]);
-    const lost = await extendLeases(this.redis, this.queue, scriptTime(this.clock), this.id, pairs);
-    for (const jobId of lost) {
-      const entry = this.running.get(jobId);
-      if (entry && !entry.controller.signal.aborted) {
-        entry.controller.abort(new JobAbortedError('lease-lost', `job ${jobId} no longer belongs to this attempt (cancelled or reclaimed)`));
-      }
+    return pairs;
+  }
+
+  private leaseLost(jobId: string): void {
+    const entry = this.running.get(jobId);
+    if (entry && !entry.controller.signal.aborted) {
+      entry.controller.abort(new JobAbortedError('lease-lost', `job ${jobId} no longer belongs to this attempt (cancelled or reclaimed)`));
     }
-    return undefined;
   }
 
   /**
@@ -666,8 +426,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
     for (const [jobId, r] of unfinished) {
       r.controller.abort(new JobAbortedError('shutdown', `worker ${this.id} shut down before job ${jobId} finished; it was given back`));
     }
-    for (const task of this.tasks) await task.stop();
-    await this.flushing;
+    await this.loops.stop();
+    await this.completions.settled();
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
     this.emit('closed');
   }

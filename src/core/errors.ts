@@ -229,15 +229,23 @@ function redisDownReason(cause: unknown): string {
   return describe(cause);
 }
 
+/** ioredis' "out of reconnection retries" error, which does not say why the connection failed. */
+function isOutOfRetries(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'MaxRetriesPerRequestError' || /max retries per request/i.test(error.message));
+}
+
 /**
  * `error` as a {@link RedisUnavailableError} that names the server at `url` (already redacted)
  * when it is a connection-level failure; any other value unchanged. For boundaries that know
- * the configured URL: the HTTP service and the CLI.
+ * the configured URL: the HTTP service and the CLI. `connectionError`, the connection's last
+ * error when known, gives the reason when the command only failed for lack of a connection
+ * (`connection refused` rather than `no connection after the client's retries`).
  */
-export function redisUnavailableAt(error: unknown, url: string, operation = 'request'): unknown {
-  if (error instanceof RedisUnavailableError) return error.url === undefined ? new RedisUnavailableError(error.operation, error.cause, { url }) : error;
+export function redisUnavailableAt(error: unknown, url: string, operation = 'request', connectionError?: unknown): unknown {
+  const because = (cause: unknown): unknown => (isOutOfRetries(cause) && isRedisDown(connectionError) ? connectionError : cause);
+  if (error instanceof RedisUnavailableError) return error.url === undefined ? new RedisUnavailableError(error.operation, because(error.cause), { url }) : error;
   if (error instanceof SluiceError || !isRedisDown(error)) return error;
-  return new RedisUnavailableError(operation, error, { url });
+  return new RedisUnavailableError(operation, because(error), { url });
 }
 
 /**

@@ -3,7 +3,7 @@
  *
  * Every key of a queue starts with `sluice:{<queue>}:`. The `{<queue>}` hash tag puts a whole
  * queue in one Redis Cluster slot, so every Lua script touches one slot. Nothing else in the code
- * base concatenates key strings: scripts receive every key through KEYS.
+ * base concatenates key strings: scripts receive the keys they declare through KEYS.
  *
  * Queue names and job ids are validated here, at the boundary, before any key is built.
  *
@@ -23,8 +23,7 @@ export const MAX_JOB_ID_LENGTH = 200;
 export const PRIORITY_LEVELS = 5;
 
 /**
- * Job states of the life cycle. `blocked` (waiting for prerequisite jobs) is last so that the
- * positions of the older states in the fixed KEYS block never move.
+ * Job states of the life cycle. `blocked` (waiting for prerequisite jobs) is last.
  */
 export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
 /** A job state. */
@@ -274,82 +273,137 @@ export function wakeKey(queue: QueueName): string {
 }
 
 /**
- * The fixed KEYS block every Sluice Lua script receives (see src/events/lua/includes/keys.lua):
- * events, meta, counts, priority, delayed, job prefix, workers, lanes 0..4, then one state
- * index per state in {@link JOB_STATES} order (positions 13..20), then the dispatch keys of
- * dedupe, rate limits, groups, flows, repeatable jobs and the wake stream (21..34).
+ * The keys a Sluice Lua script may name, by the field of the scripts' `K` table they fill
+ * (src/events/lua/includes/keys.lua). `lanes` stands for the {@link PRIORITY_LEVELS} lane
+ * streams (lane 0 first) and `states` for one state index per state in {@link JOB_STATES} order.
+ * Each script declares the names it touches in a `--- @keys` header line; the gateway
+ * (src/events/scripts.ts) passes exactly those keys, in the order of this list.
  */
+export const SCRIPT_KEY_NAMES = [
+  'events',
+  'meta',
+  'counts',
+  'priority',
+  'delayed',
+  'jobPrefix',
+  'workers',
+  'dedupePrefix',
+  'limiter',
+  'groups',
+  'groupState',
+  'groupsParked',
+  'groupWaitPrefix',
+  'groupLimitPrefix',
+  'groupLane',
+  'depsPrefix',
+  'dependentsPrefix',
+  'outbox',
+  'repeatIndex',
+  'repeatPrefix',
+  'wake',
+  'lanes',
+  'states',
+] as const;
+/** A name of {@link SCRIPT_KEY_NAMES}. */
+export type ScriptKeyName = (typeof SCRIPT_KEY_NAMES)[number];
+
+/**
+ * Every key a script of `queue` may receive, by name (see {@link SCRIPT_KEY_NAMES}). The
+ * prefixes (`jobPrefix`, `dedupePrefix`, …) are not keys: scripts build key names from them and
+ * ids they read; they carry the queue's hash tag, so cluster routing still sees the right slot.
+ */
+export type ScriptKeyMap = { readonly [N in Exclude<ScriptKeyName, 'lanes' | 'states'>]: string } & {
+  readonly lanes: readonly string[];
+  readonly states: readonly string[];
+};
+
+/** The keys of `queue` its scripts may receive, the read models being the live ones. */
+export function scriptKeyMap(queue: QueueName): ScriptKeyMap {
+  return {
+    events: eventsKey(queue),
+    meta: metaKey(queue),
+    counts: countsKey(queue),
+    priority: priorityKey(queue),
+    delayed: delayedKey(queue),
+    jobPrefix: jobKeyPrefix(queue),
+    workers: workersKey(queue),
+    dedupePrefix: dedupePrefix(queue),
+    limiter: limiterKey(queue),
+    groups: groupsKey(queue),
+    groupState: groupStateKey(queue),
+    groupsParked: groupsParkedKey(queue),
+    groupWaitPrefix: groupWaitPrefix(queue),
+    groupLimitPrefix: groupLimitPrefix(queue),
+    groupLane: groupLaneKey(queue),
+    depsPrefix: depsPrefix(queue),
+    dependentsPrefix: dependentsPrefix(queue),
+    outbox: flowOutboxKey(queue),
+    repeatIndex: repeatKey(queue),
+    repeatPrefix: repeatPrefix(queue),
+    wake: wakeKey(queue),
+    lanes: Array.from({ length: PRIORITY_LEVELS }, (_, lane) => laneKey(queue, lane)),
+    states: JOB_STATES.map((state) => stateKey(queue, state)),
+  };
+}
+
+/** Every key of {@link scriptKeyMap}, flattened in {@link SCRIPT_KEY_NAMES} order. */
 export function scriptKeys(queue: QueueName): string[] {
-  const keys = [
-    eventsKey(queue),
-    metaKey(queue),
-    countsKey(queue),
-    priorityKey(queue),
-    delayedKey(queue),
-    jobKeyPrefix(queue),
-    workersKey(queue),
-  ];
-  for (let lane = 0; lane < PRIORITY_LEVELS; lane++) keys.push(laneKey(queue, lane));
-  for (const state of JOB_STATES) keys.push(stateKey(queue, state));
-  keys.push(
-    dedupePrefix(queue),
-    limiterKey(queue),
-    groupsKey(queue),
-    groupStateKey(queue),
-    groupsParkedKey(queue),
-    groupWaitPrefix(queue),
-    groupLimitPrefix(queue),
-    groupLaneKey(queue),
-    depsPrefix(queue),
-    dependentsPrefix(queue),
-    flowOutboxKey(queue),
-    repeatKey(queue),
-    repeatPrefix(queue),
-    wakeKey(queue),
-  );
+  return flattenScriptKeys(scriptKeyMap(queue), SCRIPT_KEY_NAMES);
+}
+
+/** The keys of `map` named by `names`, in that order (`lanes` and `states` expand to their lists). */
+export function flattenScriptKeys(map: ScriptKeyMap, names: readonly ScriptKeyName[]): string[] {
+  const keys: string[] = [];
+  for (const name of names) {
+    const value = map[name];
+    if (typeof value === 'string') keys.push(value);
+    else keys.push(...value);
+  }
   return keys;
 }
 
+/** How many keys `names` stand for (`lanes` and `states` expand to their lists). */
+export function scriptKeyCount(names: readonly ScriptKeyName[]): number {
+  let n = 0;
+  for (const name of names) n += name === 'lanes' ? PRIORITY_LEVELS : name === 'states' ? JOB_STATES.length : 1;
+  return n;
+}
+
+/** `map` with its read-model keys (counts, priority, job hashes, state indexes) under `prefix`. */
+function readModelAt(map: ScriptKeyMap, prefix: string): ScriptKeyMap {
+  return {
+    ...map,
+    counts: `${prefix}counts`,
+    priority: `${prefix}priority`,
+    jobPrefix: `${prefix}job:`,
+    states: JOB_STATES.map((state) => `${prefix}state:${state}`),
+  };
+}
+
 /**
- * The fixed KEYS block pointed at the shadow read model that `rebuild` and `verify` replay the
- * log into: the projection keys (counts, priority, job hashes, state indexes) live under
+ * The script keys pointed at the shadow read model that `rebuild` and `verify` replay the log
+ * into: the projection keys (counts, priority, job hashes, state indexes) live under
  * `sluice:{<queue>}:shadow:`; the log, meta, delayed set, workers, lanes and every other
  * dispatch key are the live ones (the fold never writes them).
  */
-export function shadowScriptKeys(queue: QueueName): string[] {
-  const shadow = `${queuePrefix(queue)}shadow:`;
-  const keys = scriptKeys(queue);
-  keys[2] = `${shadow}counts`;
-  keys[3] = `${shadow}priority`;
-  keys[5] = `${shadow}job:`;
-  JOB_STATES.forEach((state, i) => {
-    keys[7 + PRIORITY_LEVELS + i] = `${shadow}state:${state}`;
-  });
-  return keys;
+export function shadowScriptKeyMap(queue: QueueName): ScriptKeyMap {
+  return readModelAt(scriptKeyMap(queue), shadowPrefix(queue));
 }
 
 /**
- * The fixed KEYS block pointed at a private read model of one time-travel run
- * (`sluice:{<queue>}:asof:<run>:`): like {@link shadowScriptKeys}, only the projection keys move.
+ * The script keys pointed at a private read model of one time-travel run
+ * (`sluice:{<queue>}:asof:<run>:`): like {@link shadowScriptKeyMap}, only the projection keys move.
  */
-export function asOfScriptKeys(queue: QueueName, run: string): string[] {
-  const prefix = asOfPrefix(queue, run);
-  const keys = scriptKeys(queue);
-  keys[2] = `${prefix}counts`;
-  keys[3] = `${prefix}priority`;
-  keys[5] = `${prefix}job:`;
-  JOB_STATES.forEach((state, i) => {
-    keys[7 + PRIORITY_LEVELS + i] = `${prefix}state:${state}`;
-  });
-  return keys;
+export function asOfScriptKeyMap(queue: QueueName, run: string): ScriptKeyMap {
+  return readModelAt(scriptKeyMap(queue), asOfPrefix(queue, run));
 }
 
-/** Prefix of the keys of one time-travel run (see {@link asOfScriptKeys}). */
+/** Prefix of the keys of one time-travel run (see {@link asOfScriptKeyMap}). */
 export function asOfPrefix(queue: QueueName, run: string): string {
   return `${queuePrefix(queue)}asof:${run}:`;
 }
 
-/** Prefix of every shadow read-model key (see {@link shadowScriptKeys}). */
+/** Prefix of every shadow read-model key (see {@link shadowScriptKeyMap}). */
 export function shadowPrefix(queue: QueueName): string {
   return `${queuePrefix(queue)}shadow:`;
 }
@@ -358,12 +412,6 @@ export function shadowPrefix(queue: QueueName): string {
 export function shadowLockKey(queue: QueueName): string {
   return `${shadowPrefix(queue)}lock`;
 }
-
-/** Number of dispatch keys after the state indexes in {@link scriptKeys}. */
-const FEATURE_KEY_COUNT = 14;
-
-/** Number of keys in {@link scriptKeys}. */
-export const SCRIPT_KEY_COUNT = 7 + PRIORITY_LEVELS + JOB_STATES.length + FEATURE_KEY_COUNT;
 
 /**
  * HASH — a user projection's durable checkpoint: `id` (last stream id folded) and `version`.

@@ -1,7 +1,7 @@
 /**
  * A background loop with `start()`/`stop()`: runs an async task, then sleeps for a delay the
- * task (or a schedule function) chooses, never overlapping itself. Used for the heartbeat,
- * the reaper and the promoter.
+ * task (or a schedule function) chooses, never overlapping itself. Every loop of
+ * src/consumers/loops/ (lease keeper, reaper, promoter, …) and the archiver is one.
  */
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;

@@ -5,7 +5,8 @@
  * demo jobs over the HTTP API (some fail and are retried, a few end in the dead-letter queue),
  * prints the URLs of the API, /metrics and the OpenAPI document with a demo token, and reports
  * the queue's figures every few seconds. Ctrl-C stops the publisher, then the worker (running jobs
- * finish), the service, and the servers, and exits 0.
+ * finish), the service, and the servers, and exits 0; during start-up it stops what was started
+ * so far and exits 130.
  *
  * The service runs with authentication on: a random admin token is made for each run and
  * printed. `/metrics` is public in the demo (SLUICE_METRICS_PUBLIC) so it can be opened in a browser.
@@ -111,6 +112,36 @@ class SluiceChild {
 
 const bootAt = Date.now();
 
+/**
+ * Ctrl-C (SIGINT) or SIGTERM at any moment. Once the demo runs, `running` stops it in order.
+ * Before that (a server or the service still starting), what was started so far is stopped,
+ * newest first, and the script exits 130: nothing is left running, and no start-up error is
+ * reported for what the signal interrupted. A second signal exits at once (the exit hooks kill
+ * every child with SIGKILL).
+ */
+const startedSoFar: (() => Promise<unknown>)[] = [];
+let running: (() => Promise<void>) | undefined;
+let signalled = false;
+function onSignal(): void {
+  if (signalled) {
+    log('sluice: second signal: stopping now');
+    process.exit(130);
+  }
+  signalled = true;
+  if (running) {
+    void running();
+    return;
+  }
+  log('sluice: interrupted during start-up: stopping what was started...');
+  void (async () => {
+    for (const stop of startedSoFar.reverse()) await stop().catch(() => undefined);
+    log('sluice: stopped');
+    process.exit(130);
+  })();
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
 /** `1.2 s` */
 function elapsed(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
@@ -128,10 +159,16 @@ async function main(): Promise<void> {
   const redisServer = process.env.REDIS_URL
     ? undefined
     : await step(1, 'Redis', () => RedisServer.start(), (server) => `private redis-server at ${server.url}`);
-  if (!redisServer) log('sluice: [1/4] Redis: from REDIS_URL');
+  if (redisServer) startedSoFar.push(() => redisServer.stop());
+  else log('sluice: [1/4] Redis: from REDIS_URL');
+  // After a signal, start nothing more (the handler stops what was started; the exit hooks
+  // kill what a step left half-started).
+  if (signalled) return;
   const redisUrl = process.env.REDIS_URL ?? (redisServer as RedisServer).url;
   // A first run builds FerretDB (a few minutes; scripts/ensure-ferretdb.sh prints its progress).
   const mongo = await step(2, 'MongoDB wire protocol', () => MongoServer.start(), (m) => (m.kind === 'external' ? 'from MONGO_URL' : `private ${m.kind} at ${m.url}`));
+  startedSoFar.push(() => mongo.stop());
+  if (signalled) return;
 
   const wanted = process.env.SLUICE_PORT ?? '8080';
   const port = wanted === '8080' && !(await portFree(8080)) ? await freePort() : Number(wanted);
@@ -154,6 +191,7 @@ async function main(): Promise<void> {
     ['worker', join('src', 'cli', 'demo-handler.ts'), '--queue', QUEUE, '--concurrency', '5', '--lease', '10s', '--grace', '5s', '--host', '127.0.0.1', '--worker-metrics-port', '0'],
     env,
   );
+  startedSoFar.push(() => service.stop(10_000), () => worker.stop(10_000));
   const serviceAt = Date.now();
   let stopping = false;
   const servers = async (): Promise<void> => {
@@ -161,10 +199,13 @@ async function main(): Promise<void> {
     await redisServer?.stop();
   };
   const listening = await service.waitFor('listening').catch(async (error: unknown) => {
+    // A signal meanwhile: the signal handler stops everything.
+    if (signalled) return new Promise<never>(() => undefined);
     await worker.stop(2000);
     await servers();
     throw error;
   });
+  if (signalled) return;
   const url = String(listening.url);
   log(`sluice: [3/4] service: sluice serve at ${url} (${elapsed(serviceAt)})`);
   const auth = { authorization: `Bearer ${token}` };
@@ -214,8 +255,11 @@ async function main(): Promise<void> {
     log(clean ? 'sluice: stopped cleanly' : `sluice: stopped (worker exit ${workerCode}, service exit ${serviceCode})`);
     process.exit(clean ? 0 : 1);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  running = stop;
+  if (signalled) {
+    // The signal came while the service was starting: the handler is stopping what was started.
+    return;
+  }
   void worker.exited.then((code) => {
     if (!stopping) {
       log(`worker exited unexpectedly (code ${code})`);
@@ -235,7 +279,8 @@ async function main(): Promise<void> {
   log(`sluice: [4/4] worker: sluice worker on queue ${QUEUE}${workerMetrics ? `, metrics at ${workerMetrics}` : ''} (${elapsed(serviceAt)}); ready in ${elapsed(bootAt)}`);
   const observe = writeObserveConfig(token, new URL(url).host, workerMetrics === undefined ? undefined : new URL(workerMetrics).host);
   // `npm ci` builds dist/ (the prepare script); without it, run the sources.
-  const cli = existsSync(join(root, 'dist', 'cli', 'index.js')) ? 'npx sluice' : 'npx tsx src/cli/index.ts';
+  // `npm run -s sluice --` runs dist/cli/index.js at once (npx would first install the clone into its cache).
+  const cli = existsSync(join(root, 'dist', 'cli', 'index.js')) ? 'npm run -s sluice --' : 'npx tsx src/cli/index.ts';
   const privateData = redisServer !== undefined || mongo.kind !== 'external';
   process.stdout.write(
     [
@@ -309,7 +354,12 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  // A Ctrl-C also reaches the processes of a start-up step in the foreground (the FerretDB build),
+  // which then fail: that is the signal's doing, not an error to report. The signal handler runs
+  // on the next turns of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  if (signalled) return;
   process.stderr.write(`sluice: ${scrubSecrets(describe(error))}\n`);
   process.exit(1);
 });

@@ -1,12 +1,13 @@
 /**
- * Registers Sluice's Lua scripts on an ioredis connection and runs them with the queue's fixed
- * KEYS block. This is the one place script names and reply shapes meet TypeScript; every
- * script error goes through {@link fromScriptError} so callers see typed errors.
+ * Registers Sluice's Lua scripts on an ioredis connection and runs them with the keys each
+ * script declares (its `--- @keys` header line, see scripts/gen-lua.ts). Every script error goes
+ * through {@link fromScriptError} so callers see typed errors. The typed functions of
+ * src/events/commands/ are the only callers in src/: they own each script's ARGV and reply.
  */
 import { asRedisUnavailable, fromScriptError } from '../core/errors.js';
 import type { RedisClient } from '../redis/connection.js';
-import { SCRIPT_KEY_COUNT, scriptKeys, type QueueName } from '../core/keys.js';
-import { SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
+import { flattenScriptKeys, scriptKeyCount, scriptKeyMap, type QueueName, type ScriptKeyMap } from '../core/keys.js';
+import { SCRIPT_KEYS, SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
 import type { ScriptTime } from '../core/clock.js';
 
 /** Name of a Sluice Lua script (a file in src/events/lua). */
@@ -20,20 +21,32 @@ function commandName(name: ScriptName): string {
   return `sluice_${name}_${SCRIPT_VERSION}`;
 }
 
-/** Scripts that take a second fixed KEYS block (the shadow read model) after the live one. */
-const TWO_BLOCKS: ReadonlySet<ScriptName> = new Set<ScriptName>(['swapProjection', 'verifyProjection']);
-
 const keyCache = new Map<string, string[]>();
 
-/** The queue's fixed KEYS block, cached (queues are few and long-lived). */
-function keysOf(queue: QueueName): string[] {
-  let keys = keyCache.get(queue);
+/** The keys `name` declares, of `queue`'s live read model, cached (queues are few and long-lived). */
+function liveKeys(name: ScriptName, queue: QueueName): string[] {
+  const id = `${name}\u0000${queue}`;
+  let keys = keyCache.get(id);
   if (!keys) {
-    keys = scriptKeys(queue);
+    keys = flattenScriptKeys(scriptKeyMap(queue), SCRIPT_KEYS[name].keys);
     if (keyCache.size > 10_000) keyCache.clear();
-    keyCache.set(queue, keys);
+    keyCache.set(id, keys);
   }
   return keys;
+}
+
+/**
+ * The KEYS of one call of `name`: the keys it declares taken from each map of `blocks` in turn
+ * (one map, or the live and the shadow map of a two-block script).
+ */
+function keysOf(name: ScriptName, queue: QueueName, blocks: readonly ScriptKeyMap[] | undefined): string[] {
+  const expected = SCRIPT_KEYS[name].blocks;
+  if (!blocks) {
+    if (expected !== 1) throw new Error(`script ${name} takes ${expected} key blocks`);
+    return liveKeys(name, queue);
+  }
+  if (blocks.length !== expected) throw new Error(`script ${name} takes ${expected} key blocks, got ${blocks.length}`);
+  return blocks.flatMap((map) => flattenScriptKeys(map, SCRIPT_KEYS[name].keys));
 }
 
 const registered = new WeakSet<RedisClient>();
@@ -45,14 +58,16 @@ export function registerScripts(redis: RedisClient): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = commandName(name);
     if (command in redis) continue;
-    const numberOfKeys = TWO_BLOCKS.has(name) ? 2 * SCRIPT_KEY_COUNT : SCRIPT_KEY_COUNT;
+    const spec = SCRIPT_KEYS[name];
+    const numberOfKeys = spec.blocks * scriptKeyCount(spec.keys);
     redis.defineCommand(command, { numberOfKeys, lua: SCRIPTS[name] });
   }
 }
 
 /**
- * Runs one script against `queue`: KEYS is the queue's fixed block, ARGV starts with `now` and
- * the queue name, then `args`.
+ * Runs one script against `queue`: KEYS are the keys the script declares (of `blocks`, default
+ * the queue's live keys), ARGV starts with `now` and the queue name, then `args`. The reply is
+ * the script's raw reply: parse it where its format is known (src/events/commands/).
  * @throws the typed error a `SLUICE_ERR_*` reply maps to; `RedisUnavailableError` when Redis (or,
  *   on a Cluster, the master of the queue's slot) cannot be reached; else the client's error unchanged.
  */
@@ -62,9 +77,10 @@ export async function runScript(
   queue: QueueName,
   now: ScriptTime,
   args: readonly (string | number)[],
-  keys: readonly string[] = keysOf(queue),
+  blocks?: readonly ScriptKeyMap[],
 ): Promise<unknown> {
   registerScripts(redis);
+  const keys = keysOf(name, queue, blocks);
   // ioredis adds defined commands as instance methods that its types cannot know about.
   const command = (redis as unknown as Record<string, ScriptCommand>)[commandName(name)];
   if (!command) throw new Error(`script ${name} is not registered`);

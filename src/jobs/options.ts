@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
 import type { BackoffSpec, PayloadRef } from '../events/types.js';
+import type { PublishJobRecord } from '../events/commands/index.js';
 import { PRIORITY_LEVELS, toJobId, toQueueName, type JobId } from '../core/keys.js';
 
 /** Default priority lane when a job gives none: the middle one. */
@@ -287,30 +288,31 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
 }
 
 /**
- * The 17 ARGV values one job takes in the publish wire format (src/events/lua/includes/publishjob.lua).
+ * A prepared job as the publish scripts take it (the wire format is the business of
+ * src/events/commands/publish.ts).
  * @param queue - the publishing queue (prerequisites without a queue are in it).
  * @param repeatKey - the repeatable job the job is an occurrence of.
  */
-export function publishArgs(job: PreparedJob, payload: PayloadRef | undefined, queue: string, repeatKey = ''): (string | number)[] {
-  return [
-    job.id,
-    job.name,
-    job.priority,
-    job.maxAttempts,
-    JSON.stringify(job.backoff),
-    job.timeoutMs ?? '',
-    payload ? JSON.stringify(payload) : '',
-    job.delayMs !== undefined ? `+${job.delayMs}` : (job.runAt ?? ''),
-    job.traceparent,
-    job.correlationId ?? '',
-    job.causationId ?? '',
-    job.dedupeKey ?? '',
-    job.dedupeTtlMs ?? '',
-    job.group ?? '',
+export function publishRecord(job: PreparedJob, payload: PayloadRef | undefined, queue: string, repeatKey?: string): PublishJobRecord {
+  return {
+    jobId: job.id,
+    name: job.name,
+    priority: job.priority,
+    maxAttempts: job.maxAttempts,
+    backoff: job.backoff,
+    timeoutMs: job.timeoutMs,
+    payload,
+    runAt: job.delayMs !== undefined ? `+${job.delayMs}` : job.runAt,
+    traceparent: job.traceparent,
+    correlationId: job.correlationId,
+    causationId: job.causationId,
+    dedupeKey: job.dedupeKey,
+    dedupeTtlMs: job.dedupeTtlMs,
+    group: job.group,
     repeatKey,
-    job.dependsOn ? JSON.stringify(job.dependsOn.map((d) => `${d.queue ?? queue}|${d.jobId}`)) : '',
-    job.onDependencyFailure ?? '',
-  ];
+    dependsOn: job.dependsOn?.map((d) => `${d.queue ?? queue}|${d.jobId}`),
+    onDependencyFailure: job.onDependencyFailure,
+  };
 }
 
 /** Queue-wide defaults for job options. */

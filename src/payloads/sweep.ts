@@ -3,8 +3,7 @@
  * references any more — those of jobs retention or `remove` took out, and those a publish stored
  * and then never used (it failed, or its process died between the payload write and the script).
  *
- * References are read from the job hashes themselves (`payloadId`, `resultId`, or the JSON
- * `payload` / `result` fields of hashes written by earlier versions), so the check is
+ * References are read from the job hashes themselves (`payloadId`, `resultId`), so the check is
  * authoritative without an index kept on the hot path. Payload ids may be shared by jobs with the
  * same content: a payload stays while any job references it.
  *
@@ -16,17 +15,8 @@ import { toNonNegativeInteger } from './encoding.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore, type SweepResult } from './store.js';
 
 /** Job hash fields that can reference a stored payload. */
-const REFERENCE_FIELDS = ['payloadId', 'resultId', 'payload', 'result'] as const;
+const REFERENCE_FIELDS = ['payloadId', 'resultId'] as const;
 
-function idOfJson(text: string | null): string | undefined {
-  if (!text || !text.startsWith('{')) return undefined;
-  try {
-    const id = (JSON.parse(text) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Every payload and result id the queue's job hashes reference: one SCAN of the queue's job keys
@@ -41,8 +31,8 @@ export async function referencedPayloadIds(redis: RedisClient, queue: string): P
     for (const key of keys) pipeline.hmget(key, ...REFERENCE_FIELDS);
     for (const [error, reply] of (await pipeline.exec()) ?? []) {
       if (error) throw error;
-      const [payloadId, resultId, payloadJson, resultJson] = reply as (string | null)[];
-      for (const id of [payloadId, resultId, idOfJson(payloadJson ?? null), idOfJson(resultJson ?? null)]) {
+      const [payloadId, resultId] = reply as (string | null)[];
+      for (const id of [payloadId, resultId]) {
         if (id) ids.add(id);
       }
     }

@@ -1,13 +1,16 @@
 /**
- * The job read model: the job hash the projection fold (src/events/lua/includes/project.lua)
+ * The job read model: the job hash the projection fold (src/projections/lua/fold.lua)
  * maintains, turned into a typed {@link Job}.
  *
  * @packageDocumentation
  */
 import { CorruptEventError } from '../core/errors.js';
+import { parseBackoffField, toRef } from '../events/fields.js';
 import type { BackoffSpec, JobRef, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
 import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs/options.js';
 import { JOB_STATES, type JobState } from '../core/keys.js';
+
+export { parseBackoffField } from '../events/fields.js';
 
 /** A job as the read model holds it. */
 export interface Job {
@@ -72,60 +75,13 @@ function json<T>(hash: Record<string, string>, field: string, where: string): T 
 }
 
 /**
- * Reads a backoff as the fold stores it in the job hash: `type:delayMs:maxDelayMs:jitter` with
- * empty parts for absent fields (or, in hashes written before that form, the spec's JSON).
- * @throws CorruptEventError when the text is neither.
- */
-export function parseBackoffField(text: string, where: string): BackoffSpec {
-  if (text.startsWith('{')) {
-    try {
-      return JSON.parse(text) as BackoffSpec;
-    } catch (error) {
-      throw new CorruptEventError(where, 'job field backoff is not JSON', { cause: error });
-    }
-  }
-  const [type, delay = '', max = '', jitter = ''] = text.split(':');
-  const number = (part: string): number => (part === '' ? Number.NaN : Number(part));
-  if (type === 'custom') return { type };
-  if (type === 'fixed' && Number.isFinite(number(delay))) return { type, delayMs: number(delay) };
-  if (type === 'exponential' && Number.isFinite(number(delay))) {
-    const spec: { type: 'exponential'; delayMs: number; maxDelayMs?: number; jitter?: number } = { type, delayMs: number(delay) };
-    if (Number.isFinite(number(max))) spec.maxDelayMs = number(max);
-    if (Number.isFinite(number(jitter))) spec.jitter = number(jitter);
-    if ((max === '' || spec.maxDelayMs !== undefined) && (jitter === '' || spec.jitter !== undefined)) return spec;
-  }
-  throw new CorruptEventError(where, `job field backoff is not a backoff: ${text.slice(0, 100)}`);
-}
-
-/**
  * Reads a payload or result reference the fold stored as four fields named after `prefix`
- * (`<prefix>Id`, `<prefix>Encoding`, `<prefix>Size`, `<prefix>Hash` holding the sha256 hex), or,
- * in hashes written before that form, as JSON in the field `prefix`.
+ * (`<prefix>Id`, `<prefix>Encoding`, `<prefix>Size`, `<prefix>Hash` holding the sha256 hex).
  */
 function refField(hash: Record<string, string>, prefix: 'payload' | 'result', where: string): PayloadRef | undefined {
   const id = hash[`${prefix}Id`];
-  if (id === undefined) return json<PayloadRef>(hash, prefix, where);
+  if (id === undefined) return undefined;
   return toRef(where, prefix, id, hash[`${prefix}Encoding`], hash[`${prefix}Size`], hash[`${prefix}Hash`]);
-}
-
-function toRef(where: string, field: string, id: string, encoding: string | undefined, size: string | undefined, hex: string | undefined): PayloadRef {
-  if ((encoding !== 'json' && encoding !== 'binary') || !size || !Number.isInteger(Number(size)) || !hex || !/^[0-9a-f]{64}$/.test(hex)) {
-    throw new CorruptEventError(where, `job field ${field} is not a payload reference`);
-  }
-  return { id, encoding, size: Number(size), hash: `sha256:${hex}` };
-}
-
-/**
- * Reads the payload reference of a claim reply (`<encoding> <size> <sha256 hex> <id>`, see
- * src/events/lua/claim.lua, or the JSON a job hash written by an earlier version holds);
- * `undefined` for ''.
- */
-export function parseClaimedRef(text: string, where: string): PayloadRef | undefined {
-  if (text === '') return undefined;
-  if (text.startsWith('{')) return json<PayloadRef>({ payload: text }, 'payload', where);
-  const parts = /^(\S+) (\S+) (\S+) (.+)$/s.exec(text);
-  if (!parts) throw new CorruptEventError(where, 'claimed payload reference is malformed');
-  return toRef(where, 'payload', parts[4] as string, parts[1], parts[2], parts[3]);
 }
 
 /** Turns a job hash (HGETALL) into a {@link Job}; `undefined` for an empty hash. */

@@ -3,7 +3,7 @@
  *
  * Both replay the whole history — archived events first, then the live stream (see
  * src/history/replay.ts), with no gap and no duplicate at the seam — through the one projection
- * fold (src/events/lua/includes/project.lua) into shadow keys (`sluice:{<queue>}:shadow:*`).
+ * fold (src/projections/lua/fold.lua) into shadow keys (`sluice:{<queue>}:shadow:*`).
  * The last step runs in one script, so events appended meanwhile by publishers and workers are
  * folded in too: `rebuild` then swaps the shadow read model in; `verify` compares it with the
  * live one and reports every difference.
@@ -27,8 +27,8 @@ import { replayBatches } from '../history/replay.js';
 import { compareIds, type EventArchive } from '../history/archive.js';
 import { streamExtent } from '../redis/stream-extent.js';
 import type { StoredJobEvent } from '../events/types.js';
-import { runScript } from '../events/scripts.js';
-import { eventsKey, metaKey, scriptKeys, shadowLockKey, shadowPrefix, shadowScriptKeys, toQueueName, type QueueName } from '../core/keys.js';
+import { applyEvents, swapProjection, verifyProjection, type ReplayFinish } from '../events/commands/index.js';
+import { eventsKey, metaKey, scriptKeyMap, shadowLockKey, shadowPrefix, shadowScriptKeyMap, toQueueName, type QueueName } from '../core/keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
@@ -169,7 +169,7 @@ async function newestId(redis: RedisClient, queue: QueueName): Promise<string | 
  */
 async function replayPass(redis: RedisClient, queue: QueueName, options: ReplayOptions, folded: Folded): Promise<number> {
   const clock = options.clock ?? systemClock;
-  const keys = shadowScriptKeys(queue);
+  const keys = shadowScriptKeyMap(queue);
   // Up to the end as it is now: a producer faster than the replay cannot keep one pass chasing
   // the stream forever.
   const to = await newestId(redis, queue);
@@ -190,9 +190,7 @@ async function replayPass(redis: RedisClient, queue: QueueName, options: ReplayO
   );
   let count = 0;
   for await (const batch of batches) {
-    const args: (string | number)[] = [batch.length];
-    for (const e of batch) args.push(e.type, JSON.stringify(e.data), JSON.stringify(e.metadata));
-    await runScript(redis, 'applyEvents', queue, clock.now(), args, keys);
+    await applyEvents(redis, queue, clock.now(), keys, batch.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })));
     count += batch.length;
     folded.replayed += batch.length;
     folded.lastId = (batch[batch.length - 1] as StoredJobEvent).id;
@@ -209,12 +207,12 @@ async function replayPass(redis: RedisClient, queue: QueueName, options: ReplayO
  * refuses (`behind`) when the archiver trimmed entries after the replay's last one: they are in
  * the archive now, so another pass folds them and the final step is tried again.
  */
-async function replayThen(
+async function replayThen<T>(
   redis: RedisClient,
   queue: QueueName,
   options: ReplayOptions,
-  finish: (folded: Folded) => Promise<unknown[]>,
-): Promise<{ folded: Folded; reply: unknown[] }> {
+  finish: (folded: Folded) => Promise<ReplayFinish<T>>,
+): Promise<{ folded: Folded; result: T }> {
   const folded: Folded = { lastId: '0-0', replayed: 0, heldAt: 0 };
   // Nothing is trimmed from here on until the replay has folded it.
   await hold(redis, queue, folded, options.clock ?? systemClock);
@@ -226,13 +224,13 @@ async function replayThen(
 }
 
 /** {@link replayThen} once the hold is set: checks the history, replays it in passes, finishes. */
-async function replayHeld(
+async function replayHeld<T>(
   redis: RedisClient,
   queue: QueueName,
   options: ReplayOptions,
   folded: Folded,
-  finish: (folded: Folded) => Promise<unknown[]>,
-): Promise<{ folded: Folded; reply: unknown[] }> {
+  finish: (folded: Folded) => Promise<ReplayFinish<T>>,
+): Promise<{ folded: Folded; result: T }> {
   await checkHistory(redis, queue, options.archive);
   const batchSize = options.batchSize ?? 500;
   // Chase the end while passes get shorter, so the atomic step has only a short tail to fold.
@@ -246,22 +244,21 @@ async function replayHeld(
   }
   for (let attempt = 1; ; attempt++) {
     const reply = await finish(folded);
-    const status = String(reply[0]);
-    if (status === 'ok') return { folded, reply };
-    if (status === 'mismatch') {
+    if (reply.status === 'ok') return { folded, result: reply };
+    if (reply.status === 'mismatch') {
       throw new HistoryIncompleteError(
         queue,
-        `the history replayed for queue ${queue} holds ${String(reply[1])} events but its event stream has had ${String(reply[2])} appended: ` +
+        `the history replayed for queue ${queue} holds ${reply.folded} events but its event stream has had ${reply.appended} appended: ` +
           'the archive given is not this queue\'s (or holds events of an earlier queue of that name), or events are missing; nothing was changed',
-        { folded: Number(reply[1]), appended: Number(reply[2]) },
+        { folded: reply.folded, appended: reply.appended },
       );
     }
     if (!options.archive) {
       throw new HistoryIncompleteError(
         queue,
-        `the event stream of queue ${queue} was trimmed during the replay (it now starts at ${String(reply[1])}, after the last event replayed, ${folded.lastId}): ` +
+        `the event stream of queue ${queue} was trimmed during the replay (it now starts at ${reply.firstId}, after the last event replayed, ${folded.lastId}): ` +
           'pass the archive the queue is archived to',
-        { firstId: String(reply[1]), lastReplayed: folded.lastId },
+        { firstId: reply.firstId, lastReplayed: folded.lastId },
       );
     }
     if (attempt >= MAX_FINAL_ATTEMPTS) {
@@ -287,13 +284,10 @@ async function replayHeld(
 export async function rebuild(redis: RedisClient, queueName: string, options: ReplayOptions = {}): Promise<RebuildReport> {
   const queue = toQueueName(queueName);
   return withShadow(redis, queue, async () => {
-    const { folded, reply } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
-      (await runScript(redis, 'swapProjection', queue, (options.clock ?? systemClock).now(), [lastId, replayed], [
-        ...scriptKeys(queue),
-        ...shadowScriptKeys(queue),
-      ])) as unknown[],
+    const { folded, result } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
+      swapProjection(redis, queue, (options.clock ?? systemClock).now(), { live: scriptKeyMap(queue), shadow: shadowScriptKeyMap(queue) }, { lastId, replayed }),
     );
-    return { replayed: folded.replayed, caughtUp: Number(reply[1]), jobs: Number(reply[2]) };
+    return { replayed: folded.replayed, caughtUp: result.caughtUp, jobs: result.jobs };
   });
 }
 
@@ -316,21 +310,20 @@ export async function verify(
 ): Promise<VerifyReport> {
   const queue = toQueueName(queueName);
   return withShadow(redis, queue, async () => {
-    const { folded, reply } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
-      (await runScript(
+    const { folded, result } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
+      verifyProjection(
         redis,
-        'verifyProjection',
         queue,
         (options.clock ?? systemClock).now(),
-        [lastId, options.maxDifferences ?? 100, replayed],
-        [...scriptKeys(queue), ...shadowScriptKeys(queue)],
-      )) as unknown[],
+        { live: scriptKeyMap(queue), shadow: shadowScriptKeyMap(queue) },
+        { lastId, replayed, maxDifferences: options.maxDifferences ?? 100 },
+      ),
     );
-    const differences = reply.slice(3).map(String);
+    const { differences } = result;
     return {
       replayed: folded.replayed,
-      caughtUp: Number(reply[1]),
-      jobsCompared: Number(reply[2]),
+      caughtUp: result.caughtUp,
+      jobsCompared: result.jobsCompared,
       differences,
       clean: differences.length === 0,
     };

@@ -8,7 +8,7 @@
  */
 import type { RedisClient } from '../redis/connection.js';
 import { ValidationError } from '../core/errors.js';
-import { runScript } from '../events/scripts.js';
+import { removeExpired } from '../events/commands/index.js';
 import { metaKey, toQueueName } from '../core/keys.js';
 import type { ScriptTime } from '../core/clock.js';
 
@@ -102,14 +102,5 @@ export async function applyRetention(
   limit = 1000,
 ): Promise<{ completed: number; dead: number; cancelled: number }> {
   const queue = toQueueName(queueName);
-  const [completed, dead, cancelled] = (await runScript(redis, 'applyRetention', queue, now, [
-    limit,
-    DEFAULT_RETENTION.completed.maxAgeMs,
-    DEFAULT_RETENTION.completed.maxCount,
-    DEFAULT_RETENTION.dead.maxAgeMs,
-    DEFAULT_RETENTION.dead.maxCount,
-    DEFAULT_RETENTION.cancelled.maxAgeMs,
-    DEFAULT_RETENTION.cancelled.maxCount,
-  ])) as [number, number, number];
-  return { completed, dead, cancelled };
+  return removeExpired(redis, queue, now, limit, DEFAULT_RETENTION);
 }

@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import type { RedisClient } from '../redis/connection.js';
-import { runScript } from '../events/scripts.js';
+import { registerDependant as registerDependantScript, resolveDependency } from '../events/commands/index.js';
 import type { JobRef, PayloadRef } from '../events/types.js';
 import { flowOutboxKey, jobKey, toJobId, toQueueName, type JobId, type JobState, type QueueName } from '../core/keys.js';
 import { parseJobHash, type Job } from '../projections/job.js';
@@ -43,7 +43,7 @@ export interface FlowState {
 
 /** Registers dependant `dependantRef` (`<queue>|<jobId>`) on job `jobId` of `queue`. */
 export async function registerDependant(redis: RedisClient, queue: QueueName, jobId: string, dependantRef: string, now: ScriptTime): Promise<string> {
-  return (await runScript(redis, 'registerDependant', queue, now, [jobId, dependantRef])) as string;
+  return registerDependantScript(redis, queue, now, jobId, dependantRef);
 }
 
 /**
@@ -56,7 +56,7 @@ export async function relayFlowOutbox(redis: RedisClient, queue: QueueName, now:
     const f: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
     if (f.queue && f.job && f.from && f.outcome) {
-      await runScript(redis, 'resolveDependency', toQueueName(f.queue), now, [f.job, f.from, f.outcome]);
+      await resolveDependency(redis, toQueueName(f.queue), now, f.job, f.from, f.outcome);
     }
     await redis.xdel(flowOutboxKey(queue), id);
   }

@@ -6,14 +6,13 @@
  * @packageDocumentation
  */
 import type { Tracer } from '@opentelemetry/api';
-import { Redis } from 'ioredis';
 import { scriptTime, systemClock, type Clock } from '../core/clock.js';
 import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from '../core/errors.js';
 import { jobHistory } from '../history/replay.js';
 import type { EventArchive } from '../history/archive.js';
-import { runScript } from '../events/scripts.js';
+import { cancelJob, promoteJob, publishJobs, removeJob, reprioritizeJob, retryJob, type PublishJobOutcome } from '../events/commands/index.js';
 import type { PayloadRef, StoredJobEvent } from '../events/types.js';
-import { prepareJob, publishArgs, type JobDefaults, type NewJob } from '../jobs/options.js';
+import { prepareJob, publishRecord, type JobDefaults, type NewJob } from '../jobs/options.js';
 import { flowState, readDependencies, registerDependant, type DependencyInfo, type FlowState } from './flows.js';
 import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
 import { parseJobHash, type Job } from '../projections/job.js';
@@ -28,13 +27,10 @@ import {
 } from './repeat.js';
 import { applyRetention, getRetention, setRetention, type RetentionPolicy } from '../projections/retention.js';
 import {
-  CONSUMER_GROUP,
   countsKey,
   eventsKey,
-  groupLaneKey,
   JOB_STATES,
   jobKey,
-  laneKeys,
   metaKey,
   PRIORITY_LEVELS,
   QUEUES_KEY,
@@ -50,16 +46,10 @@ import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
 import { checkJsonValue, payloadField } from '../payloads/encoding.js';
 import type { PayloadStore } from '../payloads/store.js';
-import { createCluster, isClusterUrl, type RedisClient } from '../redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
+import { ensureGroups, openRedis, type RedisConnection } from '../redis/open.js';
 import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
 
-/**
- * How a Queue or Worker reaches Redis: a URL, or a connection the caller owns and closes — an
- * ioredis `Redis` (one server) or `Cluster` (Redis Cluster). URLs: `redis://` and `rediss://`
- * for one server, `redis+cluster://host:port[,host:port...]` (or `rediss+cluster://`) for a
- * cluster, given by any of its nodes.
- */
-export type RedisConnection = string | RedisClient;
 
 /** Options of {@link Queue}. */
 export interface QueueOptions {
@@ -141,30 +131,6 @@ export interface JobPage {
 export interface WorkerInfo {
   id: string;
   lastSeen: number;
-}
-
-/** Creates an ioredis client (a `Cluster` for `redis+cluster://` URLs) with Sluice's defaults, or returns the caller's. */
-export function openRedis(connection: RedisConnection): { redis: RedisClient; owned: boolean } {
-  if (typeof connection !== 'string') return { redis: connection, owned: false };
-  const redis: RedisClient = isClusterUrl(connection)
-    ? createCluster(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true })
-    : new Redis(connection, { maxRetriesPerRequest: 3, enableReadyCheck: true });
-  // Connection errors surface on the commands that fail; ioredis reconnects on its own.
-  redis.on('error', () => undefined);
-  return { redis, owned: true };
-}
-
-/** Creates the consumer group on every lane and on the group lane (idempotent). */
-export async function ensureGroups(redis: RedisClient, queue: QueueName): Promise<void> {
-  await Promise.all(
-    [...laneKeys(queue), groupLaneKey(queue)].map(async (lane) => {
-      try {
-        await redis.xgroup('CREATE', lane, CONSUMER_GROUP, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
-      }
-    }),
-  );
 }
 
 /**
@@ -298,21 +264,16 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
       }
       withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
     }
-    const args: (string | number)[] = [prepared.length];
-    for (const job of prepared) {
-      args.push(...publishArgs(job, refs.get(job.id), this.name));
-    }
-    let reply: unknown;
+    const records = prepared.map((job) => publishRecord(job, refs.get(job.id), this.name));
+    let flags: PublishJobOutcome[];
     try {
-      reply = await runScript(this.redis, 'publish', this.name, scriptTime(this.clock), args);
+      flags = await publishJobs(this.redis, this.name, scriptTime(this.clock), records);
     } catch (error) {
       // Nothing was published: drop the payloads again (the orphan sweep catches what this misses).
       if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
       throw error;
     }
-    // 1 created, 0 existing id, or the id of the job holding the dedupe key.
-    const flags = reply as (number | string)[];
-    const duplicates = prepared.filter((job, i) => flags[i] !== 1 && refs.has(job.id));
+    const duplicates = prepared.filter((job, i) => flags[i]?.kind !== 'created' && refs.has(job.id));
     if (duplicates.length > 0) {
       await this.payloads
         ?.delete(this.name, duplicates.map((job) => (refs.get(job.id) as PayloadRef).id))
@@ -320,7 +281,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     }
     // Prerequisites in other queues learn of their new dependants (a script touches one queue).
     for (const [i, job] of prepared.entries()) {
-      if (flags[i] !== 1 || !job.dependsOn) continue;
+      if (flags[i]?.kind !== 'created' || !job.dependsOn) continue;
       for (const dep of job.dependsOn) {
         if (dep.queue === undefined || dep.queue === this.name) continue;
         await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, scriptTime(this.clock));
@@ -328,8 +289,8 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     }
     return prepared.map((job, i) => {
       const flag = flags[i];
-      if (typeof flag === 'string') return { id: flag, created: false, deduplicated: true };
-      return { id: job.id, created: flag === 1 };
+      if (flag?.kind === 'deduplicated') return { id: flag.holder, created: false, deduplicated: true };
+      return { id: job.id, created: flag?.kind === 'created' };
     });
   }
 
@@ -419,13 +380,13 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   async cancel(jobId: string, reason = ''): Promise<JobState> {
     const id = toJobId(jobId);
     if (typeof reason !== 'string' || reason.length > 1000) throw new ValidationError('reason', 'must be a string of at most 1000 characters');
-    return (await runScript(this.redis, 'cancel', this.name, scriptTime(this.clock), [id, reason])) as JobState;
+    return cancelJob(this.redis, this.name, scriptTime(this.clock), id, reason);
   }
 
   /** Puts a failed, dead or cancelled job back in its lane with a fresh attempt count. */
   async retry(jobId: string, by = ''): Promise<JobState> {
     const id = toJobId(jobId);
-    const from = (await runScript(this.redis, 'retry', this.name, scriptTime(this.clock), [id, by])) as JobState;
+    const from = await retryJob(this.redis, this.name, scriptTime(this.clock), id, by);
     // Only after the script accepted the retry: a refused one changes nothing.
     await this.init();
     return from;
@@ -438,7 +399,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    */
   async promote(jobId: string): Promise<JobState> {
     const id = toJobId(jobId);
-    const from = (await runScript(this.redis, 'promoteJob', this.name, this.clock.now(), [id])) as JobState;
+    const from = await promoteJob(this.redis, this.name, this.clock.now(), id);
     await this.init();
     return from;
   }
@@ -457,7 +418,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
     if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority >= PRIORITY_LEVELS) {
       throw new ValidationError('priority', `must be an integer from 0 to ${PRIORITY_LEVELS - 1}`);
     }
-    const [state, from, to] = (await runScript(this.redis, 'reprioritize', this.name, scriptTime(this.clock), [id, priority])) as [JobState, number, number];
+    const { state, from, to } = await reprioritizeJob(this.redis, this.name, scriptTime(this.clock), id, priority);
     return { state, from, to };
   }
 
@@ -468,7 +429,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   async remove(jobId: string, reason: 'manual' | 'retention' = 'manual'): Promise<JobState> {
     const id = toJobId(jobId);
     if (reason !== 'manual' && reason !== 'retention') throw new ValidationError('reason', 'must be manual or retention');
-    return (await runScript(this.redis, 'remove', this.name, scriptTime(this.clock), [id, reason])) as JobState;
+    return removeJob(this.redis, this.name, scriptTime(this.clock), id, reason);
   }
 
   /**

@@ -19,9 +19,9 @@ import { Cron } from 'croner';
 import type { RedisClient } from '../redis/connection.js';
 import { scriptTime, systemClock, type Clock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
-import { runScript } from '../events/scripts.js';
+import { fireRepeat } from '../events/commands/index.js';
 import type { PayloadRef } from '../events/types.js';
-import { prepareJob, publishArgs, type JobOptions } from '../jobs/options.js';
+import { prepareJob, publishRecord, type JobOptions } from '../jobs/options.js';
 import { repeatKey, repeatPrefix, type QueueName } from '../core/keys.js';
 import type { PayloadStore } from '../payloads/store.js';
 
@@ -302,7 +302,7 @@ export class RepeatScheduler {
     }
     let outcome: string;
     try {
-      outcome = (await runScript(redis, 'fireRepeat', queue, scriptTime(this.clock), [key, dueAt, next ?? '', run ? '1' : '0', ...publishArgs(job, ref, queue, key)])) as string;
+      outcome = await fireRepeat(redis, queue, scriptTime(this.clock), { key, dueAt, next, run, job: publishRecord(job, ref, queue, key) });
     } catch (error) {
       if (ref) await payloads?.delete(queue, [ref.id]).catch(() => undefined);
       throw error;

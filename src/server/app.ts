@@ -19,48 +19,19 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ClosedError, QueueNotFoundError, redisUnavailableAt, SluiceError, ValidationError } from '../core/errors.js';
-import { redactUrl } from '../app/config.js';
+import { ClosedError, QueueNotFoundError, SluiceError, ValidationError } from '../core/errors.js';
 import { SluiceMetrics } from '../metrics/sluice-metrics.js';
-import { authorize, LOCAL_GRANT, type Grant, type Scope, type TokenRegistry } from './auth.js';
+import { authorize, LOCAL_GRANT, type Grant, type TokenRegistry } from './auth.js';
 import type { SluiceContext } from '../app/context.js';
 import { clientError, errorResponse, fromAjv, logDescription, MAX_PARAM_LENGTH, toSluiceError } from './http-errors.js';
-import { registerConsoleStatic } from './console-static.js';
-import { registerConsoleRoutes } from './routes/console.js';
-import { registerConsumeRoutes } from './routes/consume.js';
-import { registerEventRoutes } from './routes/events.js';
-import { registerJobRoutes } from './routes/jobs.js';
-import { registerLimitRoutes } from './routes/limits.js';
-import { registerOpsRoutes } from './routes/ops.js';
-import { registerQueueRoutes } from './routes/queues.js';
-
-/** What a route requires, in its `config`. */
-export interface RouteAuth {
-  /** The scope needed, or `public` for routes without authentication. */
-  scope: Scope | 'public';
-  /** The route is about the queue in its `:queue` parameter: the token must cover it. */
-  queue?: boolean;
-  /** The route shows every queue: the token needs the pattern `*`. */
-  allQueues?: boolean;
-  /** Authenticate only when this returns true (e.g. `/metrics` unless public). */
-  when?: () => boolean;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    auth?: RouteAuth;
-    /**
-     * The route refuses a `:queue` that does not exist with 404 `SLUICE_ERR_QUEUE_NOT_FOUND`
-     * (checked after authentication and validation). Defaults to true for GET routes, false
-     * for the others (publishing and configuring create the queue).
-     */
-    existingQueue?: boolean;
-  }
-  interface FastifyRequest {
-    /** The caller, set by the auth hook (the local grant when auth is disabled). */
-    grant: Grant;
-  }
-}
+import { consoleStatic } from './console-static.js';
+import { consoleRoutes } from './routes/console.js';
+import { consumeRoutes } from './routes/consume.js';
+import { eventRoutes } from './routes/events.js';
+import { jobRoutes } from './routes/jobs.js';
+import { limitRoutes } from './routes/limits.js';
+import { opsRoutes } from './routes/ops.js';
+import { queueRoutes } from './routes/queues.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -150,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } else {
       mapped = toSluiceError(error, limit);
     }
-    mapped = redisUnavailableAt(mapped, redactUrl(config.redisUrl)) as SluiceError | undefined;
+    mapped = context.redisUnavailable(mapped, 'request') as SluiceError | undefined;
     // A request still running while the service shuts down finds its connections closed
     // (MongoClientClosedError, a closed Redis connection): 503 SLUICE_ERR_CLOSED, logged as part
     // of the shutdown rather than as a failure.
@@ -270,13 +241,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics.stopObservingQueues();
   });
 
-  registerOpsRoutes(app, { context, metrics, metricsPublic });
-  registerQueueRoutes(app, { context });
-  registerJobRoutes(app, { context });
-  registerLimitRoutes(app, { context });
-  registerEventRoutes(app, { context });
-  registerConsoleRoutes(app, { context });
-  registerConsoleStatic(app);
-  registerConsumeRoutes(app, { context, metrics });
+  // Every route states its needs through route() (src/server/route.ts); the hooks above apply
+  // them. The routes of one queue live under its prefix.
+  const QUEUE = '/v1/queues/:queue';
+  await app.register(opsRoutes, { context, metrics, metricsPublic });
+  await app.register(queueRoutes, { prefix: '/v1/queues', context });
+  await app.register(jobRoutes, { prefix: QUEUE, context });
+  await app.register(limitRoutes, { prefix: QUEUE, context });
+  await app.register(eventRoutes, { prefix: QUEUE, context });
+  await app.register(consoleRoutes, { prefix: '/v1', context });
+  await app.register(consoleStatic);
+  await app.register(consumeRoutes, { prefix: QUEUE, context, metrics });
   return app;
 }

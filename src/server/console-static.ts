@@ -10,7 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginCallback, FastifyReply } from 'fastify';
+import { HIDDEN_PUBLIC } from './route.js';
 
 /** Where the built console lives: `<package root>/dist/ui` (this file is `src/server/` or `dist/server/`). */
 export const CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'ui');
@@ -33,8 +34,8 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Sluice Console</title>
 <p>The Sluice Console is not built. Run <code>npm run build</code> (it writes <code>dist/ui</code>) and reload.</p>`;
 
-/** Registers `/`, `/ui` and `/ui/*`. `dir` overrides where the built files are read from. */
-export function registerConsoleStatic(app: FastifyInstance, dir: string = CONSOLE_DIR): void {
+/** `/`, `/ui` and `/ui/*`; register without a prefix. `dir` overrides where the built files are read from. */
+export const consoleStatic: FastifyPluginCallback<{ dir?: string }> = (app, { dir = CONSOLE_DIR }, done) => {
   const root = normalize(dir + sep);
   const send = async (reply: FastifyReply, file: string, immutable: boolean): Promise<boolean> => {
     let body: Buffer;
@@ -58,7 +59,7 @@ export function registerConsoleStatic(app: FastifyInstance, dir: string = CONSOL
     }
     return reply;
   };
-  const hidden = { config: { auth: { scope: 'public' as const } }, schema: { hide: true } };
+  const hidden = HIDDEN_PUBLIC;
 
   app.get('/', hidden, (_request, reply) => reply.redirect('/ui/', 302));
   app.get('/ui', hidden, (_request, reply) => reply.redirect('/ui/', 301));
@@ -71,4 +72,5 @@ export function registerConsoleStatic(app: FastifyInstance, dir: string = CONSOL
     if (await send(reply, file, rest.startsWith('assets/'))) return reply;
     return reply.code(404).send({ error: { code: 'SLUICE_ERR_ROUTE_NOT_FOUND', message: `no console file ${rest}` } });
   });
-}
+  done();
+};

@@ -7,19 +7,19 @@
  * - long-poll waits: one blocking XREAD per queue at a time, shared by every claim waiting on
  *   that queue, on a connection of its own (at most {@link MAX_BLOCKING_QUEUES});
  * - housekeeping: with only HTTP consumers, no library worker runs the reaper, the promoter,
- *   retention and the other queue tasks, so the service runs them (src/consumers/housekeeping.ts)
+ *   retention and the other queue tasks, so the service runs them (src/consumers/loops/housekeeping.ts)
  *   for every queue an HTTP consumer has used recently.
  *
  * @packageDocumentation
  */
 import { hostname } from 'node:os';
 import { waitForWork } from '../consumers/attempts.js';
-import { queueHousekeeping } from '../consumers/housekeeping.js';
-import type { PeriodicTask } from '../core/periodic.js';
+import { queueHousekeeping } from '../consumers/loops/housekeeping.js';
+import type { Loop } from '../consumers/loops/loop.js';
 import { ForeignClaimError, SluiceError } from '../core/errors.js';
 import { toQueueName, type QueueName } from '../core/keys.js';
 import { DEFAULT_ORPHAN_GRACE_MS } from '../payloads/store.js';
-import { ensureGroups } from '../queue/queue.js';
+import { ensureGroups } from '../redis/open.js';
 import { duplicateClient, type RedisClient } from '../redis/connection.js';
 import { systemClock } from '../core/clock.js';
 import type { SluiceContext } from '../app/context.js';
@@ -79,7 +79,7 @@ export function decodeClaimToken(queue: string, text: string): ClaimToken {
 }
 
 interface QueueState {
-  tasks: PeriodicTask[];
+  loops: Loop;
   lastSeen: number;
   blocker?: RedisClient;
   round?: Promise<void>;
@@ -124,7 +124,7 @@ export class HttpConsumers {
     const lease = this.leaseMs;
     const state: QueueState = {
       lastSeen: Date.now(),
-      tasks: queueHousekeeping({
+      loops: queueHousekeeping({
         redis: this.context.redis,
         queue,
         consumer: this.name,
@@ -144,7 +144,7 @@ export class HttpConsumers {
       }),
     };
     this.queues.set(queue, state);
-    for (const task of state.tasks) task.start();
+    state.loops.start();
   }
 
   /** Recreates the queue's consumer groups (after the queue's keys were deleted under a running service). */
@@ -230,7 +230,7 @@ export class HttpConsumers {
       state.blocker.disconnect();
       this.blockingQueues--;
     }
-    for (const task of state.tasks) await task.stop();
+    await state.loops.stop();
   }
 
   /** Stops every queue's housekeeping and closes the blocking connections. */

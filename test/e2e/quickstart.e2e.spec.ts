@@ -50,6 +50,11 @@ describe('quick start (scripts/start.sh)', () => {
       expect(out).toMatch(/Live events\s+\S+\s+\(Server-Sent Events; needs the token\)/);
       expect(out).toContain('everything is thrown away at Ctrl-C');
       expect(out).not.toMatch(/EBADENGINE|go: downloading/);
+      // No npm lifecycle banners ("> sluice@0.1.0 prepare"), no spinner glyph (braille), no
+      // terminal control sequence: the output is plain lines.
+      expect(out).not.toMatch(/^> /m);
+      expect(out).not.toMatch(/[\u2800-\u28ff]/);
+      expect(out.includes('\u001b')).toBe(false);
       // The demo worker serves its own histograms, and the observe configuration names both ports and the token.
       const workerMetricsUrl = /Worker\s+(http:\/\/\S+)/.exec(out)?.[1] as string;
       const workerText = await waitFor(
@@ -66,6 +71,7 @@ describe('quick start (scripts/start.sh)', () => {
       expect(observe).toContain(`'${new URL(workerMetricsUrl).host}'`);
       expect(readFileSync(join(ROOT, '.sluice', 'demo', 'token'), 'utf8')).toBe(token);
 
+      // Ctrl-C while jobs are being published (five a second) and run.
       child.kill('SIGINT');
       expect(await exited).toBe(0);
       expect(out).toContain('stopped cleanly');

@@ -3,6 +3,7 @@
  * the way a worker would, without a worker's timers. For tests that need exact control of time.
  */
 import type { Redis } from 'ioredis';
+import { claimAttempts, completeAttempts, failAttempt, promoteDue } from '../../src/events/commands/index.js';
 import { runScript } from '../../src/events/scripts.js';
 import { toQueueName } from '../../src/core/keys.js';
 
@@ -16,14 +17,11 @@ const identity = (worker: string): string => JSON.stringify({ id: worker, host: 
 
 /** Claims up to `count` jobs; returns the claimed attempts ([] when empty, paused or rate-limited). */
 export async function claim(redis: Redis, queue: string, now: number, count = 10, worker = 'w1'): Promise<Attempt[]> {
-  const reply = (await runScript(redis, 'claim', toQueueName(queue), now, [worker, count, identity(worker)])) as (string | number)[];
-  const out: Attempt[] = [];
-  if (reply[0] !== 'jobs') return out;
-  for (let i = 1; i < reply.length; i += 10) out.push({ id: String(reply[i]), token: String(reply[i + 1]) });
-  return out;
+  const outcome = await claimAttempts(redis, toQueueName(queue), now, { id: worker, host: 'test', pid: 1 }, count);
+  return outcome.kind === 'jobs' ? outcome.jobs.map((job) => ({ id: job.id, token: job.token })) : [];
 }
 
-/** The raw claim reply (to see `paused`, `empty` or `limited`). */
+/** The raw claim reply (to see `paused`, `empty` or `limited` as claim.lua answers them). */
 export async function claimReply(redis: Redis, queue: string, now: number, count = 10, worker = 'w1'): Promise<(string | number)[]> {
   return (await runScript(redis, 'claim', toQueueName(queue), now, [worker, count, identity(worker)])) as (string | number)[];
 }
@@ -31,25 +29,16 @@ export async function claimReply(redis: Redis, queue: string, now: number, count
 /** Completes attempts; returns how many were accepted. */
 export async function complete(redis: Redis, queue: string, now: number, attempts: readonly Attempt[]): Promise<number> {
   if (attempts.length === 0) return 0;
-  const flags = (await runScript(redis, 'complete', toQueueName(queue), now, [
-    attempts.length,
-    ...attempts.flatMap((a) => [a.id, a.token, '', 1]),
-  ])) as number[];
-  return flags.filter((f) => f === 1).length;
+  const flags = await completeAttempts(redis, toQueueName(queue), now, attempts.map((a) => ({ jobId: a.id, token: a.token, result: undefined, durationMs: 1 })));
+  return flags.filter(Boolean).length;
 }
 
 /** Fails one attempt: with `retryAt` it is retried then, without it is dead-lettered. */
 export async function fail(redis: Redis, queue: string, now: number, attempt: Attempt, retryAt?: number): Promise<string> {
-  return (await runScript(redis, 'fail', toQueueName(queue), now, [
-    attempt.id,
-    attempt.token,
-    JSON.stringify({ name: 'Error', message: 'test failure' }),
-    retryAt ?? '',
-  ])) as string;
+  return failAttempt(redis, toQueueName(queue), now, { jobId: attempt.id, token: attempt.token }, { name: 'Error', message: 'test failure' }, retryAt);
 }
 
 /** Runs the promoter once. */
 export async function promote(redis: Redis, queue: string, now: number): Promise<number> {
-  const [promoted] = (await runScript(redis, 'promote', toQueueName(queue), now, [1000])) as [number, number];
-  return promoted;
+  return (await promoteDue(redis, toQueueName(queue), now, 1000)).promoted;
 }

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
@@ -244,6 +245,52 @@ describe('sluice CLI (built)', () => {
     expect(text.code).toBe(1);
     expect(text.stderr).toMatch(/^sluice: Redis at redis:\/\/127\.0\.0\.1:1 unavailable during stats: \S/);
     expect(text.stderr).not.toMatch(/max retries|maxRetriesPerRequest/i);
+    // One connection attempt, and the reason is the connection's: refused.
+    expect(text.stderr).toMatch(/unavailable during stats: connection refused$/m);
+  });
+
+  it('with Redis down, exits as soon as it has said so; a server that never answers fails after SLUICE_REDIS_CONNECT_TIMEOUT', async () => {
+    /** Runs the CLI; `gapMs` is the time from its error output to its exit. */
+    const timed = (args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; totalMs: number; gapMs: number }> =>
+      new Promise((resolve) => {
+        const started = performance.now();
+        let saidAt = 0;
+        let stderr = '';
+        const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+        child.stderr.on('data', (chunk: Buffer) => {
+          saidAt ||= performance.now();
+          stderr += chunk.toString('utf8');
+        });
+        child.once('exit', (code) => {
+          const now = performance.now();
+          resolve({ code, stderr, totalMs: now - started, gapMs: now - saidAt });
+        });
+      });
+    // Refused: ioredis keeps a 2 s timer after disconnecting a connection that never connected;
+    // the CLI must not wait for it.
+    for (const json of [[], ['--json']]) {
+      const refused = await timed(['stats', queue, ...json], { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(json.length ? /"code":"SLUICE_ERR_REDIS_UNAVAILABLE"/ : /^sluice: Redis at redis:\/\/127\.0\.0\.1:1 unavailable during stats: connection refused$/m);
+      expect(refused.gapMs).toBeLessThan(1000);
+    }
+    // A server that accepts the connection and never answers (a stuck proxy): without a deadline,
+    // the command would wait forever for its first reply.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const stuck = await timed(['stats', queue, '--json', '--redis-connect-timeout', '300ms'], { REDIS_URL: `redis://127.0.0.1:${port}` });
+      expect(stuck.code).toBe(1);
+      const body = JSON.parse(stuck.stderr) as { error: { code: string; message: string } };
+      expect(body.error).toEqual({ code: 'SLUICE_ERR_REDIS_UNAVAILABLE', message: `Redis at redis://127.0.0.1:${port} unavailable during stats: connection timed out` });
+      expect(stuck.gapMs).toBeLessThan(1000);
+      expect(sockets.length).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it('stops quietly when the reader of its output goes away (sluice replay … | head)', async () => {

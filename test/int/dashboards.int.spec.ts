@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { Worker } from '../../src/consumers/worker.js';
-import { runScript } from '../../src/events/scripts.js';
+import { claimAttempts } from '../../src/events/commands/index.js';
 import { toQueueName } from '../../src/core/keys.js';
 import { SluiceMetrics, startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
 import { Queue } from '../../src/queue/queue.js';
@@ -82,7 +82,7 @@ beforeAll(async () => {
 
   // A job claimed by a worker that never comes back: its lease expires and a reaper takes it back.
   await queue.publish('ghosted', undefined, { priority: 4 });
-  await runScript(redis, 'claim', toQueueName(name), Date.now(), ['ghost', 1, JSON.stringify({ id: 'ghost', host: 'test', pid: 0 })]);
+  await claimAttempts(redis, toQueueName(name), Date.now(), { id: 'ghost', host: 'test', pid: 0 }, 1);
   // A delayed job, cancelled.
   const { id: later } = await queue.publish('later', undefined, { delayMs: 600_000 });
   await queue.cancel(later, 'not needed');

@@ -1,5 +1,5 @@
 /**
- * The job hash's compact encoding (src/events/lua/includes/project.lua): backoff as
+ * The job hash's compact encoding (src/projections/lua/fold.lua): backoff as
  * `type:delayMs:maxDelayMs:jitter` and payload/result references as four short fields keep the
  * hash in Redis' listpack encoding, and read back exactly as published. Lanes shed the entries
  * of completed jobs (acknowledged, then trimmed from the head by the next claim).
@@ -66,28 +66,6 @@ describe('job hash encoding', () => {
     const completed = (await allEvents(t.redis, name)).find((e) => e.type === 'completed');
     expect(done.result).toEqual((completed?.data as { result: unknown }).result);
     expect(await payloads.get(name, done.result!)).toEqual({ doubled: 42 });
-  });
-});
-
-describe('job hashes written by earlier versions (backoff and payload reference as JSON)', () => {
-  it('are read back and claimed with their payload', async () => {
-    const { name } = t.setup();
-    const payloads = new MemoryPayloadStore();
-    const queue = new Queue(name, { connection: t.redis, payloads });
-    t.defer(() => queue.close());
-    await queue.publish('old', { n: 7 }, { jobId: 'old', backoff: { type: 'fixed', delayMs: 5 } });
-    const current = await queue.get('old');
-    const key = jobKey(toQueueName(name), toJobId('old'));
-    await t.redis.hdel(key, 'payloadId', 'payloadEncoding', 'payloadSize', 'payloadHash');
-    await t.redis.hset(key, 'payload', JSON.stringify(current!.payload), 'backoff', JSON.stringify(current!.backoff));
-    expect(await queue.get('old')).toEqual(current);
-    const seen: unknown[] = [];
-    const worker = new Worker(name, (job) => {
-      seen.push(job.payload);
-    }, { connection: t.redis, payloads });
-    t.defer(() => worker.close());
-    await waitFor(async () => (await queue.get('old'))?.state === 'completed');
-    expect(seen).toEqual([{ n: 7 }]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { runScript } from '../../src/events/scripts.js';
+import { promoteDue, reapLeases, releaseAttempts } from '../../src/events/commands/index.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
@@ -97,7 +97,7 @@ describe('group limits', () => {
     // A failed attempt frees its slot too; the retry comes back through the group.
     expect(await fail(t.redis, name, ++clock.t, doneA[1]!, clock.t + 10)).toBe('retry');
     clock.t += 20;
-    await runScript(t.redis, 'promote', queue.name, clock.t, [100]);
+    await promoteDue(t.redis, queue.name, clock.t, 100);
     const again = await claim(t.redis, name, ++clock.t, 8);
     expect(again).toHaveLength(1);
     expect(await queue.getGroupLimits('a')).toMatchObject({ concurrency: 2, weight: 1 });
@@ -127,11 +127,11 @@ describe('group limits', () => {
     const ids = await publishGrouped(queue, 'g', 3);
     const [first] = await claim(t.redis, name, ++clock.t, 5);
     expect(first?.token.startsWith('g')).toBe(true);
-    await runScript(t.redis, 'reap', queue.name, ++clock.t, ['reaper', 0, 100]);
+    await reapLeases(t.redis, queue.name, ++clock.t, { consumer: 'reaper', leaseMs: 0, count: 100 });
     expect((await queue.get(first!.id))?.state).toBe('waiting');
     const [second] = await claim(t.redis, name, ++clock.t, 5);
     expect(second?.id).toBe(ids[1]);
-    await runScript(t.redis, 'release', queue.name, ++clock.t, ['w1', 1, second!.id, second!.token]);
+    await releaseAttempts(t.redis, queue.name, ++clock.t, 'w1', [[second!.id, second!.token]]);
     const [third] = await claim(t.redis, name, ++clock.t, 5);
     expect(third?.id).toBe(ids[2]);
     await queue.cancel(third!.id);

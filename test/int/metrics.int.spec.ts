@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { MeterProvider, MetricReader, DataPointType } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { Worker } from '../../src/consumers/worker.js';
-import { runScript } from '../../src/events/scripts.js';
+import { claimAttempts } from '../../src/events/commands/index.js';
 import { EVENT_TYPES } from '../../src/events/types.js';
 import { JOB_STATES, toQueueName } from '../../src/core/keys.js';
 import { METRIC, METRICS, SluiceMetrics, startMetricsServer } from '../../src/metrics/index.js';
@@ -93,12 +93,8 @@ describe('queue metrics move as jobs flow', () => {
     expect(value(s, METRIC.queuePaused, q)).toBe(0);
 
     // A "ghost" worker claims d (lane 4 first) and never comes back: its lease will expire.
-    const claimed = (await runScript(redis, 'claim', toQueueName(name), Date.now(), [
-      'ghost',
-      1,
-      JSON.stringify({ id: 'ghost', host: 'test', pid: 0 }),
-    ])) as unknown[];
-    expect(claimed[1]).toBe(d);
+    const claimed = await claimAttempts(redis, toQueueName(name), Date.now(), { id: 'ghost', host: 'test', pid: 0 }, 1);
+    expect(claimed.kind === 'jobs' ? claimed.jobs.map((job) => job.id) : claimed).toEqual([d]);
     s = await scrape(registry);
     expect(value(s, METRIC.lanePending, { ...q, lane: '4' })).toBe(1);
     expect(value(s, METRIC.laneLag, { ...q, lane: '4' })).toBe(0);

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { isSluiceError } from '../../src/core/errors.js';
-import { runScript } from '../../src/events/scripts.js';
+import { claimAttempts, completeAttempts, failAttempt, promoteDue, reapLeases, recordProgress, releaseAttempts } from '../../src/events/commands/index.js';
 import { toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
-import { ensureGroups, Queue } from '../../src/queue/queue.js';
+import { Queue } from '../../src/queue/queue.js';
+import { ensureGroups } from '../../src/redis/open.js';
 import { dropQueue, testQueueName, testRedis } from '../helpers/dispatch.js';
 import { deleteReadModel, readModelSnapshot } from '../helpers/read-model.js';
 
@@ -111,28 +112,28 @@ describe('the projection is a fold of the log', () => {
                 break;
               }
               case 'claim': {
-                const reply = (await runScript(redis, 'claim', queue, now, ['w1', op.count, JSON.stringify({ id: 'w1', host: 'h', pid: 1 })])) as string[];
-                if (reply[0] === 'jobs') for (let i = 1; i < reply.length; i += 10) active.push({ id: reply[i] as string, token: reply[i + 1] as string });
+                const outcome = await claimAttempts(redis, queue, now, { id: 'w1', host: 'h', pid: 1 }, op.count);
+                if (outcome.kind === 'jobs') for (const job of outcome.jobs) active.push({ id: job.id, token: job.token });
                 break;
               }
               case 'complete': {
                 const a = pick(active, op.pick);
-                if (a) await runScript(redis, 'complete', queue, now, [1, a.id, a.token, '', 5]);
+                if (a) await completeAttempts(redis, queue, now, [{ jobId: a.id, token: a.token, result: undefined, durationMs: 5 }]);
                 break;
               }
               case 'fail': {
                 const a = pick(active, op.pick);
-                if (a) await attempt(() => runScript(redis, 'fail', queue, now, [a.id, a.token, JSON.stringify({ name: 'Error', message: 'x' }), op.retry ? now + 100 : '']));
+                if (a) await attempt(() => failAttempt(redis, queue, now, { jobId: a.id, token: a.token }, { name: 'Error', message: 'x' }, op.retry ? now + 100 : undefined));
                 break;
               }
               case 'progress': {
                 const a = pick(active, op.pick);
-                if (a) await attempt(() => runScript(redis, 'progress', queue, now, [a.id, a.token, JSON.stringify({ pct: op.pick % 100, at: [1, 'two'] })]));
+                if (a) await attempt(() => recordProgress(redis, queue, now, { jobId: a.id, token: a.token }, { pct: op.pick % 100, at: [1, 'two'] }));
                 break;
               }
               case 'release': {
                 const a = pick(active, op.pick);
-                if (a) await runScript(redis, 'release', queue, now, ['w1', 1, a.id, a.token]);
+                if (a) await releaseAttempts(redis, queue, now, 'w1', [[a.id, a.token]]);
                 break;
               }
               case 'cancel': {
@@ -151,11 +152,11 @@ describe('the projection is a fold of the log', () => {
                 break;
               }
               case 'timeout':
-                await runScript(redis, 'reap', queue, now, ['reaper', 0, 100]);
+                await reapLeases(redis, queue, now, { consumer: 'reaper', leaseMs: 0, count: 100 });
                 break;
               case 'promote':
                 now += op.advanceMs;
-                await runScript(redis, 'promote', queue, now, [1000]);
+                await promoteDue(redis, queue, now, 1000);
                 break;
               case 'reprioritize': {
                 const id = pick(jobs, op.pick);

@@ -370,7 +370,10 @@ describe('HTTP service with unreachable servers', () => {
       expect(stats.json()).toMatchObject({ error: { code: 'SLUICE_ERR_REDIS_UNAVAILABLE' } });
       // The redacted URL and a short reason, not the client library's wording.
       const message = stats.json<{ error: { message: string } }>().error.message;
-      expect(message).toMatch(/^Redis at redis:\/\/sluice:\*\*\*@127\.0\.0\.1:1 unavailable during /);
+      expect(message).toMatch(/^Redis at redis:\/\/sluice:\*\*\*@127\.0\.0\.1:1 unavailable during request: connection refused$/);
+      // The documented error shape, nothing else.
+      expect(Object.keys(stats.json<{ error: object }>())).toEqual(['error']);
+      expect(Object.keys(stats.json<{ error: object }>().error).sort()).toEqual(['code', 'message']);
       expect(message).not.toMatch(/max retries|maxRetriesPerRequest|ioredis/i);
       const ready = await app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);

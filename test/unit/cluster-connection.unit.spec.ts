@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asRedisUnavailable, isRedisDown, RedisUnavailableError, ValidationError } from '../../src/core/errors.js';
-import { eventsKey, scriptKeys, shadowScriptKeys, toQueueName } from '../../src/core/keys.js';
+import { asOfScriptKeyMap, eventsKey, flattenScriptKeys, SCRIPT_KEY_NAMES, scriptKeyMap, shadowScriptKeyMap, toQueueName } from '../../src/core/keys.js';
 import { hashTagOf, isClusterUrl, keySlot, parseClusterUrl } from '../../src/redis/connection.js';
 
 describe('Redis Cluster helpers', () => {
@@ -22,7 +22,8 @@ describe('Redis Cluster helpers', () => {
 
   it('puts every key of a queue, shadow keys included, in one slot', () => {
     const queue = toQueueName('orders.v2');
-    const slots = new Set([...scriptKeys(queue), ...shadowScriptKeys(queue)].map(keySlot));
+    const all = [scriptKeyMap(queue), shadowScriptKeyMap(queue), asOfScriptKeyMap(queue, 'run')].flatMap((map) => flattenScriptKeys(map, SCRIPT_KEY_NAMES));
+    const slots = new Set(all.map(keySlot));
     expect(slots).toEqual(new Set([keySlot(eventsKey(queue))]));
   });
 

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
+import { SCRIPT_KEYS } from '../../src/events/lua/generated.js';
 import {
   countsKey,
   delayedKey,
@@ -15,9 +15,13 @@ import {
   partitionsKey,
   priorityKey,
   QUEUES_KEY,
-  SCRIPT_KEY_COUNT,
+  SCRIPT_KEY_NAMES,
+  scriptKeyCount,
+  scriptKeyMap,
+  flattenScriptKeys,
+  JOB_STATES,
   scriptKeys,
-  shadowScriptKeys,
+  shadowScriptKeyMap,
   stateKey,
   toJobId,
   toQueueName,
@@ -50,29 +54,31 @@ describe('key layout', () => {
     expect(QUEUES_KEY).toBe('sluice:queues');
   });
 
-  it('the fixed KEYS block has SCRIPT_KEY_COUNT keys, all hash-tagged, and keys.lua agrees on the count', () => {
+  it('the script keys are distinct, all hash-tagged, and every script declares keys of them', () => {
     const keys = scriptKeys(q);
-    expect(keys).toHaveLength(SCRIPT_KEY_COUNT);
-    expect(new Set(keys).size).toBe(SCRIPT_KEY_COUNT);
+    expect(keys).toHaveLength(scriptKeyCount(SCRIPT_KEY_NAMES));
+    expect(new Set(keys).size).toBe(keys.length);
     for (const key of keys) expect(key.startsWith('sluice:{emails}:')).toBe(true);
-    // The positions the older scripts index must not move.
-    expect(keys.slice(0, 19)).toEqual([
+    const map = scriptKeyMap(q);
+    expect(map.lanes).toEqual([0, 1, 2, 3, 4].map((lane) => laneKey(q, lane)));
+    expect(map.states).toEqual(JOB_STATES.map((s) => stateKey(q, s)));
+    expect([map.events, map.meta, map.counts, map.priority, map.delayed, map.jobPrefix, map.workers]).toEqual([
       eventsKey(q), metaKey(q), countsKey(q), priorityKey(q), delayedKey(q), 'sluice:{emails}:job:', workersKey(q),
-      ...[0, 1, 2, 3, 4].map((lane) => laneKey(q, lane)),
-      ...(['delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled'] as const).map((s) => stateKey(q, s)),
     ]);
-    expect(keys[19]).toBe(stateKey(q, 'blocked'));
-    const lua = readFileSync(new URL('../../src/events/lua/includes/keys.lua', import.meta.url), 'utf8');
-    expect(lua).toContain(`local SCRIPT_KEY_COUNT = ${SCRIPT_KEY_COUNT}\n`);
-    expect(lua).toContain(`KEYS[${SCRIPT_KEY_COUNT}] ->`);
+    for (const [name, spec] of Object.entries(SCRIPT_KEYS)) {
+      expect(spec.keys.length, name).toBeGreaterThan(0);
+      for (const key of spec.keys) expect(SCRIPT_KEY_NAMES, name).toContain(key);
+    }
+    // A script that only reads the log and meta gets only those.
+    expect(SCRIPT_KEYS.trimEvents.keys).toEqual(['events', 'meta']);
   });
 
-  it('the shadow block moves only the read-model keys', () => {
-    const live = scriptKeys(q);
-    const shadow = shadowScriptKeys(q);
-    const moved = live.map((key, i) => (key === shadow[i] ? undefined : i)).filter((i) => i !== undefined);
-    expect(moved).toEqual([2, 3, 5, 12, 13, 14, 15, 16, 17, 18, 19]);
-    for (const i of moved) expect(shadow[i]).toMatch(/^sluice:\{emails\}:shadow:/);
+  it('the shadow keys move only the read-model keys', () => {
+    const live = scriptKeyMap(q);
+    const shadow = shadowScriptKeyMap(q);
+    const moved = SCRIPT_KEY_NAMES.filter((name) => JSON.stringify(live[name]) !== JSON.stringify(shadow[name]));
+    expect(moved).toEqual(['counts', 'priority', 'jobPrefix', 'states']);
+    for (const key of flattenScriptKeys(shadow, moved)) expect(key).toMatch(/^sluice:\{emails\}:shadow:/);
   });
 
   it('lists lanes highest priority first', () => {

@@ -12,7 +12,7 @@ import type { Queue } from '../../queue/queue.js';
 import { parseDuration } from '../../app/config.js';
 import type { SluiceContext } from '../../app/context.js';
 import { scanKeys, unlinkKeys } from '../../redis/connection.js';
-import { requeueDead } from '../../server/routes/queues.js';
+import { requeueDead } from '../../queue/dead-letters.js';
 import { printJson, table, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 import { printJobPage } from './inspect.js';

@@ -11,7 +11,7 @@ import { verifyAudit } from '../../audit/verify-audit.js';
 import { eventsKey, toQueueName } from '../../core/keys.js';
 import { rebuild, verify } from '../../projections/rebuild.js';
 import type { SluiceContext } from '../../app/context.js';
-import { parseTime, parseTypes } from '../../server/routes/events.js';
+import { parseTime, parseTypes } from '../../history/filters.js';
 import { keyValues, printJson, Progress, time, type Io } from '../output.js';
 import { addConfigOptions, EXIT, jsonOutput, withContext } from '../shared.js';
 import { eventDetail } from './inspect.js';

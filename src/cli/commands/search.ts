@@ -10,7 +10,7 @@ import { queueAsOf } from '../../audit/as-of.js';
 import { ValidationError } from '../../core/errors.js';
 import { JOB_STATES, type JobState } from '../../core/keys.js';
 import { searchJobs, type JobSearch } from '../../queue/search.js';
-import { parseTime } from '../../server/routes/events.js';
+import { parseTime } from '../../history/filters.js';
 import { keyValues, printJson, table, time, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 import { printJobPage } from './inspect.js';

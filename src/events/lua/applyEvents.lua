@@ -3,15 +3,16 @@
   the shadow read model during rebuild and verify. Appends nothing: the events are already in
   the log (or the archive).
 
-  Input: the fixed KEYS block of includes/keys.lua pointed at the shadow read model
+  Input: the keys of its @keys line (includes/keys.lua) pointed at the shadow read model
     (sluice:{<queue>}:shadow:counts, :shadow:priority, :shadow:job:, :shadow:state:<state>),
     ARGV[1..2] as usual, then
     ARGV[3]  number of events N, then N triples: type, data JSON, meta JSON
   Output: N
   Events: none
 ]]
+--- @keys counts priority jobPrefix states
 --- @include "includes/keys"
---- @include "includes/project"
+--- @include "projections/fold"
 local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 for i = 1, n do

@@ -7,12 +7,13 @@
   retention:<state>:maxCount for completed, dead and cancelled), each falling back to the
   default given in ARGV; -1 means no limit.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  most jobs to remove in this call
     ARGV[4..9]  default maxAgeMs and maxCount of completed, dead, cancelled
   Output: { removedCompleted, removedDead, removedCancelled }
   Events: removed
 ]]
+--- @keys events meta counts priority jobPrefix groupLane lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 local K = sluiceKeys()

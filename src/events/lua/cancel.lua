@@ -5,13 +5,14 @@
   outcome is refused and its next heartbeat aborts the handler. A waiting job's lane entry is
   left as a stale hint that claim discards.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  reason, or ''
   Output: the state the job was cancelled from.
   Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (already finished).
   Events: cancelled
 ]]
+--- @keys events meta counts priority delayed jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"

@@ -17,7 +17,7 @@
   to the group lane and read back in this script, so its token is `g<entry id>`.
   With neither feature configured this costs one HMGET of the meta hash.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  consumer name (worker id)
     ARGV[4]  COUNT, most jobs to claim
     ARGV[5]  worker identity JSON {id, host, pid}
@@ -28,14 +28,14 @@
       newest entry id of each lane and of the wake stream (or '0-0'), from which the caller may
       XREAD BLOCK without missing an entry, and how long until a rate-limited group may run
       (-1 when none is parked);
-    { 'jobs', then 10 values per job: jobId, token, attempt, maxAttempts, name, payload reference
-      (`<encoding> <size> <sha256 hex> <id>`, its JSON in job hashes written by
-      earlier versions, or ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`),
-      traceparent, createdAt }
+    { 'jobs', then CLAIM_WIDTH values per job (CLAIM_FIELDS in src/events/wire.ts): jobId, token,
+      attempt, maxAttempts, name, payload reference (`<encoding> <size> <sha256 hex> <id>`, or
+      ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`), traceparent, createdAt }
   Lanes are trimmed up to their oldest pending entry after each read (acknowledged entries of
   completed jobs go, see trimLane in includes/append.lua).
   Events: claimed
 ]]
+--- @keys events meta counts priority jobPrefix workers limiter groups groupState groupsParked groupWaitPrefix groupLimitPrefix groupLane wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/groups"
@@ -63,31 +63,31 @@ local out = { 'jobs' }
 local claimed = 0
 local groupsTaken = 0
 
--- JOB_CONTEXT (includes/append.lua) first, so the reply doubles as the append's context.
-local JOB_FIELDS = contextAnd({ 'attempt', 'maxAttempts', 'name', 'payloadId', 'payloadEncoding',
-  'payloadSize', 'payloadHash', 'timeoutMs', 'backoff', 'createdAt', 'payload' })
+-- CLAIM_JOB_FIELDS (generated from src/events/wire.ts) starts with JOB_CONTEXT
+-- (includes/append.lua), so the reply doubles as the append's context; CJ_<FIELD> index it.
 
--- Appends `claimed` for a waiting job (its fields in JOB_FIELDS order) and adds it to the reply.
+-- Appends `claimed` for a waiting job (its fields in CLAIM_JOB_FIELDS order) and adds it to the reply.
 local function take(jobId, token, job)
-  local attempt = tonumber(job[7]) + 1
+  local attempt = tonumber(job[CJ_ATTEMPT]) + 1
   local data = { attempt = attempt, worker = worker, token = token }
   local dataJson = '{"attempt":' .. attempt .. ',"worker":' .. workerJson .. ',"token":"' .. token .. '"}'
   appendEvent(K, jobId, 'claimed', data, job, dataJson)
   if rateMax then redis.call('ZADD', K.limiter, K.now, token) end
   claimed = claimed + 1
   local n = #out
-  out[n + 1] = jobId
-  out[n + 2] = token
-  out[n + 3] = attempt
-  out[n + 4] = job[8]
-  out[n + 5] = job[9]
-  -- The payload reference as `<encoding> <size> <sha256 hex> <id>` (the id last: it may hold
-  -- spaces), or the JSON of a job hash written before references were split into fields.
-  out[n + 6] = job[10] and (job[11] .. ' ' .. job[12] .. ' ' .. job[13] .. ' ' .. job[10]) or job[17] or ''
-  out[n + 7] = job[14] or ''
-  out[n + 8] = job[15]
-  out[n + 9] = job[4] or ''
-  out[n + 10] = job[16]
+  out[n + CLAIM_JOB_ID] = jobId
+  out[n + CLAIM_TOKEN] = token
+  out[n + CLAIM_ATTEMPT] = attempt
+  out[n + CLAIM_MAX_ATTEMPTS] = job[CJ_MAX_ATTEMPTS]
+  out[n + CLAIM_NAME] = job[CJ_NAME]
+  -- The payload reference as `<encoding> <size> <sha256 hex> <id>` (the id last: it may hold spaces).
+  local payloadId = job[CJ_PAYLOAD_ID]
+  out[n + CLAIM_PAYLOAD] = payloadId and (job[CJ_PAYLOAD_ENCODING] .. ' ' .. job[CJ_PAYLOAD_SIZE] .. ' ' ..
+    job[CJ_PAYLOAD_HASH] .. ' ' .. payloadId) or ''
+  out[n + CLAIM_TIMEOUT_MS] = job[CJ_TIMEOUT_MS] or ''
+  out[n + CLAIM_BACKOFF] = job[CJ_BACKOFF]
+  out[n + CLAIM_TRACEPARENT] = job[CTX_TRACEPARENT] or ''
+  out[n + CLAIM_CREATED_AT] = job[CJ_CREATED_AT]
 end
 
 local function claimLanes(max)
@@ -108,10 +108,10 @@ local function claimLanes(max)
       for _, entry in ipairs(entries) do
         local entryId, fields = entry[1], entry[2]
         local jobId = fields[2]
-        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
+        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(CLAIM_JOB_FIELDS))
         -- An entry in a lane the job's priority no longer names was left by `reprioritized`:
         -- the job has an entry in its new lane.
-        if job[1] ~= 'waiting' or tonumber(job[2]) ~= lane then
+        if job[CTX_STATE] ~= 'waiting' or tonumber(job[CTX_PRIORITY]) ~= lane then
           dropEntry(K, lane, entryId)
         else
           take(jobId, entryId, job)
@@ -159,9 +159,9 @@ local function claimGroups(max)
         redis.call('ZREM', K.groups, g)
         if active <= 0 then redis.call('HDEL', K.groupState, 'active:' .. g, 'pass:' .. g) end
       else
-        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_FIELDS))
+        local job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(CLAIM_JOB_FIELDS))
         -- Ids of jobs cancelled or removed while they waited are dropped here.
-        if job[1] == 'waiting' then
+        if job[CTX_STATE] == 'waiting' then
           local entryId = redis.call('XADD', K.groupLane, '*', 'j', jobId)
           local read = redis.call('XREADGROUP', 'GROUP', 'workers', consumer, 'COUNT', 1,
             'STREAMS', K.groupLane, '>')

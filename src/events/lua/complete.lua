@@ -5,7 +5,7 @@
   which trimming cannot pass, the acknowledged entries are deleted here too). A token
   that no longer owns its job (lease expired and reclaimed, cancelled) changes nothing.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  number of jobs N
     for each job i (4 values from ARGV[4 + (i-1)*4]):
       jobId, token, result ref JSON or '', durationMs
@@ -14,6 +14,7 @@
   Output: array of N integers: 1 completed, 0 stale token (nothing changed for that job).
   Events: completed (dependency-resolved, promoted, dead-lettered for dependants)
 ]]
+--- @keys events meta counts priority jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"

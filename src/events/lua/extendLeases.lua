@@ -4,12 +4,13 @@
   alive. Attempts that no longer own their job (cancelled, reclaimed) are reported so the
   worker aborts their handlers.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  consumer name (worker id)
     ARGV[4]  number of attempts N, then N pairs: jobId, token
   Output: array of the job ids whose attempt no longer owns the job.
   Events: none
 ]]
+--- @keys events counts priority jobPrefix workers groupLane lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 local K = sluiceKeys()

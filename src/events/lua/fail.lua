@@ -3,7 +3,7 @@
   for a retry, `scheduled` (reason retry) and puts the job in the delayed set at retryAt;
   otherwise `dead-lettered`. Acknowledges and deletes the attempt's lane entry.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  attempt token
     ARGV[5]  error JSON {name, message, stack?}
@@ -12,6 +12,7 @@
   Errors: SLUICE_ERR_STALE_ATTEMPT when the token no longer owns the job (nothing changed).
   Events: failed, scheduled | dead-lettered
 ]]
+--- @keys events meta counts priority delayed jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"

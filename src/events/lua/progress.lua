@@ -1,7 +1,7 @@
 --[[
   Records progress of an active attempt: appends `progress` with the caller's JSON value.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  attempt token
     ARGV[5]  progress as JSON
@@ -9,6 +9,7 @@
   Errors: SLUICE_ERR_STALE_ATTEMPT when the token no longer owns the job (nothing changed).
   Events: progress
 ]]
+--- @keys events counts priority jobPrefix groupLane lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 local K = sluiceKeys()

@@ -3,15 +3,16 @@
   lane entry for each. Idempotent: a job already promoted (or cancelled) is only removed from
   the delayed set. Safe to run in every worker at once.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  most jobs to promote
   Output: { promoted, nextDueMs } — nextDueMs is the due time of the earliest job still
     delayed, or -1 when none is.
   Events: promoted
 ]]
+--- @keys events meta counts priority delayed jobPrefix groups groupState groupsParked groupWaitPrefix groupLane wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 local K = sluiceKeys()
 local limit = tonumber(ARGV[3])
 local due = redis.call('ZRANGEBYSCORE', K.delayed, '-inf', K.now, 'LIMIT', 0, limit)
@@ -22,11 +23,7 @@ for _, jobId in ipairs(due) do
   if job[1] == 'delayed' then
     local lane = tonumber(job[2])
     appendEvent(K, jobId, 'promoted', { lane = lane })
-    if job[4] then
-      dispatchGrouped(K, jobId, job[4])
-    else
-      redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
-    end
+    dispatchJob(K, jobId, lane, job[4])
     promoted = promoted + 1
   end
 end

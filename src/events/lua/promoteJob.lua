@@ -2,15 +2,16 @@
   Manual promotion of one delayed job (a delay or a retry backoff not yet due): appends
   `promoted` (reason `manual`) and adds the job to its lane (or its group) now.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
   Output: the state the job was promoted from ('delayed').
   Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (any state but delayed).
   Events: promoted
 ]]
+--- @keys events meta counts priority delayed jobPrefix groups groupState groupsParked groupWaitPrefix groupLane wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 local K = sluiceKeys()
 local jobId = ARGV[3]
 local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'group')
@@ -23,9 +24,5 @@ end
 redis.call('ZREM', K.delayed, jobId)
 local lane = tonumber(job[2])
 appendEvent(K, jobId, 'promoted', { lane = lane, reason = 'manual' })
-if job[3] then
-  dispatchGrouped(K, jobId, job[3])
-else
-  redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
-end
+dispatchJob(K, jobId, lane, job[3])
 return state

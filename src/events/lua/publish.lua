@@ -7,13 +7,14 @@
   (dedupe:<key> -> job id). A job with a group key waits in its group's list
   (includes/groups.lua) and sets the meta flag `groups` that turns the group scheduler on.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  number of jobs N
-    for each job i, 17 values from ARGV[4 + (i-1)*17] (see includes/publishjob.lua)
+    for each job i, PUB_WIDTH values from ARGV[4 + (i-1)*PUB_WIDTH] (see includes/publishjob.lua)
   Output: array of N values: 1 created, 0 duplicate id, or the id of the job holding the dedupe
     key (nothing changed for that job).
   Events: created, scheduled, dependency-resolved, dead-lettered
 ]]
+--- @keys events meta counts priority delayed jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/groups"
@@ -22,6 +23,6 @@ local K = sluiceKeys()
 local n = tonumber(ARGV[3])
 local out = {}
 for i = 1, n do
-  out[i] = publishJob(K, 4 + (i - 1) * 17)
+  out[i] = publishJob(K, 4 + (i - 1) * PUB_WIDTH)
 end
 return out

@@ -7,7 +7,7 @@
   entry is claimed by one caller only, and a job is touched only while its token matches the
   entry. The group lane is reaped like the lanes; its tokens are `g<entry id>`.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  consumer name of the reaper
     ARGV[4]  lease (min idle time) in ms
     ARGV[5]  most entries to take per lane
@@ -16,10 +16,11 @@
   Output: { requeued, deadLettered, lost, staleEntries, prunedConsumers }
   Events: timed-out, dead-lettered, lost
 ]]
+--- @keys events meta counts priority jobPrefix workers dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 --- @include "includes/flows"
 local K = sluiceKeys()
 local consumer, lease, count = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -51,11 +52,7 @@ for _, s in ipairs(streams) do
         settleDependants(K, jobId, 'dead')
         dead = dead + 1
       else
-        if job[8] then
-          dispatchGrouped(K, jobId, job[8])
-        else
-          redis.call('XADD', K.lanes[s.lane], '*', 'j', jobId)
-        end
+        dispatchJob(K, jobId, s.lane, job[8])
         requeued = requeued + 1
       end
     else

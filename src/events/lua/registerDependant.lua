@@ -4,12 +4,13 @@
   the dependant joins the prerequisite's dependents set (a prerequisite not published yet is
   waited for) and the queue's `flows` flag is set. Idempotent.
 
-  Input: the fixed KEYS block (of the prerequisite's queue) and ARGV[1..2], then
+  Input: the keys of its @keys line (of the prerequisite's queue) and ARGV[1..2], then
     ARGV[3]  prerequisite job id
     ARGV[4]  the dependant, `<queue>|<jobId>`
   Output: the outcome sent ('completed', 'dead', 'cancelled') or 'pending'.
   Events: none
 ]]
+--- @keys events meta counts priority jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/flows"
 local K = sluiceKeys()

@@ -3,15 +3,16 @@
   its job, appends `timed-out` with reason `released` (the attempt does not count), deletes the
   attempt's lane entry and adds a fresh one.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  worker id
     ARGV[4]  number of attempts N, then N pairs: jobId, token
   Output: number of jobs released.
   Events: timed-out
 ]]
+--- @keys events meta counts priority jobPrefix groups groupState groupsParked groupWaitPrefix groupLane wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 local K = sluiceKeys()
 local worker = ARGV[3]
 local n = tonumber(ARGV[4])
@@ -24,12 +25,8 @@ for i = 1, n do
     appendEvent(K, jobId, 'timed-out', { attempt = tonumber(job[3]), worker = worker, idleMs = 0,
       reason = 'released' })
     dropEntry(K, lane, token)
-    if job[6] then
-      groupSlotFree(K, job[6])
-      dispatchGrouped(K, jobId, job[6])
-    else
-      redis.call('XADD', K.lanes[lane], '*', 'j', jobId)
-    end
+    if job[6] then groupSlotFree(K, job[6]) end
+    dispatchJob(K, jobId, lane, job[6])
     released = released + 1
   end
 end

@@ -2,13 +2,14 @@
   Removes a job that is not active from the read models: appends `removed` (the fold deletes
   the job hash and its index entries). Its events stay in the log.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  reason: 'manual' or 'retention'
   Output: the state the job was removed from.
   Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (active: cancel it first).
   Events: removed
 ]]
+--- @keys events meta counts priority delayed jobPrefix dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"

@@ -8,13 +8,14 @@
   Grouped jobs are refused: the fair group scheduler dispatches them, not the priority lanes.
   Setting the priority the job already has appends nothing.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  new priority, an integer 0..4 (checked by the caller)
   Output: { state, from, to }
   Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (active or finished, or grouped).
   Events: reprioritized
 ]]
+--- @keys events counts priority jobPrefix groupLane lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 local K = sluiceKeys()

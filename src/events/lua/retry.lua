@@ -2,16 +2,17 @@
   Manual retry of a failed, dead or cancelled job: appends `retried` (the attempt count starts
   over) and adds a fresh lane entry.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  job id
     ARGV[4]  who asked, or ''
   Output: the state the job was retried from.
   Errors: SLUICE_ERR_JOB_NOT_FOUND, SLUICE_ERR_INVALID_STATE (waiting, delayed, active or completed).
   Events: retried
 ]]
+--- @keys events meta counts priority jobPrefix groups groupState groupsParked groupWaitPrefix groupLane wake lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 local K = sluiceKeys()
 local jobId = ARGV[3]
 local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'priority', 'traceparent', 'group')
@@ -24,9 +25,5 @@ end
 local data = { fromState = state }
 if ARGV[4] ~= '' then data.by = ARGV[4] end
 appendEvent(K, jobId, 'retried', data)
-if job[4] then
-  dispatchGrouped(K, jobId, job[4])
-else
-  redis.call('XADD', K.lanes[tonumber(job[2])], '*', 'j', jobId)
-end
+dispatchJob(K, jobId, tonumber(job[2]), job[4])
 return state

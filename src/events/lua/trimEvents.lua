@@ -6,11 +6,12 @@
   ends or the hold expires, so the replay's final, atomic step finds them there instead of
   chasing the archive.
 
-  Input: the fixed KEYS block and ARGV[1..2] of includes/keys.lua, then
+  Input: the keys of its @keys line and ARGV[1..2] of includes/keys.lua, then
     ARGV[3]  id of the last archived entry
   Output: number of entries removed
   Events: none
 ]]
+--- @keys events meta
 --- @include "includes/keys"
 --- @include "includes/streamid"
 local K = sluiceKeys()

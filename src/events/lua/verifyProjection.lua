@@ -5,7 +5,8 @@
   archiver trimmed entries the replay has not folded, or the history folded does not add up to
   the stream's, nothing is compared (see finishReplay in includes/replay.lua).
 
-  Input: KEYS[1..34] the live fixed block, KEYS[35..68] the shadow block (see applyEvents.lua),
+  Input: the keys of its @keys line twice (@blocks 2): the live ones, then the shadow ones (see
+    applyEvents.lua),
     ARGV[1..2] as usual, then
     ARGV[3]  id of the last log entry the replay applied ('0-0' for none)
     ARGV[4]  most differences to report
@@ -15,6 +16,8 @@
     { 'mismatch', folded, appended }
   Events: none
 ]]
+--- @keys events counts priority jobPrefix states
+--- @blocks 2
 --- @include "includes/keys"
 --- @include "includes/replay"
 local K = sluiceKeys()

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { DEFAULT_AS_OF_MAX_EVENTS, queueAsOf } from '../../audit/as-of.js';
 import { verifyAudit } from '../../audit/verify-audit.js';
 import { isSluiceError } from '../../core/errors.js';
@@ -15,8 +15,9 @@ import { PRIORITY_LEVELS, stateKey, toQueueName } from '../../core/keys.js';
 import { verify } from '../../projections/rebuild.js';
 import { searchJobs } from '../../queue/search.js';
 import type { SluiceContext } from '../../app/context.js';
-import { JobParams, JobSchema, JobStateSchema, QueueParams, StringEnum, TransitionResult, errorResponses } from '../schemas.js';
-import { parseTime } from './events.js';
+import { route } from '../route.js';
+import { JobParams, JobSchema, JobStateSchema, QueueParams, StringEnum, TransitionResult } from '../schemas.js';
+import { parseTime } from '../../history/filters.js';
 
 const strict = { additionalProperties: false } as const;
 const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or milliseconds since the epoch' });
@@ -104,31 +105,31 @@ const VerifyResult = Type.Object({
 
 const WhoAmI = Type.Object({ name: Type.String(), scopes: Type.Array(Type.String()), queues: Type.Array(Type.String()) });
 
-/** Registers the console's API routes. */
-export function registerConsoleRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
-  type Params = { Params: Static<typeof QueueParams> };
-
+/** The console's API routes; register with the prefix `/v1`. */
+export const consoleRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
   app.get(
-    '/v1/whoami',
-    {
-      config: { auth: { scope: 'read' } },
-      schema: { tags: ['ops'], summary: "The caller's token: name, scopes and queue patterns", response: { 200: WhoAmI, ...errorResponses() } },
-    },
+    '/whoami',
+    route({ scope: 'read', tag: 'ops', summary: "The caller's token: name, scopes and queue patterns", response: { 200: WhoAmI } }),
     (request) => Promise.resolve({ name: request.grant.name, scopes: [...request.grant.scopes], queues: [...request.grant.patterns] }),
   );
+  void app.register(consoleQueueRoutes, { prefix: '/queues/:queue', context });
+  done();
+};
+
+/** The console's routes about one queue (prefix `/v1/queues/:queue`). */
+const consoleQueueRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
+  type Params = { Params: Static<typeof QueueParams> };
 
   app.get<Params & { Querystring: Static<typeof SearchQuery> }>(
-    '/v1/queues/:queue/jobs/search',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Search jobs by id (exact or prefix), name, state, time range, error text and a payload field',
-        params: QueueParams,
-        querystring: SearchQuery,
-        response: { 200: SearchResult, ...errorResponses() },
-      },
-    },
+    '/jobs/search',
+    route({
+      scope: 'read',
+      tag: 'jobs',
+      summary: 'Search jobs by id (exact or prefix), name, state, time range, error text and a payload field',
+      params: QueueParams,
+      querystring: SearchQuery,
+      response: { 200: SearchResult },
+    }),
     async (request) => {
       const q = request.query;
       let payload: { path: string; value: string } | undefined;
@@ -157,17 +158,15 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
   );
 
   app.get<Params & { Querystring: Static<typeof AsOfQuery> }>(
-    '/v1/queues/:queue/as-of',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['events'],
-        summary: `Time travel: jobs per state and the waiting and active jobs at a past moment, by replaying the history up to it (at most ${DEFAULT_AS_OF_MAX_EVENTS} events)`,
-        params: QueueParams,
-        querystring: AsOfQuery,
-        response: { 200: AsOfResult, ...errorResponses() },
-      },
-    },
+    '/as-of',
+    route({
+      scope: 'read',
+      tag: 'events',
+      summary: `Time travel: jobs per state and the waiting and active jobs at a past moment, by replaying the history up to it (at most ${DEFAULT_AS_OF_MAX_EVENTS} events)`,
+      params: QueueParams,
+      querystring: AsOfQuery,
+      response: { 200: AsOfResult },
+    }),
     async (request) => {
       const at = parseTime(request.query.at, 'at');
       return queueAsOf(context.replaySource(request.params.queue), at, {
@@ -177,16 +176,14 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
   );
 
   app.post<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id/promote',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Promote a delayed job (delay or retry backoff) to its lane now',
-        params: JobParams,
-        response: { 200: TransitionResult, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/promote',
+    route({
+      scope: 'admin',
+      tag: 'jobs',
+      summary: 'Promote a delayed job (delay or retry backoff) to its lane now',
+      params: JobParams,
+      response: { 200: TransitionResult },
+    }),
     async (request) => {
       const { queue, id } = request.params;
       return { id, fromState: await context.queue(queue).promote(id) };
@@ -194,17 +191,15 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
   );
 
   app.post<{ Params: Static<typeof JobParams>; Body: Static<typeof PriorityBody> }>(
-    '/v1/queues/:queue/jobs/:id/priority',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Change the priority lane of a waiting, delayed or blocked job (not grouped): appends `reprioritized`; a waiting job is claimed from its new lane',
-        params: JobParams,
-        body: PriorityBody,
-        response: { 200: PriorityResult, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/priority',
+    route({
+      scope: 'admin',
+      tag: 'jobs',
+      summary: 'Change the priority lane of a waiting, delayed or blocked job (not grouped): appends `reprioritized`; a waiting job is claimed from its new lane',
+      params: JobParams,
+      body: PriorityBody,
+      response: { 200: PriorityResult },
+    }),
     async (request) => {
       const { queue, id } = request.params;
       return { id, ...(await context.queue(queue).changePriority(id, request.body.priority)) };
@@ -212,17 +207,15 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
   );
 
   app.post<Params & { Body: Static<typeof CleanBody> }>(
-    '/v1/queues/:queue/clean',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['queues'],
-        summary: 'Remove completed, dead or cancelled jobs older than an age from the read models (their events stay); dryRun counts them',
-        params: QueueParams,
-        body: CleanBody,
-        response: { 200: CleanResult, ...errorResponses() },
-      },
-    },
+    '/clean',
+    route({
+      scope: 'admin',
+      tag: 'queues',
+      summary: 'Remove completed, dead or cancelled jobs older than an age from the read models (their events stay); dryRun counts them',
+      params: QueueParams,
+      body: CleanBody,
+      response: { 200: CleanResult },
+    }),
     async (request) => {
       const { state, olderThanMs, dryRun, limit = 10_000 } = request.body;
       const queue = context.queue(request.params.queue);
@@ -245,16 +238,14 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
   );
 
   app.post<Params>(
-    '/v1/queues/:queue/verify',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['events'],
-        summary: "Verify the queue: replay its history against the read models, and check the archive's hash chain",
-        params: QueueParams,
-        response: { 200: VerifyResult, ...errorResponses() },
-      },
-    },
+    '/verify',
+    route({
+      scope: 'admin',
+      tag: 'events',
+      summary: "Verify the queue: replay its history against the read models, and check the archive's hash chain",
+      params: QueueParams,
+      response: { 200: VerifyResult },
+    }),
     async (request) => {
       const queue = request.params.queue;
       const [projections, archive] = await Promise.all([verify(context.redis, queue, { archive: context.archive }), verifyAudit(context.archive, queue)]);
@@ -265,4 +256,5 @@ export function registerConsoleRoutes(app: FastifyInstance, { context }: { conte
       };
     },
   );
-}
+  done();
+};

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import {
   claimAttempts,
   completeAttempts,
@@ -28,7 +28,8 @@ import { payloadToJson, type SluiceContext } from '../../app/context.js';
 import { logDescription } from '../http-errors.js';
 import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
 import { decodeClaimToken, encodeClaimToken, HttpConsumers, MAX_CLAIM, MAX_WAIT_MS, type ClaimToken } from '../consume-service.js';
-import { errorResponses, OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
+import { route } from '../route.js';
+import { OPTIONAL_BODY, QueueName as QueueNameSchema } from '../schemas.js';
 import { scriptTime, systemClock } from '../../core/clock.js';
 
 const strict = { additionalProperties: false } as const;
@@ -127,8 +128,8 @@ const Outcome = Type.Object(
 
 type Params = Static<typeof ClaimParams>;
 
-/** Registers the consume routes; their state (housekeeping, long-poll reads) ends when the app closes. */
-export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }: { context: SluiceContext; metrics?: SluiceMetrics }): void {
+/** The consume routes (their state — housekeeping, long-poll reads — ends when the app closes); register with the prefix `/v1/queues/:queue`. */
+export const consumeRoutes: FastifyPluginCallback<{ context: SluiceContext; metrics?: SluiceMetrics }> = (app, { context, metrics }, done) => {
   const consumers = new HttpConsumers(context, (error, queue) => app.log.warn({ queue, error: logDescription(error) }, 'HTTP consumers: queue housekeeping failed; retrying'));
   // Long polls would hold the close for up to waitMs: they answer (empty) as soon as it starts.
   app.addHook('preClose', (done) => {
@@ -136,8 +137,6 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
     done();
   });
   app.addHook('onClose', () => consumers.close());
-  const auth = { auth: { scope: 'consume' as const, queue: true } };
-  const base = '/v1/queues/:queue/claims';
 
   /** The attempt behind the path's token, after marking the queue in use. */
   const attemptOf = async (params: Params): Promise<ClaimToken> => {
@@ -147,17 +146,8 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   };
 
   app.post<{ Params: Static<typeof ParamsQueue>; Body: Static<typeof ClaimBody> }>(
-    base,
-    {
-      config: auth,
-      schema: {
-        tags: ['consume'],
-        summary: 'Claim up to `max` jobs for a consumer, waiting up to `waitMs` for one',
-        params: ParamsQueue,
-        body: ClaimBody,
-        response: { 200: ClaimResult, ...errorResponses() },
-      },
-    },
+    '/claims',
+    route({ scope: 'consume', tag: 'consume', summary: 'Claim up to `max` jobs for a consumer, waiting up to `waitMs` for one', params: ParamsQueue, body: ClaimBody, response: { 200: ClaimResult } }),
     async (request) => {
       const queue = toQueueName(request.params.queue);
       const { consumer, max = 1, waitMs = 0 } = request.body;
@@ -221,11 +211,14 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   );
 
   app.post<{ Params: Params }>(
-    `${base}/:token/heartbeat`,
-    {
-      config: auth,
-      schema: { tags: ['consume'], summary: 'Extend the attempt’s lease by leaseMs from now', params: ClaimParams, response: { 200: LeaseResult, ...errorResponses() } },
-    },
+    '/claims/:token/heartbeat',
+    route({
+      scope: 'consume',
+      tag: 'consume',
+      summary: 'Extend the attempt’s lease by leaseMs from now',
+      params: ClaimParams,
+      response: { 200: LeaseResult },
+    }),
     async (request) => {
       const claim = await attemptOf(request.params);
       const now = Date.now();
@@ -236,11 +229,15 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   );
 
   app.post<{ Params: Params; Body: Static<typeof ProgressBody> }>(
-    `${base}/:token/progress`,
-    {
-      config: auth,
-      schema: { tags: ['consume'], summary: 'Record progress (a `progress` event)', params: ClaimParams, body: ProgressBody, response: { 200: Type.Object({ jobId: Type.String() }), ...errorResponses() } },
-    },
+    '/claims/:token/progress',
+    route({
+      scope: 'consume',
+      tag: 'consume',
+      summary: 'Record progress (a `progress` event)',
+      params: ClaimParams,
+      body: ProgressBody,
+      response: { 200: Type.Object({ jobId: Type.String() }) },
+    }),
     async (request) => {
       const claim = await attemptOf(request.params);
       await recordProgress(context.redis, claim.queue, scriptTime(systemClock), claim, request.body.progress as JsonValue);
@@ -249,11 +246,15 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   );
 
   app.post<{ Params: Params; Body: Static<typeof CompleteBody> | null }>(
-    `${base}/:token/complete`,
-    {
-      config: auth,
-      schema: { tags: ['consume'], summary: 'Complete the attempt, storing its result', params: ClaimParams, body: CompleteBody, response: { 200: Outcome, ...errorResponses() } },
-    },
+    '/claims/:token/complete',
+    route({
+      scope: 'consume',
+      tag: 'consume',
+      summary: 'Complete the attempt, storing its result',
+      params: ClaimParams,
+      body: CompleteBody,
+      response: { 200: Outcome },
+    }),
     async (request) => {
       const claim = await attemptOf(request.params);
       // A stale token stores nothing: check ownership before writing the result (the script checks again).
@@ -269,11 +270,15 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   );
 
   app.post<{ Params: Params; Body: Static<typeof FailBody> }>(
-    `${base}/:token/fail`,
-    {
-      config: auth,
-      schema: { tags: ['consume'], summary: 'Fail the attempt: retried by the job’s backoff while attempts remain, else dead-lettered', params: ClaimParams, body: FailBody, response: { 200: Outcome, ...errorResponses() } },
-    },
+    '/claims/:token/fail',
+    route({
+      scope: 'consume',
+      tag: 'consume',
+      summary: 'Fail the attempt: retried by the job’s backoff while attempts remain, else dead-lettered',
+      params: ClaimParams,
+      body: FailBody,
+      response: { 200: Outcome },
+    }),
     async (request) => {
       const claim = await attemptOf(request.params);
       const job = await ensureOwner(context, claim);
@@ -288,11 +293,14 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
   );
 
   app.post<{ Params: Params }>(
-    `${base}/:token/release`,
-    {
-      config: auth,
-      schema: { tags: ['consume'], summary: 'Give the job back for immediate redelivery (the attempt does not count)', params: ClaimParams, response: { 200: Outcome, ...errorResponses() } },
-    },
+    '/claims/:token/release',
+    route({
+      scope: 'consume',
+      tag: 'consume',
+      summary: 'Give the job back for immediate redelivery (the attempt does not count)',
+      params: ClaimParams,
+      response: { 200: Outcome },
+    }),
     async (request) => {
       const claim = await attemptOf(request.params);
       const released = await releaseAttempts(context.redis, claim.queue, scriptTime(systemClock), claim.consumer, [[claim.jobId, claim.token]]);
@@ -300,7 +308,8 @@ export function registerConsumeRoutes(app: FastifyInstance, { context, metrics }
       return { jobId: claim.jobId, state: 'waiting' as const };
     },
   );
-}
+  done();
+};
 
 function toClaimedJob(job: ClaimedAttempt, queue: QueueName, consumer: string, claimedAt: number, leaseDeadline: number, payloads: Map<string, PayloadValue>): Static<typeof ClaimedJob> {
   const payload = job.payload ? payloads.get(job.payload.id) : undefined;

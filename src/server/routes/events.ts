@@ -12,38 +12,21 @@
  */
 import { Readable } from 'node:stream';
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import type { Subscription } from 'rxjs';
 import { replayBatches, type ReplayQuery as LibraryReplayQuery } from '../../history/replay.js';
 import { SluiceError, ValidationError } from '../../core/errors.js';
 import { RedisEventLog } from '../../events/log.js';
-import { EVENT_TYPES, type EventType, type StoredJobEvent } from '../../events/types.js';
+import type { StoredJobEvent } from '../../events/types.js';
+import { parseTime, parseTypes } from '../../history/filters.js';
 import type { SluiceContext } from '../../app/context.js';
 import { errorResponse, toSluiceError } from '../http-errors.js';
-import { LiveQuery, QueueParams, ReplayQuery, errorResponses } from '../schemas.js';
+import { route } from '../route.js';
+import { LiveQuery, QueueParams, ReplayQuery } from '../schemas.js';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const streamIdPattern = /^\d{1,20}-\d{1,20}$/;
-
-/** Parses `a,b,c` into event types. */
-export function parseTypes(text: string | undefined, field = 'types'): EventType[] | undefined {
-  if (text === undefined || text === '') return undefined;
-  const types = text.split(',').map((t) => t.trim());
-  for (const type of types) {
-    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-      throw new ValidationError(field, `unknown event type ${JSON.stringify(type)}; known: ${EVENT_TYPES.join(', ')}`);
-    }
-  }
-  return types as EventType[];
-}
-
-/** Parses a time given as ISO 8601 or milliseconds since the epoch. */
-export function parseTime(text: string, field: string): number {
-  const ms = /^\d{1,16}$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new ValidationError(field, `${JSON.stringify(text)} is not an ISO 8601 time or milliseconds since the epoch`);
-  return ms;
-}
 
 /** The library replay query of a request. */
 export function toReplayQuery(query: Static<typeof ReplayQuery>): LibraryReplayQuery {
@@ -57,8 +40,8 @@ export function toReplayQuery(query: Static<typeof ReplayQuery>): LibraryReplayQ
   };
 }
 
-/** Registers the event routes. Closing the app ends every open live feed. */
-export function registerEventRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
+/** The event routes (closing the app ends every open live feed); register with the prefix `/v1/queues/:queue`. */
+export const eventRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
   type Params = { Params: Static<typeof QueueParams> };
   const live = new Set<() => void>();
   // preClose, not onClose: the server waits for open connections before onClose hooks run, and
@@ -69,17 +52,14 @@ export function registerEventRoutes(app: FastifyInstance, { context }: { context
   });
 
   app.get<Params & { Querystring: Static<typeof ReplayQuery> }>(
-    '/v1/queues/:queue/replay',
-    {
-      config: { auth: { scope: 'consume', queue: true } },
-      schema: {
-        tags: ['events'],
-        summary: "Replay the queue's events as NDJSON (one event per line), from the archive then the live stream, by time range",
-        params: QueueParams,
-        querystring: ReplayQuery,
-        response: errorResponses(),
-      },
-    },
+    '/replay',
+    route({
+      scope: 'consume',
+      tag: 'events',
+      summary: "Replay the queue's events as NDJSON (one event per line), from the archive then the live stream, by time range",
+      params: QueueParams,
+      querystring: ReplayQuery,
+    }),
     async (request, reply) => {
       const batches = replayBatches(context.replaySource(request.params.queue), toReplayQuery(request.query));
       // The first batch is read before answering, so a bad query or an unreachable store is
@@ -98,18 +78,16 @@ export function registerEventRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.get<Params & { Querystring: Static<typeof LiveQuery> }>(
-    '/v1/queues/:queue/events',
-    {
-      // A live feed may be opened before the queue's first publish: it waits for its events.
-      config: { auth: { scope: 'consume', queue: true }, existingQueue: false },
-      schema: {
-        tags: ['events'],
-        summary: 'Live event feed (Server-Sent Events): id = stream id (resume with Last-Event-ID), event = type, data = the event as JSON',
-        params: QueueParams,
-        querystring: LiveQuery,
-        response: errorResponses(),
-      },
-    },
+    '/events',
+    // A live feed may be opened before the queue's first publish: it waits for its events.
+    route({
+      scope: 'consume',
+      tag: 'events',
+      summary: 'Live event feed (Server-Sent Events): id = stream id (resume with Last-Event-ID), event = type, data = the event as JSON',
+      params: QueueParams,
+      querystring: LiveQuery,
+      existingQueue: false,
+    }),
     async (request, reply) => {
       const max = context.config.maxLiveStreams;
       if (live.size >= max) throw new SluiceError('SLUICE_ERR_OVERLOADED', `${max} live event feeds are open (SLUICE_MAX_LIVE_STREAMS); retry later`);
@@ -174,4 +152,5 @@ export function registerEventRoutes(app: FastifyInstance, { context }: { context
       write('retry: 2000\n: connected\n\n');
     },
   );
-}
+  done();
+};

@@ -4,13 +4,14 @@
  * @packageDocumentation
  */
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { jobHistory } from '../../history/replay.js';
 import { JobNotFoundError, ValidationError } from '../../core/errors.js';
 import type { JobOptions, NewJob } from '../../jobs/options.js';
 import type { PayloadValue } from '../../payloads/store.js';
 import type { Job } from '../../projections/job.js';
 import { payloadToJson, type SluiceContext } from '../../app/context.js';
+import { route } from '../route.js';
 import {
   BulkBody,
   BulkResult,
@@ -27,7 +28,6 @@ import {
   PublishResult,
   QueueParams,
   TransitionResult,
-  errorResponses,
   OPTIONAL_BODY,
 } from '../schemas.js';
 
@@ -54,22 +54,20 @@ function unprefix(error: unknown): unknown {
   return error;
 }
 
-/** Registers the job routes. */
-export function registerJobRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
+/** The job routes; register with the prefix `/v1/queues/:queue`. */
+export const jobRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
   const jobPath = (queue: string, id: string): string => `/v1/queues/${encodeURIComponent(queue)}/jobs/${encodeURIComponent(id)}`;
 
   app.post<{ Params: Static<typeof QueueParams>; Body: Static<typeof NewJobBody> }>(
-    '/v1/queues/:queue/jobs',
-    {
-      config: { auth: { scope: 'publish', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Publish one job (201 created; 200 when a job with that id exists already)',
-        params: QueueParams,
-        body: NewJobBody,
-        response: { 200: PublishResult, 201: PublishResult, ...errorResponses() },
-      },
-    },
+    '/jobs',
+    route({
+      scope: 'publish',
+      tag: 'jobs',
+      summary: 'Publish one job (201 created; 200 when a job with that id exists already)',
+      params: QueueParams,
+      body: NewJobBody,
+      response: { 200: PublishResult, 201: PublishResult },
+    }),
     async (request, reply) => {
       const { name, payload, opts } = request.body;
       const options = toJobOptions(opts, 'opts.', request.headers.traceparent);
@@ -85,18 +83,16 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.post<{ Params: Static<typeof QueueParams>; Body: Static<typeof BulkBody> }>(
-    '/v1/queues/:queue/jobs/bulk',
-    {
+    '/jobs/bulk',
+    route({
+      scope: 'publish',
+      tag: 'jobs',
+      summary: 'Publish many jobs at once (payloads in one insertMany, one script call); all or nothing',
+      params: QueueParams,
+      body: BulkBody,
+      response: { 200: BulkResult },
       bodyLimit: context.config.bulkBodyLimit,
-      config: { auth: { scope: 'publish', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Publish many jobs at once (payloads in one insertMany, one script call); all or nothing',
-        params: QueueParams,
-        body: BulkBody,
-        response: { 200: BulkResult, ...errorResponses() },
-      },
-    },
+    }),
     async (request) => {
       const jobs: NewJob[] = request.body.jobs.map((job, i) => {
         const opts = toJobOptions(job.opts, `jobs[${i}].opts.`, request.headers.traceparent);
@@ -107,17 +103,15 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof ListQuery> }>(
-    '/v1/queues/:queue/jobs',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'List jobs in one state, oldest first, a page at a time',
-        params: QueueParams,
-        querystring: ListQuery,
-        response: { 200: JobPageSchema, ...errorResponses() },
-      },
-    },
+    '/jobs',
+    route({
+      scope: 'read',
+      tag: 'jobs',
+      summary: 'List jobs in one state, oldest first, a page at a time',
+      params: QueueParams,
+      querystring: ListQuery,
+      response: { 200: JobPageSchema },
+    }),
     async (request) => {
       const { state = 'waiting', cursor, limit } = request.query;
       return context.queue(request.params.queue).list(state, { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) });
@@ -125,17 +119,15 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof JobQuery> }>(
-    '/v1/queues/:queue/jobs/:id',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Get a job (include=payload,result adds its payload and result)',
-        params: JobParams,
-        querystring: JobQuery,
-        response: { 200: JobSchema, ...errorResponses() },
-      },
-    },
+    '/jobs/:id',
+    route({
+      scope: 'read',
+      tag: 'jobs',
+      summary: 'Get a job (include=payload,result adds its payload and result)',
+      params: JobParams,
+      querystring: JobQuery,
+      response: { 200: JobSchema },
+    }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       const job: Job & { payloadValue?: unknown; resultValue?: unknown } = await queue.getOrThrow(request.params.id);
@@ -147,16 +139,14 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.get<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id/history',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['events'],
-        summary: "A job's audit history: every event, in order, from the archive and the live stream",
-        params: JobParams,
-        response: { 200: HistorySchema, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/history',
+    route({
+      scope: 'read',
+      tag: 'events',
+      summary: "A job's audit history: every event, in order, from the archive and the live stream",
+      params: JobParams,
+      response: { 200: HistorySchema },
+    }),
     async (request) => {
       const { queue, id } = request.params;
       const events = await jobHistory(context.replaySource(queue), id);
@@ -166,16 +156,14 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.get<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id/dependencies',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: "A job's prerequisites (dependsOn) with their states, and results once completed",
-        params: JobParams,
-        response: { 200: DependenciesSchema, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/dependencies',
+    route({
+      scope: 'read',
+      tag: 'jobs',
+      summary: "A job's prerequisites (dependsOn) with their states, and results once completed",
+      params: JobParams,
+      response: { 200: DependenciesSchema },
+    }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       await queue.getOrThrow(request.params.id);
@@ -192,16 +180,14 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.get<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id/flow',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['jobs'],
-        summary: 'The flow ending in a job: it and, transitively across queues, its prerequisites, counted per state',
-        params: JobParams,
-        response: { 200: FlowSchema, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/flow',
+    route({
+      scope: 'read',
+      tag: 'jobs',
+      summary: 'The flow ending in a job: it and, transitively across queues, its prerequisites, counted per state',
+      params: JobParams,
+      response: { 200: FlowSchema },
+    }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       await queue.getOrThrow(request.params.id);
@@ -210,16 +196,15 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.post<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id/retry',
-    {
-      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Retry a failed, dead or cancelled job with a fresh attempt count',
-        params: JobParams,
-        response: { 200: TransitionResult, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/retry',
+    route({
+      scope: 'admin',
+      tag: 'jobs',
+      summary: 'Retry a failed, dead or cancelled job with a fresh attempt count',
+      params: JobParams,
+      response: { 200: TransitionResult },
+      existingQueue: true,
+    }),
     async (request) => {
       const { queue, id } = request.params;
       return { id, fromState: await context.queue(queue).retry(id, request.grant.name) };
@@ -227,17 +212,16 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.post<{ Params: Static<typeof JobParams>; Body: Static<typeof CancelBody> | undefined }>(
-    '/v1/queues/:queue/jobs/:id/cancel',
-    {
-      config: { auth: { scope: 'publish', queue: true }, existingQueue: true },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Cancel a waiting, delayed or active job (an active handler sees its signal fire)',
-        params: JobParams,
-        body: { ...CancelBody, [OPTIONAL_BODY]: true },
-        response: { 200: TransitionResult, ...errorResponses() },
-      },
-    },
+    '/jobs/:id/cancel',
+    route({
+      scope: 'publish',
+      tag: 'jobs',
+      summary: 'Cancel a waiting, delayed or active job (an active handler sees its signal fire)',
+      params: JobParams,
+      body: { ...CancelBody, [OPTIONAL_BODY]: true },
+      response: { 200: TransitionResult },
+      existingQueue: true,
+    }),
     async (request) => {
       const { queue, id } = request.params;
       return { id, fromState: await context.queue(queue).cancel(id, request.body?.reason ?? '') };
@@ -245,19 +229,19 @@ export function registerJobRoutes(app: FastifyInstance, { context }: { context: 
   );
 
   app.delete<{ Params: Static<typeof JobParams> }>(
-    '/v1/queues/:queue/jobs/:id',
-    {
-      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
-      schema: {
-        tags: ['jobs'],
-        summary: 'Remove a job that is not active from the read models (its events stay)',
-        params: JobParams,
-        response: { 200: TransitionResult, ...errorResponses() },
-      },
-    },
+    '/jobs/:id',
+    route({
+      scope: 'admin',
+      tag: 'jobs',
+      summary: 'Remove a job that is not active from the read models (its events stay)',
+      params: JobParams,
+      response: { 200: TransitionResult },
+      existingQueue: true,
+    }),
     async (request) => {
       const { queue, id } = request.params;
       return { id, fromState: await context.queue(queue).remove(id) };
     },
   );
-}
+  done();
+};

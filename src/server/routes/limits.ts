@@ -5,12 +5,13 @@
  * @packageDocumentation
  */
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../core/keys.js';
 import type { Queue } from '../../queue/queue.js';
 import type { RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
 import type { SluiceContext } from '../../app/context.js';
+import { route } from '../route.js';
 import {
   GroupList,
   GroupLimitsBody,
@@ -25,7 +26,6 @@ import {
   RepeatableRemoved,
   RepeatableSchema,
   RepeatParams,
-  errorResponses,
 } from '../schemas.js';
 
 /** The effective limits of `group` (or the defaults) as the API reports them. */
@@ -94,16 +94,13 @@ export function toRepeatSchedule(body: Static<typeof RepeatableBody>['schedule']
   return out;
 }
 
-/** Registers the rate-limit, group-limit and repeatable-job routes. */
-export function registerLimitRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
+/** The limit and repeatable routes; register with the prefix `/v1/queues/:queue`. */
+export const limitRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
   type Params = { Params: Static<typeof QueueParams> };
 
   app.get<Params>(
-    '/v1/queues/:queue/rate-limit',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: { tags: ['limits'], summary: "The queue's rate limit (null: none)", params: QueueParams, response: { 200: RateLimitResult, ...errorResponses() } },
-    },
+    '/rate-limit',
+    route({ scope: 'read', tag: 'limits', summary: "The queue's rate limit (null: none)", params: QueueParams, response: { 200: RateLimitResult } }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       return { queue: queue.name, rate: await queue.getRateLimit() };
@@ -111,17 +108,15 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.put<Params & { Body: Static<typeof RateLimitBody> }>(
-    '/v1/queues/:queue/rate-limit',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['limits'],
-        summary: 'Set the queue rate limit: at most max starts in any durationMs window, shared by every worker (null removes it)',
-        params: QueueParams,
-        body: RateLimitBody,
-        response: { 200: RateLimitResult, ...errorResponses() },
-      },
-    },
+    '/rate-limit',
+    route({
+      scope: 'admin',
+      tag: 'limits',
+      summary: 'Set the queue rate limit: at most max starts in any durationMs window, shared by every worker (null removes it)',
+      params: QueueParams,
+      body: RateLimitBody,
+      response: { 200: RateLimitResult },
+    }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       await queue.setRateLimit(request.body.rate);
@@ -130,46 +125,39 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.get<Params & { Querystring: Static<typeof GroupsQuery> }>(
-    '/v1/queues/:queue/groups',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['limits'],
-        summary: 'Groups the scheduler knows (waiting or running jobs), with their waiting and active counts, by name',
-        params: QueueParams,
-        querystring: GroupsQuery,
-        response: { 200: GroupList, ...errorResponses() },
-      },
-    },
+    '/groups',
+    route({
+      scope: 'read',
+      tag: 'limits',
+      summary: 'Groups the scheduler knows (waiting or running jobs), with their waiting and active counts, by name',
+      params: QueueParams,
+      querystring: GroupsQuery,
+      response: { 200: GroupList },
+    }),
     async (request) => listGroups(context, request.params.queue, request.query.limit ?? 1000),
   );
 
   const groupLimitRoutes = [
-    { path: '/v1/queues/:queue/groups/limits', what: 'the defaults of every group', params: QueueParams },
-    { path: '/v1/queues/:queue/groups/:group/limits', what: 'one group (falling back to the defaults)', params: GroupParams },
+    { path: '/groups/limits', what: 'the defaults of every group', params: QueueParams },
+    { path: '/groups/:group/limits', what: 'one group (falling back to the defaults)', params: GroupParams },
   ] as const;
-  for (const route of groupLimitRoutes) {
+  for (const limits of groupLimitRoutes) {
     type P = { Params: { queue: string; group?: string } };
     app.get<P>(
-      route.path,
-      {
-        config: { auth: { scope: 'read', queue: true } },
-        schema: { tags: ['limits'], summary: `Effective limits of ${route.what}`, params: route.params, response: { 200: GroupLimitsResult, ...errorResponses() } },
-      },
+      limits.path,
+      route({ scope: 'read', tag: 'limits', summary: `Effective limits of ${limits.what}`, params: limits.params, response: { 200: GroupLimitsResult } }),
       async (request) => groupLimitsOf(context.queue(request.params.queue), request.params.group),
     );
     app.put<P & { Body: Static<typeof GroupLimitsBody> }>(
-      route.path,
-      {
-        config: { auth: { scope: 'admin', queue: true } },
-        schema: {
-          tags: ['limits'],
-          summary: `Set concurrency, rate limit and weight of ${route.what}: values left out are unchanged, null removes one`,
-          params: route.params,
-          body: GroupLimitsBody,
-          response: { 200: GroupLimitsResult, ...errorResponses() },
-        },
-      },
+      limits.path,
+      route({
+        scope: 'admin',
+        tag: 'limits',
+        summary: `Set concurrency, rate limit and weight of ${limits.what}: values left out are unchanged, null removes one`,
+        params: limits.params,
+        body: GroupLimitsBody,
+        response: { 200: GroupLimitsResult },
+      }),
       async (request) => {
         const queue = context.queue(request.params.queue);
         await queue.setGroupLimits(request.body, request.params.group);
@@ -179,26 +167,21 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
   }
 
   app.get<Params>(
-    '/v1/queues/:queue/repeatables',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: { tags: ['repeatables'], summary: 'Repeatable jobs, soonest first', params: QueueParams, response: { 200: RepeatableList, ...errorResponses() } },
-    },
+    '/repeatables',
+    route({ scope: 'read', tag: 'repeatables', summary: 'Repeatable jobs, soonest first', params: QueueParams, response: { 200: RepeatableList } }),
     async (request) => ({ repeatables: await context.queue(request.params.queue).listRepeatables() }),
   );
 
   app.put<{ Params: Static<typeof RepeatParams>; Body: Static<typeof RepeatableBody> }>(
-    '/v1/queues/:queue/repeatables/:key',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['repeatables'],
-        summary: 'Create or replace a repeatable job: each occurrence of the schedule publishes the template as job repeat:<key>:<occurrence ms>',
-        params: RepeatParams,
-        body: RepeatableBody,
-        response: { 200: RepeatableSchema, ...errorResponses() },
-      },
-    },
+    '/repeatables/:key',
+    route({
+      scope: 'admin',
+      tag: 'repeatables',
+      summary: 'Create or replace a repeatable job: each occurrence of the schedule publishes the template as job repeat:<key>:<occurrence ms>',
+      params: RepeatParams,
+      body: RepeatableBody,
+      response: { 200: RepeatableSchema },
+    }),
     async (request) => {
       const { schedule, template } = request.body;
       return context.queue(request.params.queue).upsertRepeatable(request.params.key, toRepeatSchedule(schedule), template as RepeatTemplate);
@@ -206,16 +189,16 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.delete<{ Params: Static<typeof RepeatParams> }>(
-    '/v1/queues/:queue/repeatables/:key',
-    {
-      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
-      schema: {
-        tags: ['repeatables'],
-        summary: 'Remove a repeatable job (occurrences already published stay)',
-        params: RepeatParams,
-        response: { 200: RepeatableRemoved, ...errorResponses() },
-      },
-    },
+    '/repeatables/:key',
+    route({
+      scope: 'admin',
+      tag: 'repeatables',
+      summary: 'Remove a repeatable job (occurrences already published stay)',
+      params: RepeatParams,
+      response: { 200: RepeatableRemoved },
+      existingQueue: true,
+    }),
     async (request) => ({ key: request.params.key, removed: await context.queue(request.params.queue).removeRepeatable(request.params.key) }),
   );
-}
+  done();
+};

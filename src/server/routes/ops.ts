@@ -4,34 +4,38 @@
  *
  * @packageDocumentation
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import type { SluiceMetrics } from '../../metrics/sluice-metrics.js';
 import type { SluiceContext } from '../../app/context.js';
-import { HealthSchema, ReadySchema, errorResponses } from '../schemas.js';
+import { route } from '../route.js';
+import { HealthSchema, ReadySchema } from '../schemas.js';
 
-/** Registers the operations routes. */
-export function registerOpsRoutes(app: FastifyInstance, deps: { context: SluiceContext; metrics: SluiceMetrics; metricsPublic: boolean }): void {
+/** Options of {@link opsRoutes}. */
+export interface OpsRoutesOptions {
+  context: SluiceContext;
+  metrics: SluiceMetrics;
+  metricsPublic: boolean;
+}
+
+/** The operations routes; register without a prefix. */
+export const opsRoutes: FastifyPluginCallback<OpsRoutesOptions> = (app, deps, done) => {
   const started = performance.now();
   app.get(
     '/healthz',
-    {
-      config: { auth: { scope: 'public' } },
-      schema: { tags: ['ops'], summary: 'Liveness: the process answers', security: [], response: { 200: HealthSchema } },
-    },
+    route({ scope: 'public', tag: 'ops', summary: 'Liveness: the process answers', errors: false, response: { 200: HealthSchema }, noSecurity: true }),
     () => Promise.resolve({ status: 'ok' as const, uptimeSeconds: Math.round((performance.now() - started) / 100) / 10 }),
   );
 
   app.get(
     '/readyz',
-    {
-      config: { auth: { scope: 'public' } },
-      schema: {
-        tags: ['ops'],
-        summary: 'Readiness: Redis and MongoDB both answer a ping',
-        security: [],
-        response: { 200: ReadySchema, 503: ReadySchema },
-      },
-    },
+    route({
+      scope: 'public',
+      tag: 'ops',
+      summary: 'Readiness: Redis and MongoDB both answer a ping',
+      errors: false,
+      response: { 200: ReadySchema, 503: ReadySchema },
+      noSecurity: true,
+    }),
     async (_request, reply) => {
       const { redis, mongo } = await deps.context.probe();
       const ready = redis.ok && mongo.ok;
@@ -42,14 +46,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { context: SluiceC
 
   app.get(
     '/metrics',
-    {
-      config: { auth: { scope: 'read', allQueues: true, when: () => !deps.metricsPublic } },
-      schema: {
-        tags: ['ops'],
-        summary: 'Prometheus metrics of every queue (token with read on pattern *, unless SLUICE_METRICS_PUBLIC)',
-        response: errorResponses(),
-      },
-    },
+    route({
+      scope: 'read',
+      tag: 'ops',
+      summary: 'Prometheus metrics of every queue (token with read on pattern *, unless SLUICE_METRICS_PUBLIC)',
+      allQueues: true,
+      when: () => !deps.metricsPublic,
+    }),
     async (_request, reply) => {
       const body = await deps.metrics.registry.metrics();
       void reply.type(deps.metrics.registry.contentType);
@@ -59,10 +62,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { context: SluiceC
 
   app.get(
     '/openapi.json',
-    {
-      config: { auth: { scope: 'public' } },
-      schema: { tags: ['ops'], summary: 'This OpenAPI document', security: [], hide: true },
-    },
+    route({ scope: 'public', tag: 'ops', summary: 'This OpenAPI document', errors: false, noSecurity: true, hide: true }),
     () => Promise.resolve(app.swagger()),
   );
-}
+  done();
+};

@@ -1,89 +1,34 @@
 /**
- * Queue routes: list of queues, stats, pause and resume, retention policy, and the dead-letter
- * list with requeue.
+ * Queue routes: the list of queues (`/v1/queues`) and, under `/v1/queues/:queue`, stats, pause and
+ * resume, retention policy, and the dead-letter list with requeue.
  *
  * @packageDocumentation
  */
 import type { Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { isSluiceError, ValidationError } from '../../core/errors.js';
-import type { Queue } from '../../queue/queue.js';
+import type { FastifyPluginCallback } from 'fastify';
+import { requeueDead } from '../../queue/dead-letters.js';
 import type { SluiceContext } from '../../app/context.js';
-import {
-  JobPageSchema,
-  PageQuery,
-  PauseResult,
-  QueueList,
-  QueueParams,
-  RequeueBody,
-  RequeueResult,
-  RetentionBody,
-  RetentionSchema,
-  StatsSchema,
-  errorResponses,
-} from '../schemas.js';
+import { route } from '../route.js';
+import { JobPageSchema, PageQuery, PauseResult, QueueList, QueueParams, RequeueBody, RequeueResult, RetentionBody, RetentionSchema, StatsSchema } from '../schemas.js';
 
-/** What a dead-letter requeue did. */
-export interface RequeueReport {
-  requeued: string[];
-  errors: { id: string; code: string; message: string }[];
-}
-
-/**
- * Retries dead jobs: the given ids, or (with `all`) every dead job up to `limit`, oldest first.
- * A job that cannot be retried is reported in `errors`; the others go on.
- */
-export async function requeueDead(queue: Queue, request: { ids?: readonly string[]; all?: boolean; limit?: number }, by: string): Promise<RequeueReport> {
-  if ((request.ids === undefined) === (request.all !== true)) throw new ValidationError('ids', 'give either ids or all: true');
-  const report: RequeueReport = { requeued: [], errors: [] };
-  const retry = async (id: string): Promise<void> => {
-    try {
-      await queue.retry(id, by);
-      report.requeued.push(id);
-    } catch (error) {
-      if (!isSluiceError(error)) throw error;
-      report.errors.push({ id, code: error.code, message: error.message });
-    }
-  };
-  if (request.ids) {
-    for (const id of request.ids) await retry(id);
-    return report;
-  }
-  const limit = request.limit ?? 10_000;
-  // Requeued jobs leave the dead index, so each round reads from the start again; jobs that
-  // failed to requeue stay and are skipped by offset.
-  while (report.requeued.length + report.errors.length < limit) {
-    const page = await queue.list('dead', { cursor: String(report.errors.length), limit: Math.min(500, limit - report.requeued.length - report.errors.length) });
-    if (page.jobs.length === 0) break;
-    for (const job of page.jobs) await retry(job.id);
-  }
-  return report;
-}
-
-/** Registers the queue routes. */
-export function registerQueueRoutes(app: FastifyInstance, { context }: { context: SluiceContext }): void {
-  type Params = { Params: Static<typeof QueueParams> };
-
+/** The queue routes; register with the prefix `/v1/queues`. */
+export const queueRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
   app.get(
-    '/v1/queues',
-    {
-      config: { auth: { scope: 'read' } },
-      schema: { tags: ['queues'], summary: 'Queues that exist: published to or configured (those the token covers)', response: { 200: QueueList, ...errorResponses() } },
-    },
+    '',
+    route({ scope: 'read', tag: 'queues', summary: 'Queues that exist: published to or configured (those the token covers)', response: { 200: QueueList } }),
     async (request) => ({ queues: (await context.queueNames()).filter((q) => request.grant.covers(q)) }),
   );
+  void app.register(oneQueueRoutes, { prefix: '/:queue', context });
+  done();
+};
+
+/** The routes of one queue (prefix `/v1/queues/:queue`). */
+const oneQueueRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app, { context }, done) => {
+  type Params = { Params: Static<typeof QueueParams> };
 
   app.get<Params>(
-    '/v1/queues/:queue/stats',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['queues'],
-        summary: 'Jobs per state, events per type, pause flag and live workers',
-        params: QueueParams,
-        response: { 200: StatsSchema, ...errorResponses() },
-      },
-    },
+    '/stats',
+    route({ scope: 'read', tag: 'queues', summary: 'Jobs per state, events per type, pause flag and live workers', params: QueueParams, response: { 200: StatsSchema } }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       const [stats, workers] = await Promise.all([queue.stats(), queue.workers()]);
@@ -93,16 +38,14 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
 
   for (const action of ['pause', 'resume'] as const) {
     app.post<Params>(
-      `/v1/queues/:queue/${action}`,
-      {
-        config: { auth: { scope: 'admin', queue: true } },
-        schema: {
-          tags: ['queues'],
-          summary: action === 'pause' ? 'Pause: workers take no new jobs (running ones finish)' : 'Resume a paused queue',
-          params: QueueParams,
-          response: { 200: PauseResult, ...errorResponses() },
-        },
-      },
+      `/${action}`,
+      route({
+        scope: 'admin',
+        tag: 'queues',
+        summary: action === 'pause' ? 'Pause: workers take no new jobs (running ones finish)' : 'Resume a paused queue',
+        params: QueueParams,
+        response: { 200: PauseResult },
+      }),
       async (request) => {
         const queue = context.queue(request.params.queue);
         await (action === 'pause' ? queue.pause() : queue.resume());
@@ -112,31 +55,21 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
   }
 
   app.get<Params>(
-    '/v1/queues/:queue/retention',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['queues'],
-        summary: 'Effective retention policy of finished jobs (null: no limit)',
-        params: QueueParams,
-        response: { 200: RetentionSchema, ...errorResponses() },
-      },
-    },
+    '/retention',
+    route({ scope: 'read', tag: 'queues', summary: 'Effective retention policy of finished jobs (null: no limit)', params: QueueParams, response: { 200: RetentionSchema } }),
     async (request) => context.queue(request.params.queue).getRetention(),
   );
 
   app.put<Params & { Body: Static<typeof RetentionBody> }>(
-    '/v1/queues/:queue/retention',
-    {
-      config: { auth: { scope: 'admin', queue: true } },
-      schema: {
-        tags: ['queues'],
-        summary: 'Set the retention policy (a limit left out returns to its default; null removes it)',
-        params: QueueParams,
-        body: RetentionBody,
-        response: { 200: RetentionSchema, ...errorResponses() },
-      },
-    },
+    '/retention',
+    route({
+      scope: 'admin',
+      tag: 'queues',
+      summary: 'Set the retention policy (a limit left out returns to its default; null removes it)',
+      params: QueueParams,
+      body: RetentionBody,
+      response: { 200: RetentionSchema },
+    }),
     async (request) => {
       const queue = context.queue(request.params.queue);
       await queue.setRetention(request.body);
@@ -145,17 +78,8 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.get<Params & { Querystring: Static<typeof PageQuery> }>(
-    '/v1/queues/:queue/dlq',
-    {
-      config: { auth: { scope: 'read', queue: true } },
-      schema: {
-        tags: ['queues'],
-        summary: 'Dead-lettered jobs, oldest first, a page at a time',
-        params: QueueParams,
-        querystring: PageQuery,
-        response: { 200: JobPageSchema, ...errorResponses() },
-      },
-    },
+    '/dlq',
+    route({ scope: 'read', tag: 'queues', summary: 'Dead-lettered jobs, oldest first, a page at a time', params: QueueParams, querystring: PageQuery, response: { 200: JobPageSchema } }),
     async (request) => {
       const { cursor, limit } = request.query;
       return context.queue(request.params.queue).list('dead', { ...(cursor === undefined ? {} : { cursor }), ...(limit === undefined ? {} : { limit }) });
@@ -163,17 +87,17 @@ export function registerQueueRoutes(app: FastifyInstance, { context }: { context
   );
 
   app.post<Params & { Body: Static<typeof RequeueBody> }>(
-    '/v1/queues/:queue/dlq/requeue',
-    {
-      config: { auth: { scope: 'admin', queue: true }, existingQueue: true },
-      schema: {
-        tags: ['queues'],
-        summary: 'Requeue dead jobs (given ids, or all: true) with a fresh attempt count',
-        params: QueueParams,
-        body: RequeueBody,
-        response: { 200: RequeueResult, ...errorResponses() },
-      },
-    },
+    '/dlq/requeue',
+    route({
+      scope: 'admin',
+      tag: 'queues',
+      summary: 'Requeue dead jobs (given ids, or all: true) with a fresh attempt count',
+      params: QueueParams,
+      body: RequeueBody,
+      response: { 200: RequeueResult },
+      existingQueue: true,
+    }),
     async (request) => requeueDead(context.queue(request.params.queue), request.body, request.grant.name),
   );
-}
+  done();
+};

@@ -10,13 +10,14 @@
                passes { false, false, 0, traceparent, correlationId, causationId }.
     dataJson   optional pre-encoded JSON of d (used when d holds raw JSON the fold re-encodes)
   Output: the new entry id of the event.
-  Events: the one given (entry fields: type, v, data, meta).
+  Events: the one given (entry fields: type, v, data, meta; v is EVENT_VERSION[etype], generated
+  from EVENT_VERSIONS in src/events/types.ts).
 ]]
---- @include "includes/project"
+--- @include "projections/fold"
 
--- The job hash fields an event append needs; callers that read the hash anyway list these
+-- JOB_CONTEXT (generated from JOB_CONTEXT_FIELDS in src/events/wire.ts, indexed by CTX_<FIELD>)
+-- names the job hash fields an event append needs; callers that read the hash anyway list these
 -- first in their HMGET and pass the reply on.
-local JOB_CONTEXT = { 'state', 'priority', 'seq', 'traceparent', 'correlationId', 'causationId' }
 
 -- JOB_CONTEXT followed by the caller's own fields (which start at index 7 of the HMGET reply).
 local function contextAnd(fields)
@@ -36,25 +37,26 @@ end
 
 local function appendEvent(K, jobId, etype, d, job, dataJson)
   if not job then job = redis.call('HMGET', K.jobPrefix .. jobId, unpack(JOB_CONTEXT)) end
-  local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = (tonumber(job[3]) or 0) + 1 }
-  if job[4] and job[4] ~= '' then meta.traceparent = job[4] end
-  if job[5] and job[5] ~= '' then meta.correlationId = job[5] end
-  if job[6] and job[6] ~= '' then meta.causationId = job[6] end
+  local meta = { queue = K.queue, jobId = jobId, time = K.now, seq = (tonumber(job[CTX_SEQ]) or 0) + 1 }
+  local traceparent, correlationId, causationId = job[CTX_TRACEPARENT], job[CTX_CORRELATION_ID], job[CTX_CAUSATION_ID]
+  if traceparent and traceparent ~= '' then meta.traceparent = traceparent end
+  if correlationId and correlationId ~= '' then meta.correlationId = correlationId end
+  if causationId and causationId ~= '' then meta.causationId = causationId end
   local dataText, metaText = dataJson or cjson.encode(d), cjson.encode(meta)
   local id
   if K.serverClock then
     -- The id's ms is the event's time.
-    id = redis.pcall('XADD', K.events, K.now .. '-*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+    id = redis.pcall('XADD', K.events, K.now .. '-*', 'type', etype, 'v', EVENT_VERSION[etype], 'data', dataText, 'meta', metaText)
     if type(id) == 'table' and id.err then
       -- The clock is behind the stream's last id (stepped back): go on from that id's ms, so
       -- times never run backwards in stream order.
       K.now = lastIdMs(K.events)
       meta.time = K.now
       metaText = cjson.encode(meta)
-      id = redis.call('XADD', K.events, K.now .. '-*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+      id = redis.call('XADD', K.events, K.now .. '-*', 'type', etype, 'v', EVENT_VERSION[etype], 'data', dataText, 'meta', metaText)
     end
   else
-    id = redis.call('XADD', K.events, '*', 'type', etype, 'v', '1', 'data', dataText, 'meta', metaText)
+    id = redis.call('XADD', K.events, '*', 'type', etype, 'v', EVENT_VERSION[etype], 'data', dataText, 'meta', metaText)
   end
   applyEvent(K, jobId, etype, d, meta, job)
   return id

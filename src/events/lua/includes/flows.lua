@@ -21,7 +21,7 @@
 ]]
 --- @include "includes/append"
 --- @include "includes/finish"
---- @include "includes/groups"
+--- @include "includes/dispatch"
 local function flowsOn(K)
   if K.flowsOn == nil then K.flowsOn = redis.call('HGET', K.meta, 'flows') == '1' end
   return K.flowsOn
@@ -50,11 +50,7 @@ local function resolveDependency(K, depId, fromRef, outcome)
   if remaining == 0 then
     local lane = tonumber(job[2])
     appendEvent(K, depId, 'promoted', { lane = lane, reason = 'dependencies' })
-    if job[3] then
-      dispatchGrouped(K, depId, job[3])
-    else
-      redis.call('XADD', K.lanes[lane], '*', 'j', depId)
-    end
+    dispatchJob(K, depId, lane, job[3])
   end
   return nil
 end

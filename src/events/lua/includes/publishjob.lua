@@ -1,16 +1,18 @@
 --[[
-  Creates one job from 17 ARGV values starting at index b (the publish wire format, built by
-  publishArgs in src/jobs.ts): appends `created` (and `scheduled` when it starts delayed) and
-  dispatches it to its lane, its group's list or the delayed set — or, when prerequisites are
-  pending, leaves it `blocked` (includes/flows.lua): a prerequisite of this queue that completed
-  already counts as resolved; one that is dead or cancelled is resolved at once by policy; any
-  other (waiting, running, not published yet, or in another queue) is pending. The caller
-  registers the dependant in other queues (registerDependant.lua).
+  Creates one job from the PUB_WIDTH ARGV values starting at index b (the publish wire format:
+  PUBLISH_FIELDS in src/events/wire.ts, built by publishCommand in src/events/commands/): appends
+  `created` (and `scheduled` when it starts delayed) and dispatches it to its lane, its group's
+  list or the delayed set — or, when prerequisites are pending, leaves it `blocked`
+  (includes/flows.lua): a prerequisite of this queue that completed already counts as resolved;
+  one that is dead or cancelled is resolved at once by policy; any other (waiting, running, not
+  published yet, or in another queue) is pending. The caller registers the dependant in other
+  queues (registerDependant.lua).
 
-  ARGV[b..b+16]: jobId, name, priority (0..4), maxAttempts, backoff JSON, timeoutMs or '',
-    payload ref JSON or '', runAt (ms), `+<delay ms>` or '', traceparent or '', correlationId or '',
-    causationId or '', dedupe key or '', dedupe TTL (ms) or '', group or '', repeat key or '',
-    prerequisites JSON ["<queue>|<jobId>", ...] or '', onDependencyFailure ('fail'|'ignore') or ''
+  ARGV[b + PUB_<FIELD>]: JOB_ID, NAME, PRIORITY (0..4), MAX_ATTEMPTS, BACKOFF JSON, TIMEOUT_MS or
+    '', PAYLOAD ref JSON or '', RUN_AT (ms), `+<delay ms>` or '', TRACEPARENT or '',
+    CORRELATION_ID or '', CAUSATION_ID or '', DEDUPE_KEY or '', DEDUPE_TTL_MS or '', GROUP or '',
+    REPEAT_KEY or '', DEPENDS_ON JSON ["<queue>|<jobId>", ...] or '', ON_DEPENDENCY_FAILURE
+    ('fail'|'ignore') or ''
 
   publishJob(K, b) -> 1 created, 0 the job id exists (nothing changed), or the id of the job
     holding the dedupe key (nothing changed).
@@ -31,26 +33,26 @@ end
 local groupsFlagSet = false
 
 local function publishJob(K, b)
-  local jobId = ARGV[b]
+  local jobId = ARGV[b + PUB_JOB_ID]
   if redis.call('EXISTS', K.jobPrefix .. jobId) == 1 then return 0 end
-  local dedupeKey = ARGV[b + 11]
+  local dedupeKey = ARGV[b + PUB_DEDUPE_KEY]
   if dedupeKey ~= '' then
     local holder = dedupeHolder(K, dedupeKey)
     if holder then return holder end
   end
-  local priority = tonumber(ARGV[b + 2])
+  local priority = tonumber(ARGV[b + PUB_PRIORITY])
   local data = {
-    name = ARGV[b + 1], priority = priority, maxAttempts = tonumber(ARGV[b + 3]),
-    backoff = cjson.decode(ARGV[b + 4]),
+    name = ARGV[b + PUB_NAME], priority = priority, maxAttempts = tonumber(ARGV[b + PUB_MAX_ATTEMPTS]),
+    backoff = cjson.decode(ARGV[b + PUB_BACKOFF]),
   }
-  if ARGV[b + 5] ~= '' then data.timeoutMs = tonumber(ARGV[b + 5]) end
-  if ARGV[b + 6] ~= '' then data.payload = cjson.decode(ARGV[b + 6]) end
+  if ARGV[b + PUB_TIMEOUT_MS] ~= '' then data.timeoutMs = tonumber(ARGV[b + PUB_TIMEOUT_MS]) end
+  if ARGV[b + PUB_PAYLOAD] ~= '' then data.payload = cjson.decode(ARGV[b + PUB_PAYLOAD]) end
   if dedupeKey ~= '' then
     data.dedupeKey = dedupeKey
-    if ARGV[b + 12] ~= '' then data.dedupeTtlMs = tonumber(ARGV[b + 12]) end
+    if ARGV[b + PUB_DEDUPE_TTL_MS] ~= '' then data.dedupeTtlMs = tonumber(ARGV[b + PUB_DEDUPE_TTL_MS]) end
     redis.call('SET', K.dedupePrefix .. dedupeKey, jobId)
   end
-  local group = ARGV[b + 13]
+  local group = ARGV[b + PUB_GROUP]
   if group ~= '' then
     data.group = group
     if not groupsFlagSet then
@@ -60,12 +62,12 @@ local function publishJob(K, b)
   else
     group = nil
   end
-  if ARGV[b + 14] ~= '' then data.repeatKey = ARGV[b + 14] end
+  if ARGV[b + PUB_REPEAT_KEY] ~= '' then data.repeatKey = ARGV[b + PUB_REPEAT_KEY] end
   local pending, settled = 0, {}
-  if ARGV[b + 15] ~= '' then
+  if ARGV[b + PUB_DEPENDS_ON] ~= '' then
     local me = K.queue .. '|' .. jobId
     data.dependsOn = {}
-    for i, ref in ipairs(cjson.decode(ARGV[b + 15])) do
+    for i, ref in ipairs(cjson.decode(ARGV[b + PUB_DEPENDS_ON])) do
       local q, id = splitRef(ref)
       data.dependsOn[i] = { queue = q, jobId = id }
       local st = nil
@@ -79,19 +81,19 @@ local function publishJob(K, b)
         end
       end
     end
-    if ARGV[b + 16] ~= '' then data.onDependencyFailure = ARGV[b + 16] end
+    if ARGV[b + PUB_ON_DEPENDENCY_FAILURE] ~= '' then data.onDependencyFailure = ARGV[b + PUB_ON_DEPENDENCY_FAILURE] end
     data.pendingDependencies = pending
     if pending > 0 and not flowsOn(K) then
       redis.call('HSET', K.meta, 'flows', '1')
       K.flowsOn = true
     end
   end
-  local runAt = tonumber(ARGV[b + 7])
+  local runAt = tonumber(ARGV[b + PUB_RUN_AT])
   -- `+<ms>`: a delay, measured from the script's own clock.
-  if string.sub(ARGV[b + 7], 1, 1) == '+' then runAt = K.now + tonumber(string.sub(ARGV[b + 7], 2)) end
+  if string.sub(ARGV[b + PUB_RUN_AT], 1, 1) == '+' then runAt = K.now + tonumber(string.sub(ARGV[b + PUB_RUN_AT], 2)) end
   if runAt and runAt > K.now and pending == 0 then data.runAt = runAt else runAt = nil end
   appendEvent(K, jobId, 'created', data,
-    { false, false, 0, ARGV[b + 8], ARGV[b + 9], ARGV[b + 10] })
+    { false, false, 0, ARGV[b + PUB_TRACEPARENT], ARGV[b + PUB_CORRELATION_ID], ARGV[b + PUB_CAUSATION_ID] })
   if pending > 0 then
     -- Blocked: dispatched when its last prerequisite resolves (or dead-lettered by policy now).
     for _, s in ipairs(settled) do
@@ -101,10 +103,8 @@ local function publishJob(K, b)
   elseif runAt then
     appendEvent(K, jobId, 'scheduled', { runAt = runAt, reason = 'delay' })
     redis.call('ZADD', K.delayed, runAt, jobId)
-  elseif group then
-    dispatchGrouped(K, jobId, group)
   else
-    redis.call('XADD', K.lanes[priority], '*', 'j', jobId)
+    dispatchJob(K, jobId, priority, group)
   end
   return 1
 end

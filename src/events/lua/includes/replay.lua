@@ -1,6 +1,6 @@
 --[[
-  Helpers for scripts that take two fixed KEYS blocks: the live read model
-  (KEYS[1..SCRIPT_KEY_COUNT]) and the shadow one (KEYS[SCRIPT_KEY_COUNT+1..2*SCRIPT_KEY_COUNT]).
+  Helpers for scripts that take two blocks of their declared keys (`--- @blocks 2`): the live
+  read model (KEYS[1..KEY_COUNT]) and the shadow one (KEYS[KEY_COUNT+1..2*KEY_COUNT]).
 
   shadowKeys()            the K table of the second block
   catchUp(S, afterId)     folds every log entry after afterId into S; returns how many
@@ -17,14 +17,10 @@
   jobIds(K)               every job id in K's state indexes
   Output: none. Events: none.
 ]]
---- @include "includes/project"
+--- @include "projections/fold"
 --- @include "includes/streamid"
 local function shadowKeys()
-  local saved = {}
-  for i = 1, SCRIPT_KEY_COUNT do saved[i] = KEYS[i]; KEYS[i] = KEYS[SCRIPT_KEY_COUNT + i] end
-  local S = sluiceKeys()
-  for i = 1, SCRIPT_KEY_COUNT do KEYS[i] = saved[i] end
-  return S
+  return sluiceKeys(KEY_COUNT)
 end
 
 local function catchUp(S, afterId)

@@ -2,8 +2,11 @@
   The projection fold: applies one event to the read models. This is the only definition of
   the fold. Transition scripts call it right after appending each event (so reads are consistent
   with the log when the call returns); rebuild replays the log through it into shadow keys.
+  Scripts take it in with `--- @include "projections/fold"` (scripts/gen-lua.ts resolves
+  `<layer>/<name>` to src/<layer>/lua/<name>.lua); the TypeScript reader of what it writes is
+  src/projections/job.ts.
 
-  Read models touched (all named by the K table of includes/keys.lua):
+  Read models touched (all named by the K table of src/events/lua/includes/keys.lua):
     job hash (K.jobPrefix .. jobId), K.states[*], K.priority, K.counts
 
   applyEvent(K, jobId, etype, d, meta, cur)
@@ -18,7 +21,7 @@
   waiting job is longer than 64 bytes. The backoff is stored as `type:delayMs:maxDelayMs:jitter`
   (empty parts for absent fields) and a payload or result reference as four fields
   (`<p>Id`, `<p>Encoding`, `<p>Size`, `<p>Hash` with the 64 hex digits of the sha256), not as
-  JSON; src/projections/job.ts reads both forms back.
+  JSON; src/projections/job.ts reads them back.
 ]]
 -- JSON with object keys sorted, so the same value always encodes to the same text (cjson's
 -- key order depends on table history, which inline and replayed folds do not share).
