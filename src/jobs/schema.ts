@@ -81,13 +81,13 @@ export const JobOptionsSchema = Type.Object(
     priority: Type.Optional(
       Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1, default: DEFAULT_PRIORITY, description: `Priority lane, 0 (lowest) to ${PRIORITY_LEVELS - 1}: higher lanes are served first, one lane in publish order` }),
     ),
-    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 * DAY_MS, description: 'Run no earlier than this many ms from now' })),
+    delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 * DAY_MS, description: 'Run no earlier than this long from now (ms)' })),
     runAt: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 }), Type.Date()], { description: 'Run no earlier than this time (ms since the epoch, or a Date); not with delayMs' }),
+      Type.Union([Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 }), Type.Date()], { description: 'Run no earlier than this time (ms since the epoch or a Date); not with delayMs' }),
     ),
     attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_ATTEMPTS, description: 'Attempts in total, the first run included (1: never retry)' })),
     backoff: Type.Optional(BackoffSchema),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * DAY_MS, description: 'Per-attempt timeout in ms: the handler\'s AbortSignal fires and the attempt fails' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * DAY_MS, description: 'Per-attempt timeout (ms): the handler\'s AbortSignal fires and the attempt fails' })),
     traceparent: Type.Optional(
       Type.String({ pattern: TRACEPARENT_PATTERN.source, description: 'W3C traceparent the job\'s events carry (00-<32 hex>-<16 hex>-<2 hex>; default: a new random trace)' }),
     ),
