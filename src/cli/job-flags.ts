@@ -68,7 +68,7 @@ function flagOf(option: JobOptionName, schema: PropertySchema, rename: (flag: st
   const shorthand = SHORTHANDS[option];
   if (shorthand) return { flag: rename(kebab(option)), arg: shorthand.arg, help: shorthand.help, parse: (text, flag) => shorthand.parse(text, flag) };
   if (schema.type === 'integer') {
-    const { min, max } = boundsOf(schema as never);
+    const { min, max } = boundsOf(schema);
     const inBounds = (value: number, text: string, flag: string): number => {
       if (!Number.isSafeInteger(value) || value < min || value > max) throw new ValidationError(flag, `must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
       return value;

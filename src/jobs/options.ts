@@ -94,13 +94,13 @@ function integerIn(field: string, value: unknown, min: number, max: number): num
 
 /** An integer within the bounds of `schema`. */
 function integerOf(field: string, value: unknown, schema: unknown): number {
-  const { min, max } = boundsOf(schema as Parameters<typeof boundsOf>[0]);
+  const { min, max } = boundsOf(schema);
   return integerIn(field, value, min, max);
 }
 
 const options = JobOptionsSchema.properties;
 const backoffFields = (BackoffSchema as unknown as { properties: Record<'delayMs' | 'maxDelayMs' | 'jitter', unknown> }).properties;
-const [minJitter, maxJitter] = [boundsOf(backoffFields.jitter as never).min, boundsOf(backoffFields.jitter as never).max];
+const { min: minJitter, max: maxJitter } = boundsOf(backoffFields.jitter);
 const dependsOnSchema = options.dependsOn as unknown as { minItems: number; maxItems: number };
 const onDependencyFailureValues = (options.onDependencyFailure as unknown as { enum: readonly string[] }).enum;
 const printableId = new RegExp(PRINTABLE_ID.pattern);

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { Type, type Static, type TInteger, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { JOB_ID_PATTERN, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS, QUEUE_NAME_PATTERN } from '../core/keys.js';
 import { TRACEPARENT_PATTERN } from '../events/traceparent.js';
 import type { BackoffSpec } from '../events/types.js';
@@ -139,8 +139,8 @@ export type PerJobOption = (typeof PER_JOB_OPTIONS)[number];
 export const JobNameSchema = Type.String({ minLength: 1, maxLength: 200, description: 'Job name (type), e.g. send-email' });
 
 /** The integer bounds of a schema (`minimum`, `maximum`). */
-export function boundsOf(schema: TInteger | TSchema): { min: number; max: number } {
-  const s = schema as { minimum?: unknown; maximum?: unknown };
+export function boundsOf(schema: unknown): { min: number; max: number } {
+  const s = (schema ?? {}) as { minimum?: unknown; maximum?: unknown };
   return { min: typeof s.minimum === 'number' ? s.minimum : Number.MIN_SAFE_INTEGER, max: typeof s.maximum === 'number' ? s.maximum : Number.MAX_SAFE_INTEGER };
 }
 
