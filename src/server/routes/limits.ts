@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../core/keys.js';
 import type { Queue } from '../../queue/queue.js';
-import type { RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
+import type { RepeatSchedule } from '../../queue/repeat.js';
 import type { SluiceContext } from '../../app/context.js';
 import {
   GroupList,
@@ -201,7 +201,7 @@ export function registerLimitRoutes(app: FastifyInstance, { context }: { context
     },
     async (request) => {
       const { schedule, template } = request.body;
-      return context.queue(request.params.queue).upsertRepeatable(request.params.key, toRepeatSchedule(schedule), template as RepeatTemplate);
+      return context.queue(request.params.queue).upsertRepeatable(request.params.key, toRepeatSchedule(schedule), template);
     },
   );
 
