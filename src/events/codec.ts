@@ -10,6 +10,7 @@
  */
 import { CorruptEventError } from '../core/errors.js';
 import { PRIORITY_LEVELS } from '../core/keys.js';
+import { isTraceparent } from './traceparent.js';
 import {
   EVENT_TYPES,
   EVENT_VERSIONS,
@@ -173,12 +174,10 @@ function preview(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
-const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 function decodeMetadata(c: Checker, m: Record<string, unknown>): EventMetadata {
   c.only('meta', m, ['queue', 'jobId', 'time', 'seq', 'traceparent', 'correlationId', 'causationId']);
   const traceparent = c.optionalString('meta.traceparent', m.traceparent, 55);
-  if (traceparent !== undefined && !traceparentPattern.test(traceparent)) {
+  if (traceparent !== undefined && !isTraceparent(traceparent)) {
     c.fail('meta.traceparent', 'a W3C traceparent', traceparent);
   }
   const correlationId = c.optionalString('meta.correlationId', m.correlationId, 200);

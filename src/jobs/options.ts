@@ -1,98 +1,39 @@
 /**
- * Job options (validated at the library boundary), the job read model as callers see it, and
- * backoff arithmetic.
+ * Validation of jobs to publish (the one validator of the options {@link JobOptionsSchema}
+ * defines: bounds, option names and values are read from it), their normalised form, and backoff
+ * arithmetic.
  *
  * @packageDocumentation
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
+import { isTraceparent } from '../events/traceparent.js';
 import type { BackoffSpec, PayloadRef } from '../events/types.js';
 import type { PublishJobRecord } from '../events/commands/index.js';
-import { PRIORITY_LEVELS, toJobId, toQueueName, type JobId } from '../core/keys.js';
+import { toJobId, toQueueName, type JobId } from '../core/keys.js';
+import {
+  BackoffSchema,
+  boundsOf,
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF,
+  DEFAULT_PRIORITY,
+  DedupeSchema,
+  JOB_OPTION_NAMES,
+  JobNameSchema,
+  JobOptionsSchema,
+  PRINTABLE_ID,
+  PRINTABLE_ID_RULE,
+  type JobOptions,
+} from './schema.js';
 
-/** Default priority lane when a job gives none: the middle one. */
-export const DEFAULT_PRIORITY = Math.floor(PRIORITY_LEVELS / 2);
-/** Default number of attempts (1 first run + 2 retries). */
-export const DEFAULT_ATTEMPTS = 3;
-/** Default backoff: exponential from 1 s, capped at 1 h, with 20 % jitter. */
-export const DEFAULT_BACKOFF: BackoffSpec = { type: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0.2 };
-
-/** Options of one published job. */
-export interface JobOptions {
-  /**
-   * Job id. Publishing an id that exists already creates nothing and reports a duplicate.
-   * @default a random UUID
-   */
-  jobId?: string;
-  /**
-   * Priority lane from 0 (lowest) to {@link PRIORITY_LEVELS}-1 (highest). Higher lanes are
-   * always served first; jobs of one lane run in publish order.
-   * @default 2
-   */
-  priority?: number;
-  /** Run no earlier than this many ms from now. */
-  delayMs?: number;
-  /** Run no earlier than this time (Date or ms since the epoch). Exclusive with `delayMs`. */
-  runAt?: Date | number;
-  /**
-   * Attempts in total, first run included (1 = never retry).
-   * @default 3
-   */
-  attempts?: number;
-  /**
-   * Backoff between attempts; `custom` asks the worker's `backoff` function.
-   * @default exponential from 1000 ms, max 1 h, jitter 0.2
-   */
-  backoff?: BackoffSpec;
-  /** Per-attempt timeout in ms: the handler's AbortSignal fires and the attempt fails. */
-  timeoutMs?: number;
-  /** W3C traceparent the job's events carry. @default a new random trace */
-  traceparent?: string;
-  /** Correlation id every event of the job carries (at most 200 printable characters). */
-  correlationId?: string;
-  /** Causation id every event of the job carries: what caused the job (at most 200 printable characters). */
-  causationId?: string;
-  /**
-   * Deduplication: while a job published with the same `key` is live (delayed, waiting, active,
-   * failed awaiting a retry) — and, with `ttlMs`, until `ttlMs` after that job was published,
-   * even once it finished — publishing again creates nothing and reports the holder's id.
-   * @default none
-   */
-  dedupe?: DedupeOptions;
-  /**
-   * Group key, e.g. a tenant id (1 to 200 printable ASCII characters without spaces). Grouped
-   * jobs are dispatched by the group scheduler: round-robin (or weighted) across groups, FIFO
-   * within a group, within each group's concurrency and rate limits (`Queue.setGroupLimits`).
-   * @default none (the job goes to its priority lane)
-   */
-  group?: string;
-  /**
-   * Prerequisites: the job stays `blocked` until every one of them has completed, then goes to
-   * its lane (or group). A job id names a job of the same queue; `{ queue, jobId }` one of any
-   * queue. A prerequisite not published yet is waited for. Not combinable with a delay.
-   * @default none
-   */
-  dependsOn?: readonly (string | { queue: string; jobId: string })[];
-  /**
-   * What a prerequisite that ends dead, cancelled or removed does to this job: `fail`
-   * dead-letters it (reason `dependency-failed`, which cascades to its own dependants); `ignore`
-   * counts the prerequisite as resolved.
-   * @default 'fail'
-   */
-  onDependencyFailure?: 'fail' | 'ignore';
-}
-
-/** The dedupe window of a job (see {@link JobOptions.dedupe}). */
-export interface DedupeOptions {
-  /** Dedupe key: 1 to 200 printable ASCII characters without spaces. */
-  key: string;
-  /**
-   * Keep ignoring duplicates until this long after the first job was published, even when it
-   * finished earlier.
-   * @default 0 (only while the job is live)
-   */
-  ttlMs?: number;
-}
+export {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF,
+  DEFAULT_PRIORITY,
+  JobOptionsSchema,
+  type DedupeOptions,
+  type JobOptions,
+} from './schema.js';
 
 /** A job to publish. */
 export interface NewJob<P = unknown, N extends string = string> {
@@ -123,12 +64,10 @@ export interface PreparedJob {
   group: string | undefined;
   /** Prerequisites; `queue` undefined means the publishing queue. */
   dependsOn: { queue: string | undefined; jobId: string }[] | undefined;
-  onDependencyFailure: 'fail' | 'ignore' | undefined;
+  onDependencyFailure: JobOptions['onDependencyFailure'];
   hasPayload: boolean;
   payload: unknown;
 }
-
-const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** A fresh W3C traceparent with random trace and span ids, sampled. */
 export function newTraceparent(): string {
@@ -154,6 +93,20 @@ function integerIn(field: string, value: unknown, min: number, max: number): num
   return value;
 }
 
+/** An integer within the bounds of `schema`. */
+function integerOf(field: string, value: unknown, schema: unknown): number {
+  const { min, max } = boundsOf(schema);
+  return integerIn(field, value, min, max);
+}
+
+const options = JobOptionsSchema.properties;
+const backoffFields = (BackoffSchema as unknown as { properties: Record<'delayMs' | 'maxDelayMs' | 'jitter', unknown> }).properties;
+const { min: minJitter, max: maxJitter } = boundsOf(backoffFields.jitter);
+const dependsOnSchema = options.dependsOn as unknown as { minItems: number; maxItems: number };
+const onDependencyFailureValues = (options.onDependencyFailure as unknown as { enum: readonly string[] }).enum;
+const printableId = new RegExp(PRINTABLE_ID.pattern);
+const jobName = JobNameSchema as unknown as { minLength: number; maxLength: number };
+
 /** Validates a backoff spec. */
 export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec {
   if (typeof value !== 'object' || value === null) throw new ValidationError(field, 'must be an object');
@@ -168,29 +121,26 @@ export function validateBackoff(value: unknown, field = 'backoff'): BackoffSpec 
   for (const key of Object.keys(spec)) {
     if (!keys.includes(key)) throw new ValidationError(`${field}.${key}`, `is not an option of ${String(spec.type)} backoff`);
   }
-  const day = 86_400_000 * 365;
-  if (spec.type === 'fixed') return { type: 'fixed', delayMs: integerIn(`${field}.delayMs`, spec.delayMs, 0, day) };
+  if (spec.type === 'fixed') return { type: 'fixed', delayMs: integerOf(`${field}.delayMs`, spec.delayMs, backoffFields.delayMs) };
   if (spec.type === 'custom') return { type: 'custom' };
   const result: { type: 'exponential'; delayMs: number; maxDelayMs?: number; jitter?: number } = {
     type: 'exponential',
-    delayMs: integerIn(`${field}.delayMs`, spec.delayMs, 0, day),
+    delayMs: integerOf(`${field}.delayMs`, spec.delayMs, backoffFields.delayMs),
   };
-  if (spec.maxDelayMs !== undefined) result.maxDelayMs = integerIn(`${field}.maxDelayMs`, spec.maxDelayMs, 0, day);
+  if (spec.maxDelayMs !== undefined) result.maxDelayMs = integerOf(`${field}.maxDelayMs`, spec.maxDelayMs, backoffFields.maxDelayMs);
   if (spec.jitter !== undefined) {
-    if (typeof spec.jitter !== 'number' || !(spec.jitter >= 0 && spec.jitter <= 1)) {
-      throw new ValidationError(`${field}.jitter`, `must be a number from 0 to 1, got ${JSON.stringify(spec.jitter)}`);
+    if (typeof spec.jitter !== 'number' || !(spec.jitter >= minJitter && spec.jitter <= maxJitter)) {
+      throw new ValidationError(`${field}.jitter`, `must be a number from ${minJitter} to ${maxJitter}, got ${JSON.stringify(spec.jitter)}`);
     }
     result.jitter = spec.jitter;
   }
   return result;
 }
 
-const jobOptionKeys = ['jobId', 'priority', 'delayMs', 'runAt', 'attempts', 'backoff', 'timeoutMs', 'traceparent', 'correlationId', 'causationId', 'dedupe', 'group', 'dependsOn', 'onDependencyFailure'];
-
 function optionalId(field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || !/^[\x21-\x7e]+$/.test(value)) {
-    throw new ValidationError(field, 'must be 1 to 200 printable ASCII characters without spaces');
+  if (typeof value !== 'string' || value.length < PRINTABLE_ID.minLength || value.length > PRINTABLE_ID.maxLength || !printableId.test(value)) {
+    throw new ValidationError(field, `must be ${PRINTABLE_ID_RULE}`);
   }
   return value;
 }
@@ -198,34 +148,34 @@ function optionalId(field: string, value: unknown): string | undefined {
 /** Validates a job to publish and fills in defaults. `field` prefixes error paths (e.g. `jobs[3]`). */
 export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {}, field = 'job'): PreparedJob {
   if (typeof job !== 'object' || job === null) throw new ValidationError(field, 'must be an object');
-  if (typeof job.name !== 'string' || job.name.length === 0 || job.name.length > 200) {
-    throw new ValidationError(`${field}.name`, 'must be a string of 1 to 200 characters');
+  if (typeof job.name !== 'string' || job.name.length < jobName.minLength || job.name.length > jobName.maxLength) {
+    throw new ValidationError(`${field}.name`, `must be a string of ${jobName.minLength} to ${jobName.maxLength} characters`);
   }
   const opts = job.opts ?? {};
   if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${field}.opts`, 'must be an object');
   for (const key of Object.keys(opts)) {
-    if (!jobOptionKeys.includes(key)) throw new ValidationError(`${field}.opts.${key}`, 'is not a job option');
+    if (!(JOB_OPTION_NAMES as string[]).includes(key)) throw new ValidationError(`${field}.opts.${key}`, 'is not a job option');
   }
   const id = opts.jobId === undefined ? (randomUUID() as JobId) : toJobId(opts.jobId, `${field}.opts.jobId`);
-  const priority = integerIn(`${field}.opts.priority`, opts.priority ?? defaults.priority ?? DEFAULT_PRIORITY, 0, PRIORITY_LEVELS - 1);
-  const maxAttempts = integerIn(`${field}.opts.attempts`, opts.attempts ?? defaults.attempts ?? DEFAULT_ATTEMPTS, 1, 1000);
+  const priority = integerOf(`${field}.opts.priority`, opts.priority ?? defaults.priority ?? DEFAULT_PRIORITY, options.priority);
+  const maxAttempts = integerOf(`${field}.opts.attempts`, opts.attempts ?? defaults.attempts ?? DEFAULT_ATTEMPTS, options.attempts);
   const backoff = validateBackoff(opts.backoff ?? defaults.backoff ?? DEFAULT_BACKOFF, `${field}.opts.backoff`);
   const timeoutMs =
     opts.timeoutMs === undefined
       ? defaults.timeoutMs
-      : integerIn(`${field}.opts.timeoutMs`, opts.timeoutMs, 1, 86_400_000 * 7);
+      : integerOf(`${field}.opts.timeoutMs`, opts.timeoutMs, options.timeoutMs);
   if (opts.delayMs !== undefined && opts.runAt !== undefined) {
     throw new ValidationError(`${field}.opts.runAt`, 'give either delayMs or runAt, not both');
   }
   let runAt: number | undefined;
-  if (opts.delayMs !== undefined) runAt = now + integerIn(`${field}.opts.delayMs`, opts.delayMs, 0, 86_400_000 * 3650);
+  if (opts.delayMs !== undefined) runAt = now + integerOf(`${field}.opts.delayMs`, opts.delayMs, options.delayMs);
   if (opts.runAt !== undefined) {
     const at = opts.runAt instanceof Date ? opts.runAt.getTime() : opts.runAt;
-    runAt = integerIn(`${field}.opts.runAt`, at, 0, 8_640_000_000_000_000);
+    runAt = integerOf(`${field}.opts.runAt`, at, options.runAt.anyOf[0]);
   }
   if (runAt !== undefined && runAt <= now) runAt = undefined;
   const traceparent = opts.traceparent ?? newTraceparent();
-  if (typeof traceparent !== 'string' || !traceparentPattern.test(traceparent)) {
+  if (!isTraceparent(traceparent)) {
     throw new ValidationError(`${field}.opts.traceparent`, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
   }
   let dedupeKey: string | undefined;
@@ -234,19 +184,19 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     const dedupe: unknown = opts.dedupe;
     if (typeof dedupe !== 'object' || dedupe === null) throw new ValidationError(`${field}.opts.dedupe`, 'must be an object {key, ttlMs?}');
     for (const key of Object.keys(dedupe)) {
-      if (key !== 'key' && key !== 'ttlMs') throw new ValidationError(`${field}.opts.dedupe.${key}`, 'is not a dedupe option');
+      if (!(key in DedupeSchema.properties)) throw new ValidationError(`${field}.opts.dedupe.${key}`, 'is not a dedupe option');
     }
     dedupeKey = optionalId(`${field}.opts.dedupe.key`, opts.dedupe.key);
     if (dedupeKey === undefined) throw new ValidationError(`${field}.opts.dedupe.key`, 'is required');
     if (opts.dedupe.ttlMs !== undefined && opts.dedupe.ttlMs !== 0) {
-      dedupeTtlMs = integerIn(`${field}.opts.dedupe.ttlMs`, opts.dedupe.ttlMs, 1, 86_400_000 * 365);
+      dedupeTtlMs = integerIn(`${field}.opts.dedupe.ttlMs`, opts.dedupe.ttlMs, 1, boundsOf(DedupeSchema.properties.ttlMs).max);
     }
   }
   let dependsOn: PreparedJob['dependsOn'];
   if (opts.dependsOn !== undefined) {
     const list: unknown = opts.dependsOn;
-    if (!Array.isArray(list) || list.length === 0 || list.length > 1000) {
-      throw new ValidationError(`${field}.opts.dependsOn`, 'must be an array of 1 to 1000 job ids or {queue, jobId}');
+    if (!Array.isArray(list) || list.length < dependsOnSchema.minItems || list.length > dependsOnSchema.maxItems) {
+      throw new ValidationError(`${field}.opts.dependsOn`, `must be an array of ${dependsOnSchema.minItems} to ${dependsOnSchema.maxItems} job ids or {queue, jobId}`);
     }
     dependsOn = list.map((ref: unknown, i) => {
       const where = `${field}.opts.dependsOn[${i}]`;
@@ -260,8 +210,8 @@ export function prepareJob(job: NewJob, now: number, defaults: JobDefaults = {},
     if (runAt !== undefined) throw new ValidationError(`${field}.opts.dependsOn`, 'a job with prerequisites cannot also be delayed');
   }
   if (opts.onDependencyFailure !== undefined) {
-    if (opts.onDependencyFailure !== 'fail' && opts.onDependencyFailure !== 'ignore') {
-      throw new ValidationError(`${field}.opts.onDependencyFailure`, 'must be fail or ignore');
+    if (!onDependencyFailureValues.includes(opts.onDependencyFailure)) {
+      throw new ValidationError(`${field}.opts.onDependencyFailure`, `must be ${onDependencyFailureValues.join(' or ')}`);
     }
     if (dependsOn === undefined) throw new ValidationError(`${field}.opts.onDependencyFailure`, 'applies to jobs with dependsOn only');
   }

@@ -20,6 +20,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { INSTRUMENTATION_SCOPE } from './names.js';
+import { TRACEPARENT_PATTERN } from '../events/traceparent.js';
 
 /** `messaging.system` of every Sluice span. */
 export const MESSAGING_SYSTEM = 'sluice';
@@ -75,8 +76,6 @@ export function errorType(error: unknown): string {
   return '_OTHER';
 }
 
-const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 /** `tracer`, or the `sluice` tracer of the global tracer provider (a no-op until an SDK registers one). */
 export function sluiceTracer(tracer?: Tracer): Tracer {
   return tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE);
@@ -91,7 +90,7 @@ export function formatTraceparent(spanContext: SpanContext): string | undefined 
 
 /** The remote span context a W3C traceparent names, or `undefined` when it is malformed. */
 export function parseTraceparent(traceparent: string | undefined): SpanContext | undefined {
-  const match = traceparent === undefined ? null : traceparentPattern.exec(traceparent);
+  const match = traceparent === undefined ? null : TRACEPARENT_PATTERN.exec(traceparent);
   if (!match) return undefined;
   const spanContext: SpanContext = {
     traceId: match[1] as string,

@@ -73,7 +73,7 @@ export function toRetryPolicy(options: RetryOptions = {}): RetryPolicy {
  * value in [d/2, d] where d = min(maxDelayMs, baseDelayMs * 2^(retry-1)). Half of it is fixed so
  * retries stay spaced out; the random half spreads clients that failed together.
  */
-export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function retryDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
@@ -247,7 +247,7 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, context: 
       const refused = accessFailure(error);
       if (refused) throw new PayloadStoreAccessError(context.operation, refused, error);
       if (!isTransient(error)) throw error;
-      const delay = backoffDelay(n, policy, context.random);
+      const delay = retryDelay(n, policy, context.random);
       if (n >= policy.maxAttempts || now() - started + delay > policy.maxRetryTimeMs) {
         throw new PayloadStoreUnavailableError(context.operation, n, error);
       }

@@ -7,7 +7,7 @@
 import { CorruptEventError } from '../core/errors.js';
 import { parseBackoffField, toRef } from '../events/fields.js';
 import type { BackoffSpec, JobRef, JsonValue, PayloadRef, RecordedError } from '../events/types.js';
-import { DEFAULT_BACKOFF, DEFAULT_PRIORITY } from '../jobs/options.js';
+import { DEFAULT_BACKOFF, DEFAULT_PRIORITY, type JobOptions } from '../jobs/options.js';
 import { JOB_STATES, type JobState } from '../core/keys.js';
 
 export { parseBackoffField } from '../events/fields.js';
@@ -52,7 +52,8 @@ export interface Job {
   dependsOn?: JobRef[];
   /** Prerequisites not resolved yet (0 once it may run). */
   pendingDependencies?: number;
-  onDependencyFailure?: 'fail' | 'ignore';
+  /** What a failed prerequisite does to the job (the publish option), when it has prerequisites. */
+  onDependencyFailure?: JobOptions['onDependencyFailure'];
   /** Number of events appended for this job. */
   seq: number;
 }

@@ -7,14 +7,15 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import { scriptTime, systemClock, type Clock } from '../core/clock.js';
-import { ClosedError, HistoryIncompleteError, isRedisDown, JobNotFoundError, ValidationError } from '../core/errors.js';
-import { jobHistory } from '../history/replay.js';
+import { ClosedError, isRedisDown, JobNotFoundError, ValidationError } from '../core/errors.js';
 import type { EventArchive } from '../history/archive.js';
-import { cancelJob, promoteJob, publishJobs, removeJob, reprioritizeJob, retryJob, type PublishJobOutcome } from '../events/commands/index.js';
+import { cancelJob, promoteJob, removeJob, reprioritizeJob, retryJob } from '../events/commands/index.js';
 import type { PayloadRef, StoredJobEvent } from '../events/types.js';
-import { prepareJob, publishRecord, type JobDefaults, type NewJob } from '../jobs/options.js';
-import { flowState, readDependencies, registerDependant, type DependencyInfo, type FlowState } from './flows.js';
+import type { JobDefaults, NewJob } from '../jobs/options.js';
+import { flowState, readDependencies, type DependencyInfo, type FlowState } from './flows.js';
 import { getGroupLimits, getRateLimit, setGroupLimits, setRateLimit, type GroupLimits, type RateLimit } from './limits.js';
+import { publishBatch, type PublishResult } from './publish.js';
+import { checkedJobHistory, listJobs, queueStats, queueWorkers, type JobPage, type QueueStats, type WorkerInfo } from './reads.js';
 import { parseJobHash, type Job } from '../projections/job.js';
 import {
   getRepeatable,
@@ -27,28 +28,23 @@ import {
 } from './repeat.js';
 import { applyRetention, getRetention, setRetention, type RetentionPolicy } from '../projections/retention.js';
 import {
-  countsKey,
-  eventsKey,
-  JOB_STATES,
   jobKey,
   metaKey,
   PRIORITY_LEVELS,
   QUEUES_KEY,
-  stateKey,
   toJobId,
   toQueueName,
-  workersKey,
   type JobState,
   type QueueName,
 } from '../core/keys.js';
 import { tracePublish, type PublishTelemetryOptions } from '../metrics/instrumentation.js';
 import { defaultMetrics, type SluiceMetrics } from '../metrics/sluice-metrics.js';
 import { redisServerAttributes, sluiceTracer } from '../metrics/tracing.js';
-import { checkJsonValue, payloadField } from '../payloads/encoding.js';
 import type { PayloadStore } from '../payloads/store.js';
 import type { RedisClient } from '../redis/connection.js';
 import { ensureGroups, openRedis, type RedisConnection } from '../redis/open.js';
-import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
+
+export type { JobPage, PublishResult, QueueStats, WorkerInfo };
 
 
 /** Options of {@link Queue}. */
@@ -82,19 +78,6 @@ export interface QueueOptions {
   metrics?: SluiceMetrics | false;
 }
 
-/** What {@link Queue.publish} reports for one job. */
-export interface PublishResult {
-  /** The job id (given or generated). */
-  id: string;
-  /**
-   * False when nothing was created: a job with this id existed already, or (`deduplicated`) a
-   * job held the dedupe key — then `id` is that job's id.
-   */
-  created: boolean;
-  /** True when the publish was ignored because job `id` holds the dedupe key. */
-  deduplicated?: boolean;
-}
-
 /** What {@link Queue.changePriority} did. */
 export interface PriorityChange {
   /** The job's state (waiting, delayed or blocked); it does not change. */
@@ -103,34 +86,6 @@ export interface PriorityChange {
   from: number;
   /** Priority lane after (equal to `from` when nothing changed). */
   to: number;
-}
-
-/** Jobs per state plus totals. */
-export interface QueueStats {
-  queue: string;
-  paused: boolean;
-  counts: Record<JobState, number>;
-  /** Events appended per type since the queue was created. */
-  events: Record<string, number>;
-  /**
-   * How much of the history the event stream still holds: `trimmed` events (appended before
-   * `firstId`) were archived and trimmed, and are only in the archive; `verify`, `rebuild` and
-   * `history` need the archive once `trimmed` is above 0.
-   */
-  stream: StreamExtent;
-}
-
-/** One page of {@link Queue.list}. */
-export interface JobPage {
-  jobs: Job[];
-  /** Pass back to get the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
-/** A worker seen on the queue. */
-export interface WorkerInfo {
-  id: string;
-  lastSeen: number;
 }
 
 /**
@@ -232,66 +187,10 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   }
 
   private async publishBatch(jobs: readonly NewJob[]): Promise<PublishResult[]> {
-    const input: unknown = jobs;
-    if (!Array.isArray(input)) throw new ValidationError('jobs', 'must be an array');
-    if (jobs.length === 0) return [];
-    if (jobs.length > 10_000) throw new ValidationError('jobs', `at most 10000 jobs per call, got ${jobs.length}`);
-    const now = this.clock.now();
-    const prepared = jobs.map((job, i) => prepareJob(job, now, this.defaults, `jobs[${i}]`));
-    const seen = new Set<string>();
-    for (const [i, job] of prepared.entries()) {
-      if (seen.has(job.id)) throw new ValidationError(`jobs[${i}].opts.jobId`, `id ${job.id} appears twice in the batch`);
-      seen.add(job.id);
-    }
-    const withPayload = prepared.filter((job) => job.hasPayload);
-    if (withPayload.length > 0 && !this.payloads) {
-      throw new ValidationError('payload', 'this queue has no payload store; pass `payloads` to the Queue');
-    }
-    // Payloads are checked before anything is written, errors naming the job's field.
-    for (const [i, job] of prepared.entries()) if (job.hasPayload) checkJsonValue(job.payload, `jobs[${i}].payload`);
-    // Only valid input reaches Redis: a rejected publish changes nothing, not even the queue registry.
-    await this.init();
-    const refs = new Map<string, PayloadRef>();
-    if (withPayload.length > 0 && this.payloads) {
-      let stored: PayloadRef[];
-      try {
-        stored = await this.payloads.put(
-          this.name,
-          withPayload.map((job) => ({ value: job.payload, jobId: job.id })),
-        );
-      } catch (error) {
-        throw payloadField(error, withPayload.map((job) => prepared.indexOf(job)));
-      }
-      withPayload.forEach((job, i) => refs.set(job.id, stored[i] as PayloadRef));
-    }
-    const records = prepared.map((job) => publishRecord(job, refs.get(job.id), this.name));
-    let flags: PublishJobOutcome[];
-    try {
-      flags = await publishJobs(this.redis, this.name, scriptTime(this.clock), records);
-    } catch (error) {
-      // Nothing was published: drop the payloads again (the orphan sweep catches what this misses).
-      if (refs.size > 0) await this.payloads?.delete(this.name, [...refs.values()].map((r) => r.id)).catch(() => undefined);
-      throw error;
-    }
-    const duplicates = prepared.filter((job, i) => flags[i]?.kind !== 'created' && refs.has(job.id));
-    if (duplicates.length > 0) {
-      await this.payloads
-        ?.delete(this.name, duplicates.map((job) => (refs.get(job.id) as PayloadRef).id))
-        .catch(() => undefined);
-    }
-    // Prerequisites in other queues learn of their new dependants (a script touches one queue).
-    for (const [i, job] of prepared.entries()) {
-      if (flags[i]?.kind !== 'created' || !job.dependsOn) continue;
-      for (const dep of job.dependsOn) {
-        if (dep.queue === undefined || dep.queue === this.name) continue;
-        await registerDependant(this.redis, dep.queue as QueueName, dep.jobId, `${this.name}|${job.id}`, scriptTime(this.clock));
-      }
-    }
-    return prepared.map((job, i) => {
-      const flag = flags[i];
-      if (flag?.kind === 'deduplicated') return { id: flag.holder, created: false, deduplicated: true };
-      return { id: job.id, created: flag?.kind === 'created' };
-    });
+    return publishBatch(
+      { name: this.name, redis: this.redis, clock: this.clock, defaults: this.defaults, payloads: this.payloads, init: () => this.init() },
+      jobs,
+    );
   }
 
   /** The job's read model, or `undefined` when no such job exists. */
@@ -331,25 +230,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    * @param cursor - from the previous page's `nextCursor`.
    */
   async list(state: JobState, options: { cursor?: string; limit?: number } = {}): Promise<JobPage> {
-    if (!(JOB_STATES as readonly string[]).includes(state)) {
-      throw new ValidationError('state', `must be one of ${JOB_STATES.join(', ')}`);
-    }
-    const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
-    const offset = options.cursor === undefined ? 0 : Number(options.cursor);
-    if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
-    const ids = await this.redis.zrange(stateKey(this.name, state), String(offset), String(offset + limit));
-    const page = ids.slice(0, limit);
-    const pipeline = this.redis.pipeline();
-    for (const id of page) pipeline.hgetall(jobKey(this.name, toJobId(id)));
-    const replies = (await pipeline.exec()) ?? [];
-    const jobs: Job[] = [];
-    for (const [error, hash] of replies) {
-      if (error) throw error;
-      const job = parseJobHash(this.name, hash as Record<string, string>);
-      if (job) jobs.push(job);
-    }
-    return ids.length > limit ? { jobs, nextCursor: String(offset + limit) } : { jobs };
+    return listJobs(this.redis, this.name, state, options);
   }
 
   /**
@@ -359,21 +240,7 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
    *   archived and trimmed from the stream (the answer would be partial).
    */
   async history(jobId: string): Promise<StoredJobEvent[]> {
-    const id = toJobId(jobId);
-    const events = await jobHistory({ redis: this.redis, queue: this.name, ...(this.archive ? { archive: this.archive } : {}) }, id);
-    if (this.archive) return events;
-    // Per-job sequence numbers start at 1 and have no gaps: a history that starts later, or a
-    // job the read model knows with no event left in a trimmed stream, lost its head to the trim.
-    const first = events[0];
-    const headTrimmed = first ? first.metadata.seq > 1 : (await streamExtent(this.redis, eventsKey(this.name))).trimmed > 0 && (await this.get(id)) !== undefined;
-    if (headTrimmed) {
-      throw new HistoryIncompleteError(
-        this.name,
-        `the first events of job ${id} were archived and trimmed from the event stream of queue ${this.name}: give the Queue its archive option for the whole history`,
-        { jobId: id },
-      );
-    }
-    return events;
+    return checkedJobHistory(this.redis, this.name, jobId, this.archive);
   }
 
   /** Cancels a waiting, delayed or active job. @returns the state it was cancelled from. */
@@ -455,22 +322,12 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
 
   /** Jobs per state and events per type. */
   async stats(): Promise<QueueStats> {
-    const [counts, paused] = await Promise.all([this.redis.hgetall(countsKey(this.name)), this.isPaused()]);
-    const states = Object.fromEntries(JOB_STATES.map((s) => [s, Number(counts[s] ?? 0)])) as Record<JobState, number>;
-    const events: Record<string, number> = {};
-    for (const [field, value] of Object.entries(counts)) {
-      if (field.startsWith('events:')) events[field.slice('events:'.length)] = Number(value);
-    }
-    return { queue: this.name, paused, counts: states, events, stream: await streamExtent(this.redis, eventsKey(this.name)) };
+    return queueStats(this.redis, this.name);
   }
 
   /** Workers seen on this queue within `withinMs`, most recent first. */
   async workers(withinMs = 60_000): Promise<WorkerInfo[]> {
-    const since = this.clock.now() - withinMs;
-    const reply = await this.redis.zrevrangebyscore(workersKey(this.name), '+inf', String(since), 'WITHSCORES');
-    const out: WorkerInfo[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) out.push({ id: reply[i] as string, lastSeen: Number(reply[i + 1]) });
-    return out;
+    return queueWorkers(this.redis, this.name, this.clock.now() - withinMs);
   }
 
   /** Refuses unknown job ids early with a typed error. */

@@ -22,6 +22,7 @@ import { ValidationError } from '../core/errors.js';
 import { fireRepeat } from '../events/commands/index.js';
 import type { PayloadRef } from '../events/types.js';
 import { prepareJob, publishRecord, type JobOptions } from '../jobs/options.js';
+import { PER_JOB_OPTIONS, type PerJobOption } from '../jobs/schema.js';
 import { repeatKey, repeatPrefix, type QueueName } from '../core/keys.js';
 import type { PayloadStore } from '../payloads/store.js';
 
@@ -64,8 +65,8 @@ export interface RepeatTemplate<P = unknown> {
   name: string;
   /** JSON payload (stored in the payload store for each occurrence). */
   payload?: P;
-  /** Job options; `jobId`, `delayMs`, `runAt` and `dedupe` are set by the schedule and not allowed. */
-  opts?: Omit<JobOptions, 'jobId' | 'delayMs' | 'runAt' | 'dedupe' | 'dependsOn' | 'onDependencyFailure'>;
+  /** Job options; those placing one job ({@link PER_JOB_OPTIONS}: id, time, dedupe, prerequisites) are set by the schedule and not allowed. */
+  opts?: Omit<JobOptions, PerJobOption>;
 }
 
 /** A stored repeatable job. */
@@ -176,7 +177,7 @@ export async function upsertRepeatable(
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) throw new ValidationError('key', 'must be 1 to 150 characters: letters, digits and ._:@/+=-');
   const spec = validateSchedule(schedule);
   if (typeof template !== 'object' || template === null) throw new ValidationError('template', 'must be {name, payload?, opts?}');
-  for (const field of ['jobId', 'delayMs', 'runAt', 'dedupe', 'dependsOn', 'onDependencyFailure']) {
+  for (const field of PER_JOB_OPTIONS) {
     if (template.opts && field in template.opts) throw new ValidationError(`template.opts.${field}`, 'is set by the schedule');
   }
   // Validates the template exactly as a publish would.

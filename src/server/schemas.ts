@@ -4,10 +4,23 @@
  *
  * @packageDocumentation
  */
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ErrorCodes, type ErrorCode } from '../core/errors.js';
+import { TRACEPARENT_PATTERN } from '../events/traceparent.js';
 import { EVENT_TYPES } from '../events/types.js';
-import { JOB_ID_PATTERN, JOB_STATES, MAX_JOB_ID_LENGTH, MAX_QUEUE_NAME_LENGTH, PRIORITY_LEVELS, QUEUE_NAME_PATTERN } from '../core/keys.js';
+import { JOB_ID_PATTERN, JOB_STATES, QUEUE_NAME_PATTERN } from '../core/keys.js';
+import {
+  BackoffSchema,
+  JobIdSchema,
+  JobNameSchema,
+  JobOptionsSchema,
+  OnDependencyFailureSchema,
+  PRINTABLE_ID,
+  PRINTABLE_ID_RULE,
+  QueueNameSchema,
+  StringEnum,
+  withoutDefaults,
+} from '../jobs/schema.js';
 
 // The character rules of toQueueName / toJobId (src/core/keys.ts), shown in the OpenAPI document.
 export { JOB_ID_PATTERN, QUEUE_NAME_PATTERN };
@@ -16,16 +29,13 @@ export { JOB_ID_PATTERN, QUEUE_NAME_PATTERN };
 export const OPTIONAL_BODY = 'x-sluice-optional-body';
 
 /** A queue name path parameter. */
-export const QueueName = Type.String({ minLength: 1, maxLength: MAX_QUEUE_NAME_LENGTH, pattern: QUEUE_NAME_PATTERN, description: 'Queue name' });
+export const QueueName = QueueNameSchema;
 /** A job id. */
-export const JobId = Type.String({ minLength: 1, maxLength: MAX_JOB_ID_LENGTH, pattern: JOB_ID_PATTERN, description: 'Job id (URL-encode `/` as `%2F`)' });
+export const JobId = JobIdSchema;
 
 const strict = { additionalProperties: false } as const;
 
-/** A string from a fixed list (one `enum`, so a bad value gets one clear message). */
-export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
+export { StringEnum };
 
 /** `{queue}` path parameters. */
 export const QueueParams = Type.Object({ queue: QueueName }, strict);
@@ -33,50 +43,35 @@ export const QueueParams = Type.Object({ queue: QueueName }, strict);
 export const JobParams = Type.Object({ queue: QueueName, id: JobId }, strict);
 
 /** Retry backoff. */
-export const Backoff = Type.Object(
-  {
-    type: StringEnum(['fixed', 'exponential', 'custom'] as const),
-    delayMs: Type.Optional(Type.Integer({ minimum: 0 })),
-    maxDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
-    jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  },
-  { ...strict, description: '`fixed` needs `delayMs`; `exponential` needs `delayMs` and may have `maxDelayMs` and `jitter`.' },
-);
+export const Backoff = withoutDefaults(BackoffSchema);
 
 /** A group key (tenant, customer…): 1 to 200 printable ASCII characters without spaces. */
-export const GroupName = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Group key: 1 to 200 printable ASCII characters without spaces' });
+export const GroupName = Type.String({ ...PRINTABLE_ID, description: `Group key: ${PRINTABLE_ID_RULE}` });
 
-/** Deduplication window of a published job. */
-export const Dedupe = Type.Object(
-  {
-    key: Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Dedupe key: 1 to 200 printable ASCII characters without spaces' }),
-    ttlMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Keep ignoring duplicates until this long after the first publish, even once it finished' })),
-  },
-  { ...strict, description: 'Ignore the publish while a job holding `key` is live (and, with ttlMs, within the window)' },
-);
+const jobOptions = withoutDefaults(JobOptionsSchema).properties;
 
-/** A job of any queue. */
-export const JobRef = Type.Object({ queue: QueueName, jobId: JobId }, strict);
-
-/** Options of one published job. */
+/**
+ * Options of one published job: the library's {@link JobOptionsSchema} as JSON, without the
+ * `default` keywords (ajv would insert them, overriding the queue's defaults; the library applies
+ * them). Over HTTP `runAt` may also be an ISO 8601 date-time, `traceparent` defaults to the
+ * request header, and `correlationId` / `causationId` are not taken.
+ */
 export const JobOptions = Type.Object(
   {
-    jobId: Type.Optional(JobId),
-    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1, description: 'Lane, 0 (lowest) to 4' })),
-    delayMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Run no earlier than this many ms from now' })),
+    jobId: jobOptions.jobId,
+    priority: jobOptions.priority,
+    delayMs: jobOptions.delayMs,
     runAt: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], { description: 'Run no earlier than this time (ms since the epoch or an ISO 8601 date-time)' }),
+      Type.Union([jobOptions.runAt.anyOf[0], Type.String({ minLength: 1, maxLength: 64 })], { description: 'Run no earlier than this time (ms since the epoch or an ISO 8601 date-time); not with delayMs' }),
     ),
-    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    backoff: Type.Optional(Backoff),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', description: 'W3C traceparent; defaults to the request header' })),
-    dedupe: Type.Optional(Dedupe),
-    group: Type.Optional(GroupName),
-    dependsOn: Type.Optional(
-      Type.Array(Type.Union([JobId, JobRef]), { minItems: 1, maxItems: 1000, description: 'Prerequisites: job ids of this queue or {queue, jobId}; the job stays blocked until all completed. Not combinable with a delay.' }),
-    ),
-    onDependencyFailure: Type.Optional(StringEnum(['fail', 'ignore'] as const, { description: 'A prerequisite dead, cancelled or removed: dead-letter this job (fail, default) or count it resolved (ignore)' })),
+    attempts: jobOptions.attempts,
+    backoff: jobOptions.backoff,
+    timeoutMs: jobOptions.timeoutMs,
+    traceparent: Type.Optional(Type.String({ pattern: TRACEPARENT_PATTERN.source, description: 'W3C traceparent; defaults to the request header' })),
+    dedupe: jobOptions.dedupe,
+    group: jobOptions.group,
+    dependsOn: jobOptions.dependsOn,
+    onDependencyFailure: jobOptions.onDependencyFailure,
   },
   strict,
 );
@@ -84,7 +79,7 @@ export const JobOptions = Type.Object(
 /** A job to publish. */
 export const NewJobBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200, description: 'Job name (type), e.g. send-email' }),
+    name: JobNameSchema,
     payload: Type.Optional(Type.Unknown({ description: 'Any JSON value, stored in MongoDB' })),
     opts: Type.Optional(JobOptions),
   },
@@ -152,7 +147,7 @@ export const JobSchema = Type.Object({
   repeatKey: Type.Optional(Type.String({ description: 'The repeatable job that published this occurrence' })),
   dependsOn: Type.Optional(Type.Array(Type.Object({ queue: Type.String(), jobId: Type.String() }))),
   pendingDependencies: Type.Optional(Type.Integer({ description: 'Prerequisites not resolved yet' })),
-  onDependencyFailure: Type.Optional(Type.String()),
+  onDependencyFailure: Type.Optional(withoutDefaults(OnDependencyFailureSchema)),
   seq: Type.Integer({ description: 'Events appended for this job' }),
   payloadValue: Type.Optional(Type.Unknown({ description: 'With include=payload: the payload (binary as {"$binary": base64})' })),
   resultValue: Type.Optional(Type.Unknown({ description: 'With include=result: the result' })),
@@ -388,17 +383,8 @@ export const RepeatScheduleSchema = Type.Object(
   strict,
 );
 
-/** Options of each occurrence. */
-export const RepeatJobOptions = Type.Object(
-  {
-    priority: Type.Optional(Type.Integer({ minimum: 0, maximum: PRIORITY_LEVELS - 1 })),
-    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    backoff: Type.Optional(Backoff),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    group: Type.Optional(GroupName),
-  },
-  strict,
-);
+/** Options of each occurrence (a subset of {@link JobOptions}). */
+export const RepeatJobOptions = Type.Pick(JobOptions, ['priority', 'attempts', 'backoff', 'timeoutMs', 'group'], strict);
 
 /** `PUT …/repeatables/{key}` body. */
 export const RepeatableBody = Type.Object(

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PayloadStoreAccessError, PayloadStoreUnavailableError, ValidationError } from '../../src/core/errors.js';
 import {
   accessFailure,
-  backoffDelay,
+  retryDelay,
   DEFAULT_RETRY,
   isTransientMongoError,
   toRetryPolicy,
@@ -34,13 +34,13 @@ function serverError(code: number, labels: string[] = []): MongoServerError {
   return new MongoServerError({ message: `server error ${code}`, code, errorLabels: labels });
 }
 
-describe('backoffDelay', () => {
+describe('retryDelay', () => {
   it('doubles from the base delay up to the cap, with the jitter in the upper half', () => {
-    expect([1, 2, 3, 4, 5, 6].map((retry) => backoffDelay(retry, policy, () => 1))).toEqual([
+    expect([1, 2, 3, 4, 5, 6].map((retry) => retryDelay(retry, policy, () => 1))).toEqual([
       100, 200, 400, 800, 1000, 1000,
     ]);
-    expect([1, 2, 3, 4, 5].map((retry) => backoffDelay(retry, policy, () => 0))).toEqual([50, 100, 200, 400, 500]);
-    expect(backoffDelay(2, policy, () => 0.5)).toBe(150);
+    expect([1, 2, 3, 4, 5].map((retry) => retryDelay(retry, policy, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect(retryDelay(2, policy, () => 0.5)).toBe(150);
   });
 });
 

@@ -11,6 +11,7 @@ import type { GroupLimits, RateLimit } from '../../queue/limits.js';
 import type { Queue } from '../../queue/queue.js';
 import type { RepeatableJob, RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
 import { keyValues, printJson, table, time, type Io } from '../output.js';
+import { addJobOptionFlags, parseTime } from '../job-flags.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
 
 /** Parses `N/<duration>` (e.g. `100/1s`, `10/250ms`, `5/1000`) or `none` (null). */
@@ -30,13 +31,6 @@ function intOrNone(text: string, field: string, max: number): number | null {
   const n = positiveInt(text, field, max);
   if (n < 1) throw new ValidationError(field, `must be at least 1 (or none), got ${JSON.stringify(text)}`);
   return n;
-}
-
-/** Parses a time: ms since the epoch or an ISO 8601 date-time. */
-function parseTime(text: string, field: string): number {
-  const ms = /^\d+$/.test(text.trim()) ? Number(text) : Date.parse(text);
-  if (!Number.isSafeInteger(ms)) throw new ValidationError(field, `must be an ISO 8601 time or ms since the epoch, got ${JSON.stringify(text)}`);
-  return ms;
 }
 
 function rateText(rate: RateLimit | null | undefined): string {
@@ -94,29 +88,30 @@ export function registerScheduleCommands(program: Command, io: Io): void {
     },
   );
 
+  const repeatSet = repeat
+    .command('set')
+    .description('Create or replace a repeatable job: each occurrence publishes job repeat:<key>:<occurrence ms>')
+    .argument('<queue>', 'queue name')
+    .argument('<key>', 'repeatable job key')
+    .requiredOption('--name <name>', 'job name of each occurrence')
+    .option('--cron <expr>', 'cron expression (5 fields, or 6 with seconds first)')
+    .option('--tz <zone>', 'IANA time zone of --cron (default UTC)')
+    .option('--every <duration>', 'fixed interval instead of --cron (at least 1s), e.g. 15m')
+    .option('--payload <json>', 'JSON payload of each occurrence (at most 64 KiB)')
+    .option('--start-at <time>', 'no run before this time (ISO 8601 or ms)')
+    .option('--end-at <time>', 'no run after this time (ISO 8601 or ms)')
+    .option('--missed <policy>', 'after downtime: run-once (default) or skip')
+    .option('--late-grace <duration>', 'how late an occurrence may still fire with --missed skip (default 60s)');
+  // The options of each occurrence, from the job options schema: --job-priority, --job-attempts,
+  // --job-backoff, --job-timeout and --group.
+  const templateFlags = addJobOptionFlags(repeatSet, { only: ['priority', 'attempts', 'backoff', 'timeoutMs', 'group'], rename: (flag) => (flag === 'group' ? flag : `job-${flag}`) });
   addConfigOptions(
-    repeat
-      .command('set')
-      .description('Create or replace a repeatable job: each occurrence publishes job repeat:<key>:<occurrence ms>')
-      .argument('<queue>', 'queue name')
-      .argument('<key>', 'repeatable job key')
-      .requiredOption('--name <name>', 'job name of each occurrence')
-      .option('--cron <expr>', 'cron expression (5 fields, or 6 with seconds first)')
-      .option('--tz <zone>', 'IANA time zone of --cron (default UTC)')
-      .option('--every <duration>', 'fixed interval instead of --cron (at least 1s), e.g. 15m')
-      .option('--payload <json>', 'JSON payload of each occurrence (at most 64 KiB)')
-      .option('--start-at <time>', 'no run before this time (ISO 8601 or ms)')
-      .option('--end-at <time>', 'no run after this time (ISO 8601 or ms)')
-      .option('--missed <policy>', 'after downtime: run-once (default) or skip')
-      .option('--late-grace <duration>', 'how late an occurrence may still fire with --missed skip (default 60s)')
-      .option('--job-attempts <n>', 'attempts of each occurrence')
-      .option('--job-priority <n>', 'priority lane of each occurrence (0-4)')
-      .option('--group <group>', 'group key of each occurrence'),
+    repeatSet,
   ).action(
     async (
       queueName: string,
       key: string,
-      opts: { name: string; cron?: string; tz?: string; every?: string; payload?: string; startAt?: string; endAt?: string; missed?: string; lateGrace?: string; jobAttempts?: string; jobPriority?: string; group?: string },
+      opts: { name: string; cron?: string; tz?: string; every?: string; payload?: string; startAt?: string; endAt?: string; missed?: string; lateGrace?: string },
       command: Command,
     ) => {
       if ((opts.cron === undefined) === (opts.every === undefined)) throw new ValidationError('--cron', 'give exactly one of --cron and --every');
@@ -138,11 +133,7 @@ export function registerScheduleCommands(program: Command, io: Io): void {
           throw new ValidationError('--payload', 'is not valid JSON');
         }
       }
-      const jobOpts: NonNullable<RepeatTemplate['opts']> = {
-        ...(opts.jobAttempts === undefined ? {} : { attempts: positiveInt(opts.jobAttempts, '--job-attempts', 1000) }),
-        ...(opts.jobPriority === undefined ? {} : { priority: positiveInt(opts.jobPriority, '--job-priority', 4) }),
-        ...(opts.group === undefined ? {} : { group: opts.group }),
-      };
+      const jobOpts: NonNullable<RepeatTemplate['opts']> = templateFlags.read(opts);
       const template: RepeatTemplate = { name: opts.name, ...(payload === undefined ? {} : { payload }), ...(Object.keys(jobOpts).length > 0 ? { opts: jobOpts } : {}) };
       await withContext(command, async (context) => {
         const stored = await context.queue(queueName).upsertRepeatable(key, schedule, template);

@@ -5,6 +5,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginCallback } from 'fastify';
+import { isTraceparent } from '../../events/traceparent.js';
 import { jobHistory } from '../../history/replay.js';
 import { JobNotFoundError, ValidationError } from '../../core/errors.js';
 import type { JobOptions, NewJob } from '../../jobs/options.js';
@@ -31,8 +32,6 @@ import {
   OPTIONAL_BODY,
 } from '../schemas.js';
 
-const traceparentPattern = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 /** Request body options → library job options (ISO `runAt` → ms; the request's traceparent as default). */
 export function toJobOptions(opts: Static<typeof NewJobBody>['opts'], field: string, traceparent: string | string[] | undefined): JobOptions | undefined {
   const out: JobOptions = { ...(opts ?? {}) } as JobOptions;
@@ -41,7 +40,7 @@ export function toJobOptions(opts: Static<typeof NewJobBody>['opts'], field: str
     if (Number.isNaN(ms)) throw new ValidationError(`${field}runAt`, `${JSON.stringify(opts.runAt)} is not an ISO 8601 time or milliseconds`);
     out.runAt = ms;
   }
-  if (out.traceparent === undefined && typeof traceparent === 'string' && traceparentPattern.test(traceparent)) out.traceparent = traceparent;
+  if (out.traceparent === undefined && isTraceparent(traceparent)) out.traceparent = traceparent;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

@@ -9,7 +9,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import { ValidationError } from '../../core/errors.js';
 import { groupStateKey, groupsKey, groupsParkedKey, groupWaitPrefix, toQueueName } from '../../core/keys.js';
 import type { Queue } from '../../queue/queue.js';
-import type { RepeatSchedule, RepeatTemplate } from '../../queue/repeat.js';
+import type { RepeatSchedule } from '../../queue/repeat.js';
 import type { SluiceContext } from '../../app/context.js';
 import { route } from '../route.js';
 import {
@@ -184,7 +184,7 @@ export const limitRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (a
     }),
     async (request) => {
       const { schedule, template } = request.body;
-      return context.queue(request.params.queue).upsertRepeatable(request.params.key, toRepeatSchedule(schedule), template as RepeatTemplate);
+      return context.queue(request.params.queue).upsertRepeatable(request.params.key, toRepeatSchedule(schedule), template);
     },
   );
 

@@ -1,0 +1,104 @@
+/**
+ * The read side of a {@link Queue}: job pages by state, a job's history (refusing a partial
+ * one), queue stats and live workers. Plain functions over one Redis connection; `Queue` exposes
+ * them as methods.
+ *
+ * @packageDocumentation
+ */
+import { HistoryIncompleteError, ValidationError } from '../core/errors.js';
+import { countsKey, eventsKey, JOB_STATES, jobKey, metaKey, stateKey, toJobId, workersKey, type JobState, type QueueName } from '../core/keys.js';
+import type { EventArchive } from '../history/archive.js';
+import { jobHistory } from '../history/replay.js';
+import type { StoredJobEvent } from '../events/types.js';
+import { parseJobHash, type Job } from '../projections/job.js';
+import type { RedisClient } from '../redis/connection.js';
+import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
+
+/** Jobs per state plus totals. */
+export interface QueueStats {
+  queue: string;
+  paused: boolean;
+  counts: Record<JobState, number>;
+  /** Events appended per type since the queue was created. */
+  events: Record<string, number>;
+  /**
+   * How much of the history the event stream still holds: `trimmed` events (appended before
+   * `firstId`) were archived and trimmed, and are only in the archive; `verify`, `rebuild` and
+   * `history` need the archive once `trimmed` is above 0.
+   */
+  stream: StreamExtent;
+}
+
+/** One page of {@link Queue.list}. */
+export interface JobPage {
+  jobs: Job[];
+  /** Pass back to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** A worker seen on the queue. */
+export interface WorkerInfo {
+  id: string;
+  lastSeen: number;
+}
+
+/** Jobs in one state, oldest first, a page at a time (see {@link Queue.list}). */
+export async function listJobs(redis: RedisClient, queue: QueueName, state: JobState, options: { cursor?: string; limit?: number }): Promise<JobPage> {
+  if (!(JOB_STATES as readonly string[]).includes(state)) {
+    throw new ValidationError('state', `must be one of ${JOB_STATES.join(', ')}`);
+  }
+  const limit = options.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
+  const offset = options.cursor === undefined ? 0 : Number(options.cursor);
+  if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
+  const ids = await redis.zrange(stateKey(queue, state), String(offset), String(offset + limit));
+  const page = ids.slice(0, limit);
+  const pipeline = redis.pipeline();
+  for (const id of page) pipeline.hgetall(jobKey(queue, toJobId(id)));
+  const replies = (await pipeline.exec()) ?? [];
+  const jobs: Job[] = [];
+  for (const [error, hash] of replies) {
+    if (error) throw error;
+    const job = parseJobHash(queue, hash as Record<string, string>);
+    if (job) jobs.push(job);
+  }
+  return ids.length > limit ? { jobs, nextCursor: String(offset + limit) } : { jobs };
+}
+
+/** Every event of one job, archive first when given (see {@link Queue.history}). */
+export async function checkedJobHistory(redis: RedisClient, queue: QueueName, jobId: string, archive: EventArchive | undefined): Promise<StoredJobEvent[]> {
+  const id = toJobId(jobId);
+  const events = await jobHistory({ redis, queue, ...(archive ? { archive } : {}) }, id);
+  if (archive) return events;
+  // Per-job sequence numbers start at 1 and have no gaps: a history that starts later, or a
+  // job the read model knows with no event left in a trimmed stream, lost its head to the trim.
+  const first = events[0];
+  const headTrimmed = first ? first.metadata.seq > 1 : (await streamExtent(redis, eventsKey(queue))).trimmed > 0 && parseJobHash(queue, await redis.hgetall(jobKey(queue, id))) !== undefined;
+  if (headTrimmed) {
+    throw new HistoryIncompleteError(
+      queue,
+      `the first events of job ${id} were archived and trimmed from the event stream of queue ${queue}: give the Queue its archive option for the whole history`,
+      { jobId: id },
+    );
+  }
+  return events;
+}
+
+/** Jobs per state, events per type, the pause flag and the stream's extent. */
+export async function queueStats(redis: RedisClient, queue: QueueName): Promise<QueueStats> {
+  const [counts, paused] = await Promise.all([redis.hgetall(countsKey(queue)), redis.hget(metaKey(queue), 'paused').then((v) => v === '1')]);
+  const states = Object.fromEntries(JOB_STATES.map((s) => [s, Number(counts[s] ?? 0)])) as Record<JobState, number>;
+  const events: Record<string, number> = {};
+  for (const [field, value] of Object.entries(counts)) {
+    if (field.startsWith('events:')) events[field.slice('events:'.length)] = Number(value);
+  }
+  return { queue, paused, counts: states, events, stream: await streamExtent(redis, eventsKey(queue)) };
+}
+
+/** Workers whose last heartbeat is at or after `since` (ms), most recent first. */
+export async function queueWorkers(redis: RedisClient, queue: QueueName, since: number): Promise<WorkerInfo[]> {
+  const reply = await redis.zrevrangebyscore(workersKey(queue), '+inf', String(since), 'WITHSCORES');
+  const out: WorkerInfo[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) out.push({ id: reply[i] as string, lastSeen: Number(reply[i + 1]) });
+  return out;
+}
