@@ -6,7 +6,6 @@
  * with the CPU that FerretDB and PostgreSQL spent per job, then the medians and paired ratios.
  * With --profile, the worker's CPU profile of the last payload drain is written to <dir>.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { MongoPayloadStore } from '../src/payloads/mongo-store.js';
@@ -16,39 +15,13 @@ import { Agent } from './lib/agents.js';
 import { installCommandCounter } from './lib/command-counter.js';
 import { CONCURRENCY, measureDrain, type Env } from './lib/measure.js';
 import { measureStoreCapacity } from './lib/payload-capacity.js';
+import { treeCpuMs } from './lib/proc-cpu.js';
 
 const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const jobs = Number(arg('jobs') ?? 5000);
 const reps = Number(arg('reps') ?? 3);
 const profileDir = arg('profile');
 
-/** utime + stime (+ reaped children) of `root` and its live descendants, ms. */
-function treeCpuMs(root: number | undefined): number {
-  if (root === undefined) return 0;
-  const parents = new Map<number, number>();
-  const cpu = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(f[1]));
-      cpu.set(Number(entry), (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10);
-    } catch {
-      // exited
-    }
-  }
-  let total = 0;
-  for (const [pid, ms] of cpu) {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parents.get(p)) {
-      if (p === root) {
-        total += ms;
-        break;
-      }
-    }
-  }
-  return total;
-}
 
 installCommandCounter();
 const redis = await RedisServer.start({ persistence: 'no-aof' });
