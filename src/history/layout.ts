@@ -40,16 +40,20 @@ export interface StoredRecord {
   hash: string;
 }
 
-/** A chunk of consecutive records. */
-export interface ChunkDoc {
+/** Where chunk `k` of a queue starts and ends: record numbers and stream ids. */
+interface ChunkBounds {
   _id: string;
-  kind: 'chunk';
   queue: string;
   k: number;
   first: number;
   last: number;
   firstId: string;
   lastId: string;
+}
+
+/** A chunk of consecutive records. */
+export interface ChunkDoc extends ChunkBounds {
+  kind: 'chunk';
   /** Hash of the record before `first` ({@link GENESIS_HASH} for chunk 1). */
   prev: string;
   /**
@@ -74,15 +78,8 @@ export function chunkRecordsOf(chunk: ChunkDoc): StoredRecord[] {
 }
 
 /** Boundaries of one chunk. */
-export interface SummaryDoc {
-  _id: string;
+export interface SummaryDoc extends ChunkBounds {
   kind: 'summary';
-  queue: string;
-  k: number;
-  first: number;
-  last: number;
-  firstId: string;
-  lastId: string;
 }
 
 /** A run of one job's events inside one chunk. */
