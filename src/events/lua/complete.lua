@@ -36,18 +36,13 @@ for i = 1, n do
     local data = { attempt = tonumber(job[8]), durationMs = tonumber(ARGV[b + 3]) }
     if ARGV[b + 2] ~= '' then data.result = cjson.decode(ARGV[b + 2]) end
     appendEvent(K, jobId, 'completed', data, job)
-    local stream, entryId = ackEntry(K, tonumber(job[2]), token)
-    local ids = acked[stream]
-    if not ids then
-      ids = {}
-      acked[stream] = ids
-    end
-    ids[#ids + 1] = entryId
+    ackEntry(K, tonumber(job[2]), token, acked)
     if job[9] then releaseDedupe(K, jobId, job[9]) end
     if job[10] then groupSlotFree(K, job[10]) end
     settleDependants(K, jobId, 'completed')
     out[i] = 1
   end
 end
+ackAll(acked)
 releaseHeld(K, acked)
 return out

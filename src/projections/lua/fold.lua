@@ -47,11 +47,12 @@ local function priorityScore(priority, time)
   return (4 - priority) * 10000000000000 + time
 end
 
--- Appends field k = v to an HSET argument list.
-local function put(f, k, v)
-  local n = #f
+-- Appends field k = v to an HSET argument list holding n values; returns the new n. (The length
+-- is passed along: `#f` on every append cost ≈ 0.2 µs of Redis CPU per field.)
+local function put(f, n, k, v)
   f[n + 1] = k
   f[n + 2] = v
+  return n + 2
 end
 
 -- `type:delayMs:maxDelayMs:jitter`, absent fields empty.
@@ -59,14 +60,15 @@ local function backoffText(b)
   return b.type .. ':' .. (b.delayMs or '') .. ':' .. (b.maxDelayMs or '') .. ':' .. (b.jitter or '')
 end
 
--- A payload or result reference as four short fields named after `p`.
-local function putRef(f, p, ref)
+-- A payload or result reference as four short fields named after `p`; returns the new n.
+local function putRef(f, n, p, ref)
   local hash = ref.hash
   if string.sub(hash, 1, 7) == 'sha256:' then hash = string.sub(hash, 8) end
-  put(f, p .. 'Id', ref.id)
-  put(f, p .. 'Encoding', ref.encoding)
-  put(f, p .. 'Size', ref.size)
-  put(f, p .. 'Hash', hash)
+  f[n + 1], f[n + 2] = p .. 'Id', ref.id
+  f[n + 3], f[n + 4] = p .. 'Encoding', ref.encoding
+  f[n + 5], f[n + 6] = p .. 'Size', ref.size
+  f[n + 7], f[n + 8] = p .. 'Hash', hash
+  return n + 8
 end
 
 -- Counter deltas of this script call, per counts hash (live or shadow), written by
@@ -125,94 +127,97 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
     redis.call('DEL', jkey)
     return
   end
-  local f = { 'seq', meta.seq, 'updatedAt', t }
+  -- The fields every event writes, and for `created` the fixed ones of a new job (one table
+  -- constructor: cheaper than appending field by field).
+  local f, n
+  if etype == 'created' then
+    f = { 'seq', meta.seq, 'updatedAt', t, 'id', jobId, 'name', d.name, 'priority', d.priority,
+      'maxAttempts', d.maxAttempts, 'attempt', 0, 'backoff', backoffText(d.backoff), 'createdAt', t }
+    n = 18
+  else
+    f = { 'seq', meta.seq, 'updatedAt', t }
+    n = 4
+  end
   local to, del = nil, nil
   if etype == 'created' then
     priority = d.priority
-    put(f, 'id', jobId)
-    put(f, 'name', d.name)
-    put(f, 'priority', d.priority)
-    put(f, 'maxAttempts', d.maxAttempts)
-    put(f, 'attempt', 0)
-    put(f, 'backoff', backoffText(d.backoff))
-    put(f, 'createdAt', t)
-    if d.timeoutMs then put(f, 'timeoutMs', d.timeoutMs) end
-    if d.payload then putRef(f, 'payload', d.payload) end
-    if meta.traceparent then put(f, 'traceparent', meta.traceparent) end
-    if meta.correlationId then put(f, 'correlationId', meta.correlationId) end
-    if meta.causationId then put(f, 'causationId', meta.causationId) end
-    if d.dedupeKey then put(f, 'dedupeKey', d.dedupeKey) end
-    if d.dedupeTtlMs then put(f, 'dedupeTtlMs', d.dedupeTtlMs) end
-    if d.group then put(f, 'group', d.group) end
-    if d.repeatKey then put(f, 'repeatKey', d.repeatKey) end
-    if d.dependsOn then put(f, 'dependsOn', canonicalJson(d.dependsOn)) end
-    if d.onDependencyFailure then put(f, 'onDependencyFailure', d.onDependencyFailure) end
+    if d.timeoutMs then n = put(f, n, 'timeoutMs', d.timeoutMs) end
+    if d.payload then n = putRef(f, n, 'payload', d.payload) end
+    if meta.traceparent then n = put(f, n, 'traceparent', meta.traceparent) end
+    if meta.correlationId then n = put(f, n, 'correlationId', meta.correlationId) end
+    if meta.causationId then n = put(f, n, 'causationId', meta.causationId) end
+    if d.dedupeKey then n = put(f, n, 'dedupeKey', d.dedupeKey) end
+    if d.dedupeTtlMs then n = put(f, n, 'dedupeTtlMs', d.dedupeTtlMs) end
+    if d.group then n = put(f, n, 'group', d.group) end
+    if d.repeatKey then n = put(f, n, 'repeatKey', d.repeatKey) end
+    if d.dependsOn then n = put(f, n, 'dependsOn', canonicalJson(d.dependsOn)) end
+    if d.onDependencyFailure then n = put(f, n, 'onDependencyFailure', d.onDependencyFailure) end
     local pending = d.pendingDependencies or 0
-    if d.dependsOn then put(f, 'pendingDependencies', pending) end
+    if d.dependsOn then n = put(f, n, 'pendingDependencies', pending) end
     if pending > 0 then to = 'blocked' else to = 'waiting' end
   elseif etype == 'dependency-resolved' then
-    put(f, 'pendingDependencies', d.remaining)
+    n = put(f, n, 'pendingDependencies', d.remaining)
   elseif etype == 'scheduled' then
-    put(f, 'runAt', d.runAt)
+    n = put(f, n, 'runAt', d.runAt)
     to = 'delayed'
   elseif etype == 'promoted' then
     del = { 'runAt' }
     to = 'waiting'
   elseif etype == 'claimed' then
-    put(f, 'attempt', d.attempt)
-    put(f, 'token', d.token)
-    put(f, 'worker', d.worker.id)
-    put(f, 'claimedAt', t)
+    n = put(f, n, 'attempt', d.attempt)
+    n = put(f, n, 'token', d.token)
+    n = put(f, n, 'worker', d.worker.id)
+    n = put(f, n, 'claimedAt', t)
     to = 'active'
   elseif etype == 'progress' then
-    put(f, 'progress', canonicalJson(d.progress))
+    n = put(f, n, 'progress', canonicalJson(d.progress))
   elseif etype == 'completed' then
-    put(f, 'token', '')
-    put(f, 'finishedAt', t)
-    if d.result then putRef(f, 'result', d.result) end
+    n = put(f, n, 'token', '')
+    n = put(f, n, 'finishedAt', t)
+    if d.result then n = putRef(f, n, 'result', d.result) end
     to = 'completed'
   elseif etype == 'failed' then
-    put(f, 'token', '')
-    put(f, 'lastError', canonicalJson(d.error))
-    put(f, 'failedAt', t)
+    n = put(f, n, 'token', '')
+    n = put(f, n, 'lastError', canonicalJson(d.error))
+    n = put(f, n, 'failedAt', t)
     to = 'failed'
   elseif etype == 'timed-out' then
-    put(f, 'token', '')
+    n = put(f, n, 'token', '')
     if d.reason == 'released' then
       -- Given back on shutdown: the attempt does not count.
-      put(f, 'attempt', d.attempt - 1)
+      n = put(f, n, 'attempt', d.attempt - 1)
     else
-      put(f, 'lastError', canonicalJson({ name = 'LeaseExpired',
+      n = put(f, n, 'lastError', canonicalJson({ name = 'LeaseExpired',
         message = 'lease of ' .. d.idleMs .. ' ms expired without a heartbeat' }))
     end
     to = 'waiting'
   elseif etype == 'lost' then
-    put(f, 'token', '')
-    put(f, 'lastError', canonicalJson({ name = 'EntryLost', message = d.reason }))
+    n = put(f, n, 'token', '')
+    n = put(f, n, 'lastError', canonicalJson({ name = 'EntryLost', message = d.reason }))
   elseif etype == 'dead-lettered' then
-    put(f, 'token', '')
-    put(f, 'deadReason', d.reason)
-    put(f, 'finishedAt', t)
+    n = put(f, n, 'token', '')
+    n = put(f, n, 'deadReason', d.reason)
+    n = put(f, n, 'finishedAt', t)
     to = 'dead'
   elseif etype == 'retried' then
-    put(f, 'attempt', 0)
-    put(f, 'token', '')
+    n = put(f, n, 'attempt', 0)
+    n = put(f, n, 'token', '')
     del = { 'finishedAt', 'deadReason' }
     to = 'waiting'
   elseif etype == 'reprioritized' then
     -- A waiting job moves to the end of its new lane (reprioritize.lua added an entry there).
-    put(f, 'priority', d.to)
+    n = put(f, n, 'priority', d.to)
     if state == 'waiting' then redis.call('ZADD', K.priority, priorityScore(d.to, t), jobId) end
   elseif etype == 'cancelled' then
-    put(f, 'token', '')
-    put(f, 'finishedAt', t)
-    if d.reason then put(f, 'cancelReason', d.reason) end
+    n = put(f, n, 'token', '')
+    n = put(f, n, 'finishedAt', t)
+    if d.reason then n = put(f, n, 'cancelReason', d.reason) end
     to = 'cancelled'
   end
   if to then
     if state then leaveState(K, jobId, state) end
     enterState(K, jobId, to, t, priority)
-    put(f, 'state', to)
+    n = put(f, n, 'state', to)
   end
   redis.call('HSET', jkey, unpack(f))
   if del then redis.call('HDEL', jkey, unpack(del)) end
