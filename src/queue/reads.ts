@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { HistoryIncompleteError, ValidationError } from '../core/errors.js';
-import { countsKey, eventsKey, JOB_STATES, jobKey, metaKey, stateKey, toJobId, workersKey, type JobState, type QueueName } from '../core/keys.js';
+import { countsKey, eventsKey, JOB_STATES, jobKey, metaKey, stateIndexKey, toJobId, workersKey, type JobState, type QueueName } from '../core/keys.js';
 import type { EventArchive } from '../history/archive.js';
 import { jobHistory } from '../history/replay.js';
 import type { StoredJobEvent } from '../events/types.js';
@@ -42,7 +42,10 @@ export interface WorkerInfo {
   lastSeen: number;
 }
 
-/** Jobs in one state, oldest first, a page at a time (see {@link Queue.list}). */
+/**
+ * Jobs in one state, a page at a time (see {@link Queue.list}): oldest first (by the time they
+ * entered the state), except `waiting`: dispatch order, highest priority first, then arrival.
+ */
 export async function listJobs(redis: RedisClient, queue: QueueName, state: JobState, options: { cursor?: string; limit?: number }): Promise<JobPage> {
   if (!(JOB_STATES as readonly string[]).includes(state)) {
     throw new ValidationError('state', `must be one of ${JOB_STATES.join(', ')}`);
@@ -51,7 +54,7 @@ export async function listJobs(redis: RedisClient, queue: QueueName, state: JobS
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
   const offset = options.cursor === undefined ? 0 : Number(options.cursor);
   if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
-  const ids = await redis.zrange(stateKey(queue, state), String(offset), String(offset + limit));
+  const ids = await redis.zrange(stateIndexKey(queue, state), String(offset), String(offset + limit));
   const page = ids.slice(0, limit);
   const pipeline = redis.pipeline();
   for (const id of page) pipeline.hgetall(jobKey(queue, toJobId(id)));
