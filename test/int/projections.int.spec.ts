@@ -99,9 +99,15 @@ describe('waiting jobs are indexed by the priority set alone', () => {
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     expect(pages).toEqual([['b', 'd'], ['a', 'e'], ['c']]);
+    // The longest-waiting job is a (p2, T0), not the first in dispatch order (b).
+    expect((await queue.stats()).oldestWaitingAt).toBe(T0);
+    await queue.cancel('a');
+    expect((await queue.stats()).oldestWaitingAt).toBe(T0 + 10);
     expect(await t.redis.exists(legacyWaitingStateKey(toQueueName(name)))).toBe(0);
     expect(await t.redis.zcard(priorityKey(toQueueName(name)))).toBe(5);
     expect(await verify(t.redis, name)).toMatchObject({ clean: true, differences: [] });
+    for (const id of ['b', 'c', 'd', 'e']) await queue.cancel(id);
+    expect((await queue.stats()).oldestWaitingAt).toBeUndefined();
   });
 
   it('rebuild is exact and deletes a state:waiting key left by an older version, which nothing reads', async () => {
