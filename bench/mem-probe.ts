@@ -34,7 +34,7 @@ try {
   } while (cursor !== '0');
   console.log(`used_memory delta / job: ${((after - before) / jobs).toFixed(0)} B`);
   for (const [kind, bytes] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`${kind.padEnd(40)} ${(bytes / jobs).toFixed(0)} B/job`);
-  const [someId] = await admin.zrange('sluice:{mem}:state:waiting', '5', '5');
+  const [someId] = await admin.zrange('sluice:{mem}:priority', '5', '5');
   const jobKey = `sluice:{mem}:job:${someId ?? ''}`;
   console.log(await admin.hgetall(jobKey), await admin.object('ENCODING', jobKey));
   await queue.close();

@@ -10,7 +10,8 @@
  *   SCRIPT_KEY_NAMES in src/core/keys.ts, and `--- @blocks 2` for scripts that take a second block
  *   of the same keys (the shadow read model). The generator fails when the inlined text names a
  *   key (`K.<name>`, `S.<name>`) it does not declare, or declares one it never names. It prepends
- *   KEY_NAMES, KEY_LANES, KEY_STATES and KEY_COUNT, from which includes/keys.lua builds `K`;
+ *   KEY_NAMES, KEY_LANES, KEY_STATES, KEY_COUNT and STATE_NAMES (the states of INDEXED_STATES,
+ *   in key order), from which includes/keys.lua builds `K`;
  * - prepends, as Lua locals, the wire-format positions of src/events/wire.ts (`PUB_PRIORITY`,
  *   `CLAIM_TOKEN`, `CJ_ATTEMPT`, `CTX_SEQ`, …), the field lists `JOB_CONTEXT` and
  *   `CLAIM_JOB_FIELDS`, and `EVENT_VERSION` (from EVENT_VERSIONS in src/events/types.ts) — only
@@ -23,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCRIPT_KEY_NAMES, type ScriptKeyName } from '../src/core/keys.js';
+import { INDEXED_STATES, SCRIPT_KEY_NAMES, type ScriptKeyName } from '../src/core/keys.js';
 import { EVENT_VERSIONS } from '../src/events/types.js';
 import { LUA_FIELD_LISTS, luaWireConstants } from '../src/events/wire.js';
 
@@ -125,10 +126,11 @@ function prelude(text: string, spec: ScriptKeySpec): string {
   } else lines.push('local KEY_LANES = nil');
   if (spec.keys.includes('states')) {
     lines.push(`local KEY_STATES = ${count + 1}`);
-    count += 8;
+    count += INDEXED_STATES.length;
   } else lines.push('local KEY_STATES = nil');
   lines.push(`local KEY_COUNT = ${count}`);
   const names = (name: string): boolean => new RegExp(`\\b${name}\\b`).test(text);
+  if (names('STATE_NAMES')) lines.push(`local STATE_NAMES = { ${INDEXED_STATES.map(luaString).join(', ')} }`);
   for (const [name, fields] of Object.entries(LUA_FIELD_LISTS)) {
     if (names(name)) lines.push(`local ${name} = { ${fields.map(luaString).join(', ')} }`);
   }

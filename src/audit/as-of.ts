@@ -70,7 +70,7 @@ export async function queueAsOf(source: ReplaySource, at: number, options: AsOfO
   const run = randomUUID();
   const prefix = asOfPrefix(queue, run);
   const keys = asOfScriptKeyMap(queue, run);
-  const fixedKeys = [`${prefix}counts`, `${prefix}priority`, ...JOB_STATES.map((s) => `${prefix}state:${s}`)];
+  const fixedKeys = [`${prefix}counts`, `${prefix}priority`, ...keys.states];
   const jobIds = new Set<string>();
   const started = performance.now();
   let events = 0;

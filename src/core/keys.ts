@@ -29,6 +29,14 @@ export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed'
 /** A job state. */
 export type JobState = (typeof JOB_STATES)[number];
 
+/**
+ * The states with a state index of their own ({@link stateKey}): every state but `waiting`, whose
+ * jobs are exactly the members of the priority set ({@link priorityKey}), in dispatch order.
+ */
+export const INDEXED_STATES = ['delayed', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
+/** A state with its own state index (every state but `waiting`). */
+export type IndexedState = (typeof INDEXED_STATES)[number];
+
 /** Most partitions of one partitioned queue (see `PartitionedQueue`); partition indexes are 0..MAX_PARTITIONS-1. */
 export const MAX_PARTITIONS = 1024;
 
@@ -151,14 +159,48 @@ export function jobKey(queue: QueueName, jobId: JobId): `${QueuePrefix}job:${str
   return `${queuePrefix(queue)}job:${jobId}`;
 }
 
-/** ZSET — projection: job ids in one state, scored by the time they entered it (ms). */
-export function stateKey(queue: QueueName, state: JobState): string {
+/**
+ * ZSET — projection: job ids in one state, scored by the time they entered it (ms). Waiting jobs
+ * have no state index: they are the members of {@link priorityKey}.
+ */
+export function stateKey(queue: QueueName, state: IndexedState): string {
   return `${queuePrefix(queue)}state:${state}`;
 }
 
-/** ZSET — projection: waiting job ids scored by (priority, arrival). */
+/**
+ * ZSET — projection: the waiting jobs (the index of state `waiting`), scored by
+ * {@link priorityScore}: highest priority first, then arrival.
+ */
 export function priorityKey(queue: QueueName): string {
   return `${queuePrefix(queue)}priority`;
+}
+
+/**
+ * The score span of one priority lane in {@link priorityKey}: lane `p` holds scores
+ * `(PRIORITY_LEVELS - 1 - p) * PRIORITY_BAND + time`.
+ */
+export const PRIORITY_BAND = 1e13;
+
+/** The score of a job of priority `priority` that entered `waiting` at `time` (ms) in {@link priorityKey}. */
+export function priorityScore(priority: number, time: number): number {
+  return (PRIORITY_LEVELS - 1 - priority) * PRIORITY_BAND + time;
+}
+
+/**
+ * ZSET — the index of the jobs in `state`: {@link stateKey}, or {@link priorityKey} for `waiting`.
+ * Ascending order is oldest first, except for `waiting`: dispatch order (highest priority first,
+ * then arrival), and its scores are {@link priorityScore}s, not times.
+ */
+export function stateIndexKey(queue: QueueName, state: JobState): string {
+  return state === 'waiting' ? priorityKey(queue) : stateKey(queue, state);
+}
+
+/**
+ * ZSET — the index of state `waiting` written by versions before the priority set served it.
+ * Nothing reads it; `rebuild` deletes it. Named here only so that it can be deleted.
+ */
+export function legacyWaitingStateKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}state:waiting`;
 }
 
 /** HASH — projection: number of jobs per state, plus totals per event type. */
@@ -275,7 +317,8 @@ export function wakeKey(queue: QueueName): string {
 /**
  * The keys a Sluice Lua script may name, by the field of the scripts' `K` table they fill
  * (src/events/lua/includes/keys.lua). `lanes` stands for the {@link PRIORITY_LEVELS} lane
- * streams (lane 0 first) and `states` for one state index per state in {@link JOB_STATES} order.
+ * streams (lane 0 first) and `states` for one state index per state in {@link INDEXED_STATES} order
+ * (no `waiting`: waiting jobs are the members of `priority`).
  * Each script declares the names it touches in a `--- @keys` header line; the gateway
  * (src/events/scripts.ts) passes exactly those keys, in the order of this list.
  */
@@ -342,7 +385,7 @@ export function scriptKeyMap(queue: QueueName): ScriptKeyMap {
     repeatPrefix: repeatPrefix(queue),
     wake: wakeKey(queue),
     lanes: Array.from({ length: PRIORITY_LEVELS }, (_, lane) => laneKey(queue, lane)),
-    states: JOB_STATES.map((state) => stateKey(queue, state)),
+    states: INDEXED_STATES.map((state) => stateKey(queue, state)),
   };
 }
 
@@ -365,7 +408,7 @@ export function flattenScriptKeys(map: ScriptKeyMap, names: readonly ScriptKeyNa
 /** How many keys `names` stand for (`lanes` and `states` expand to their lists). */
 export function scriptKeyCount(names: readonly ScriptKeyName[]): number {
   let n = 0;
-  for (const name of names) n += name === 'lanes' ? PRIORITY_LEVELS : name === 'states' ? JOB_STATES.length : 1;
+  for (const name of names) n += name === 'lanes' ? PRIORITY_LEVELS : name === 'states' ? INDEXED_STATES.length : 1;
   return n;
 }
 
@@ -376,7 +419,7 @@ function readModelAt(map: ScriptKeyMap, prefix: string): ScriptKeyMap {
     counts: `${prefix}counts`,
     priority: `${prefix}priority`,
     jobPrefix: `${prefix}job:`,
-    states: JOB_STATES.map((state) => `${prefix}state:${state}`),
+    states: INDEXED_STATES.map((state) => `${prefix}state:${state}`),
   };
 }
 

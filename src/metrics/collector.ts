@@ -1,8 +1,9 @@
 /**
  * Scrape-time collection of the queue-wide figures: per queue, one pipelined round trip reads
  * the counts hash (jobs per state, events per type), the pause flag, the event log's XINFO
- * STREAM, the live workers (ZCOUNT), the oldest waiting job (ZRANGE of the waiting state set,
- * against Redis's TIME) and, per lane, the consumer group's XINFO GROUPS and XLEN.
+ * STREAM, the live workers (ZCOUNT), the oldest waiting job (the first entry of each priority
+ * band of the priority set, ZRANGEBYSCORE … LIMIT 0 1, against Redis's TIME) and, per lane, the
+ * consumer group's XINFO GROUPS and XLEN.
  *
  * Cost is bounded however many queues exist: at most `maxQueues` queues per collection (sorted
  * by name, the rest counted as omitted), at most `concurrency` pipelines in flight, each queue
@@ -22,9 +23,11 @@ import {
   JOB_STATES,
   laneKey,
   metaKey,
+  PRIORITY_BAND,
   PRIORITY_LEVELS,
+  priorityKey,
+  priorityScore,
   QUEUES_KEY,
-  stateKey,
   toQueueName,
   workersKey,
   CONSUMER_GROUP,
@@ -61,8 +64,8 @@ export interface QueueSnapshot {
   /** Workers seen within the live window. */
   readonly workersLive: number;
   /**
-   * Seconds since the oldest waiting job entered the waiting state (its score in the waiting
-   * state set), measured on Redis's clock; 0 when no job waits.
+   * Seconds since the oldest waiting job entered the waiting state (the least time across the
+   * priority bands of the priority set), measured on Redis's clock; 0 when no job waits.
    */
   readonly oldestWaitingAgeSeconds: number;
 }
@@ -131,7 +134,7 @@ export interface QueueStatsCollectorOptions {
   clock?: Clock;
 }
 
-const COMMANDS_PER_QUEUE = 6 + 2 * PRIORITY_LEVELS;
+const COMMANDS_PER_QUEUE = 5 + 3 * PRIORITY_LEVELS;
 
 /** Reads the queue-wide figures from Redis at scrape time (see the module comment for the bounds). */
 export class QueueStatsCollector {
@@ -240,8 +243,12 @@ export class QueueStatsCollector {
       pipeline.xinfo('GROUPS', laneKey(queue, lane));
       pipeline.xlen(laneKey(queue, lane));
     }
+    // The oldest job of each priority band (lane 0 first); a band's scores are base + time.
     const oldest = 4 + 2 * PRIORITY_LEVELS;
-    pipeline.zrange(stateKey(queue, 'waiting'), '0', '0', 'WITHSCORES');
+    for (let lane = 0; lane < PRIORITY_LEVELS; lane++) {
+      const base = priorityScore(lane, 0);
+      pipeline.zrangebyscore(priorityKey(queue), String(base), String(base + PRIORITY_BAND - 1), 'WITHSCORES', 'LIMIT', 0, 1);
+    }
     pipeline.time();
     const replies = await pipeline.exec();
     if (!replies || replies.length !== COMMANDS_PER_QUEUE) throw new Error(`metrics: pipeline for queue ${queue} was aborted`);
@@ -282,15 +289,24 @@ export class QueueStatsCollector {
       eventsAdded: toCount(stream['entries-added'] ?? stream.length),
       archivedEvents,
       workersLive: toCount(value(3)),
-      oldestWaitingAgeSeconds: oldestAge(value(oldest), value(oldest + 1)),
+      oldestWaitingAgeSeconds: oldestAge(
+        Array.from({ length: PRIORITY_LEVELS }, (_, lane) => [value(oldest + lane), priorityScore(lane, 0)] as const),
+        value(oldest + PRIORITY_LEVELS),
+      ),
     };
   }
 }
 
-/** Seconds from the score of ZRANGE … WITHSCORES (ms) to Redis's TIME; 0 when the set is empty. */
-function oldestAge(range: unknown, time: unknown): number {
-  if (!Array.isArray(range) || range.length < 2 || !Array.isArray(time)) return 0;
-  const enteredMs = Number(range[1]);
+/**
+ * Seconds from the least entry time of the bands (each a ZRANGEBYSCORE … WITHSCORES LIMIT 0 1
+ * reply and the band's base score: time = score - base) to Redis's TIME; 0 when no band has one.
+ */
+function oldestAge(bands: readonly (readonly [unknown, number])[], time: unknown): number {
+  if (!Array.isArray(time)) return 0;
+  let enteredMs = Infinity;
+  for (const [range, base] of bands) {
+    if (Array.isArray(range) && range.length >= 2) enteredMs = Math.min(enteredMs, Number(range[1]) - base);
+  }
   const nowMs = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
   return Number.isFinite(enteredMs) && Number.isFinite(nowMs) ? Math.max(0, (nowMs - enteredMs) / 1000) : 0;
 }

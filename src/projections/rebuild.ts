@@ -28,7 +28,7 @@ import { compareIds, type EventArchive } from '../history/archive.js';
 import { streamExtent } from '../redis/stream-extent.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { applyEvents, swapProjection, verifyProjection, type ReplayFinish } from '../events/commands/index.js';
-import { eventsKey, metaKey, scriptKeyMap, shadowLockKey, shadowPrefix, shadowScriptKeyMap, toQueueName, type QueueName } from '../core/keys.js';
+import { eventsKey, legacyWaitingStateKey, metaKey, scriptKeyMap, shadowLockKey, shadowPrefix, shadowScriptKeyMap, toQueueName, type QueueName } from '../core/keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
@@ -275,7 +275,8 @@ async function replayHeld<T>(
 /**
  * Rebuilds the queue's read models from its whole history and swaps them in atomically. Safe
  * while publishers, workers and the archiver run: events they append during the replay are
- * folded in by the final, atomic step, which swaps only a replay that is complete.
+ * folded in by the final, atomic step, which swaps only a replay that is complete. Also deletes
+ * the `state:waiting` index that versions before the priority set served waiting jobs wrote.
  * @throws {@link InvalidStateError} when another rebuild or verify of the queue is running;
  *   {@link HistoryIncompleteError} when the history cannot be replayed whole (trimmed stream
  *   and no archive, or an archive that does not reach the stream; nothing is swapped);
@@ -287,6 +288,8 @@ export async function rebuild(redis: RedisClient, queueName: string, options: Re
     const { folded, result } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
       swapProjection(redis, queue, (options.clock ?? systemClock).now(), { live: scriptKeyMap(queue), shadow: shadowScriptKeyMap(queue) }, { lastId, replayed }),
     );
+    // The waiting-state index of older versions (now served by the priority set): stale, unread.
+    await redis.unlink(legacyWaitingStateKey(queue));
     return { replayed: folded.replayed, caughtUp: result.caughtUp, jobs: result.jobs };
   });
 }

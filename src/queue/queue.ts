@@ -226,7 +226,9 @@ export class Queue<Data = unknown, Result = unknown, Name extends string = strin
   }
 
   /**
-   * Jobs in one state, oldest first (by the time they entered it), a page at a time.
+   * Jobs in one state, oldest first (by the time they entered it), a page at a time. Waiting jobs
+   * come in dispatch order instead: highest priority first, then arrival (the order workers
+   * claim them in, grouped jobs aside).
    * @param cursor - from the previous page's `nextCursor`.
    */
   async list(state: JobState, options: { cursor?: string; limit?: number } = {}): Promise<JobPage> {

@@ -6,7 +6,22 @@
  * @packageDocumentation
  */
 import { HistoryIncompleteError, ValidationError } from '../core/errors.js';
-import { countsKey, eventsKey, JOB_STATES, jobKey, metaKey, stateKey, toJobId, workersKey, type JobState, type QueueName } from '../core/keys.js';
+import {
+  countsKey,
+  eventsKey,
+  JOB_STATES,
+  jobKey,
+  metaKey,
+  PRIORITY_BAND,
+  PRIORITY_LEVELS,
+  priorityKey,
+  priorityScore,
+  stateIndexKey,
+  toJobId,
+  workersKey,
+  type JobState,
+  type QueueName,
+} from '../core/keys.js';
 import type { EventArchive } from '../history/archive.js';
 import { jobHistory } from '../history/replay.js';
 import type { StoredJobEvent } from '../events/types.js';
@@ -27,6 +42,11 @@ export interface QueueStats {
    * `history` need the archive once `trimmed` is above 0.
    */
   stream: StreamExtent;
+  /**
+   * When the job that has waited longest entered the waiting state (ms since the epoch; the least
+   * entry time across the priority bands of the priority set). Absent when no job waits.
+   */
+  oldestWaitingAt?: number;
 }
 
 /** One page of {@link Queue.list}. */
@@ -42,7 +62,10 @@ export interface WorkerInfo {
   lastSeen: number;
 }
 
-/** Jobs in one state, oldest first, a page at a time (see {@link Queue.list}). */
+/**
+ * Jobs in one state, a page at a time (see {@link Queue.list}): oldest first (by the time they
+ * entered the state), except `waiting`: dispatch order, highest priority first, then arrival.
+ */
 export async function listJobs(redis: RedisClient, queue: QueueName, state: JobState, options: { cursor?: string; limit?: number }): Promise<JobPage> {
   if (!(JOB_STATES as readonly string[]).includes(state)) {
     throw new ValidationError('state', `must be one of ${JOB_STATES.join(', ')}`);
@@ -51,7 +74,7 @@ export async function listJobs(redis: RedisClient, queue: QueueName, state: JobS
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
   const offset = options.cursor === undefined ? 0 : Number(options.cursor);
   if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
-  const ids = await redis.zrange(stateKey(queue, state), String(offset), String(offset + limit));
+  const ids = await redis.zrange(stateIndexKey(queue, state), String(offset), String(offset + limit));
   const page = ids.slice(0, limit);
   const pipeline = redis.pipeline();
   for (const id of page) pipeline.hgetall(jobKey(queue, toJobId(id)));
@@ -92,7 +115,31 @@ export async function queueStats(redis: RedisClient, queue: QueueName): Promise<
   for (const [field, value] of Object.entries(counts)) {
     if (field.startsWith('events:')) events[field.slice('events:'.length)] = Number(value);
   }
-  return { queue, paused, counts: states, events, stream: await streamExtent(redis, eventsKey(queue)) };
+  const [stream, oldestWaitingAt] = await Promise.all([streamExtent(redis, eventsKey(queue)), oldestWaitingTime(redis, queue)]);
+  return { queue, paused, counts: states, events, stream, ...(oldestWaitingAt === undefined ? {} : { oldestWaitingAt }) };
+}
+
+/**
+ * When the longest-waiting job entered the waiting state (ms), or `undefined` when none waits:
+ * the first entry of each priority band of the priority set (score = band base + time), least
+ * time of them. One pipelined round trip of PRIORITY_LEVELS ZRANGEBYSCORE … LIMIT 0 1.
+ */
+export async function oldestWaitingTime(redis: RedisClient, queue: QueueName): Promise<number | undefined> {
+  const pipeline = redis.pipeline();
+  for (let lane = 0; lane < PRIORITY_LEVELS; lane++) {
+    const base = priorityScore(lane, 0);
+    pipeline.zrangebyscore(priorityKey(queue), String(base), String(base + PRIORITY_BAND - 1), 'WITHSCORES', 'LIMIT', 0, 1);
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  let oldest: number | undefined;
+  for (const [lane, [error, reply]] of replies.entries()) {
+    if (error) throw error;
+    const range = reply as string[];
+    if (range.length < 2) continue;
+    const time = Number(range[1]) - priorityScore(lane, 0);
+    if (oldest === undefined || time < oldest) oldest = time;
+  }
+  return oldest;
 }
 
 /** Workers whose last heartbeat is at or after `since` (ms), most recent first. */

@@ -7,14 +7,17 @@
  *   (see src/payloads/terms.ts), then one read per job found.
  * - otherwise: a walk of the state indexes (`sluice:{q}:state:<state>`, scored by the time the
  *   job entered that state), newest first, restricted to `from`..`to` by score, reading job
- *   hashes in pipelined batches and keeping those that match. At most `maxScan` jobs are read
- *   per call; `nextCursor` continues the walk.
+ *   hashes in pipelined batches and keeping those that match. Waiting jobs are indexed by the
+ *   priority set (`sluice:{q}:priority`, scored by `priorityScore(priority, time)`): it is walked
+ *   one priority band at a time, highest priority first, each band newest first with `from`..`to`
+ *   shifted into the band's scores. At most `maxScan` jobs are read per call; `nextCursor`
+ *   continues the walk.
  * The other criteria filter what those reads return.
  *
  * @packageDocumentation
  */
 import { ValidationError } from '../core/errors.js';
-import { JOB_STATES, jobKey, stateKey, toJobId, toQueueName, type JobState, type QueueName } from '../core/keys.js';
+import { JOB_STATES, jobKey, PRIORITY_BAND, PRIORITY_LEVELS, priorityKey, priorityScore, stateKey, toJobId, toQueueName, type JobState, type QueueName } from '../core/keys.js';
 import { parseJobHash, type Job } from '../projections/job.js';
 import type { RedisClient } from '../redis/connection.js';
 import { searchTerms } from '../payloads/terms.js';
@@ -106,6 +109,36 @@ function matches(job: Job, search: JobSearch, score?: number): boolean {
   return true;
 }
 
+/** One sorted set (or one priority band of the priority set) the state-index walk reads. */
+interface Segment {
+  key: string;
+  /** Subtracted from a score to get the time the job entered its state (a band's base). */
+  base: number;
+  /** Score bounds of `from`..`to`, for ZREVRANGEBYSCORE. */
+  max: string;
+  min: string;
+}
+
+/**
+ * The segments of the state-index walk, in walk order: one per state index, and for `waiting`
+ * one per priority band of the priority set, highest priority first.
+ */
+function segments(queue: QueueName, states: readonly JobState[], from: number | undefined, to: number | undefined): Segment[] {
+  const out: Segment[] = [];
+  for (const state of states) {
+    if (state !== 'waiting') {
+      out.push({ key: stateKey(queue, state), base: 0, max: to === undefined ? '+inf' : String(to), min: from === undefined ? '-inf' : String(from) });
+      continue;
+    }
+    for (let p = PRIORITY_LEVELS - 1; p >= 0; p--) {
+      const base = priorityScore(p, 0);
+      // A band's scores are base + time, 0 <= time < PRIORITY_BAND.
+      out.push({ key: priorityKey(queue), base, max: String(base + (to ?? PRIORITY_BAND - 1)), min: String(base + (from ?? 0)) });
+    }
+  }
+  return out;
+}
+
 async function readJobs(redis: RedisClient, queue: QueueName, ids: readonly string[]): Promise<(Job | undefined)[]> {
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();
@@ -147,28 +180,28 @@ export async function searchJobs(redis: RedisClient, queueName: string, search: 
     };
   }
 
-  const states = search.state === undefined ? [...JOB_STATES] : [search.state];
+  const walk = segments(queue, search.state === undefined ? JOB_STATES : [search.state], search.from, search.to);
+  // The cursor `s:<segment>:<offset>` names a segment of `walk` and an offset in it.
   let stateIndex = 0;
   let offset = 0;
   if (search.cursor !== undefined) {
     const m = /^s:(\d{1,2}):(\d{1,9})$/.exec(search.cursor);
-    if (!m || Number(m[1]) >= states.length) throw new ValidationError('cursor', 'is not a cursor returned by this search');
+    if (!m || Number(m[1]) >= walk.length) throw new ValidationError('cursor', 'is not a cursor returned by this search');
     stateIndex = Number(m[1]);
     offset = Number(m[2]);
   }
-  const max = search.to === undefined ? '+inf' : String(search.to);
-  const min = search.from === undefined ? '-inf' : String(search.from);
   const jobs: Job[] = [];
   let scanned = 0;
-  while (stateIndex < states.length) {
+  while (stateIndex < walk.length) {
     const batch = Math.min(500, maxScan - scanned);
     if (batch <= 0 || jobs.length >= limit) return { jobs, scanned, via: 'state-index', nextCursor: `s:${stateIndex}:${offset}` };
-    const reply = await redis.zrevrangebyscore(stateKey(queue, states[stateIndex] as JobState), max, min, 'WITHSCORES', 'LIMIT', offset, batch);
+    const segment = walk[stateIndex] as Segment;
+    const reply = await redis.zrevrangebyscore(segment.key, segment.max, segment.min, 'WITHSCORES', 'LIMIT', offset, batch);
     const ids: string[] = [];
     const scores: number[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       ids.push(reply[i] as string);
-      scores.push(Number(reply[i + 1]));
+      scores.push(Number(reply[i + 1]) - segment.base);
     }
     const read = await readJobs(redis, queue, ids);
     for (const [i, job] of read.entries()) {

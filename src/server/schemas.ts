@@ -237,6 +237,9 @@ export const StatsSchema = Type.Object({
     },
     { description: 'How much of the history the event stream still holds' },
   ),
+  oldestWaitingAt: Type.Optional(
+    Type.Integer({ description: 'when the job that has waited longest entered the waiting state (ms since the epoch); absent when no job waits' }),
+  ),
   workers: Type.Array(Type.Object({ id: Type.String(), lastSeen: Type.Integer() })),
 });
 

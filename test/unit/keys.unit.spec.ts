@@ -14,12 +14,16 @@ import {
   partitionQueueName,
   partitionsKey,
   priorityKey,
+  priorityScore,
+  stateIndexKey,
   QUEUES_KEY,
   SCRIPT_KEY_NAMES,
   scriptKeyCount,
   scriptKeyMap,
   flattenScriptKeys,
+  INDEXED_STATES,
   JOB_STATES,
+  legacyWaitingStateKey,
   scriptKeys,
   shadowScriptKeyMap,
   stateKey,
@@ -36,7 +40,10 @@ describe('key layout', () => {
     ['lane', laneKey(q, 3), 'sluice:{emails}:lane:3'],
     ['delayed', delayedKey(q), 'sluice:{emails}:delayed'],
     ['job', jobKey(q, toJobId('a:b:c')), 'sluice:{emails}:job:a:b:c'],
-    ['state', stateKey(q, 'waiting'), 'sluice:{emails}:state:waiting'],
+    ['state', stateKey(q, 'active'), 'sluice:{emails}:state:active'],
+    ['state index of waiting', stateIndexKey(q, 'waiting'), 'sluice:{emails}:priority'],
+    ['state index of dead', stateIndexKey(q, 'dead'), 'sluice:{emails}:state:dead'],
+    ['legacy waiting state', legacyWaitingStateKey(q), 'sluice:{emails}:state:waiting'],
     ['priority', priorityKey(q), 'sluice:{emails}:priority'],
     ['counts', countsKey(q), 'sluice:{emails}:counts'],
     ['meta', metaKey(q), 'sluice:{emails}:meta'],
@@ -61,7 +68,10 @@ describe('key layout', () => {
     for (const key of keys) expect(key.startsWith('sluice:{emails}:')).toBe(true);
     const map = scriptKeyMap(q);
     expect(map.lanes).toEqual([0, 1, 2, 3, 4].map((lane) => laneKey(q, lane)));
-    expect(map.states).toEqual(JOB_STATES.map((s) => stateKey(q, s)));
+    expect(map.states).toEqual(INDEXED_STATES.map((s) => stateKey(q, s)));
+    // Waiting jobs are indexed by the priority set alone: no script receives a state:waiting key.
+    expect(INDEXED_STATES).toEqual(JOB_STATES.filter((s) => s !== 'waiting'));
+    expect(keys).not.toContain(legacyWaitingStateKey(q));
     expect([map.events, map.meta, map.counts, map.priority, map.delayed, map.jobPrefix, map.workers]).toEqual([
       eventsKey(q), metaKey(q), countsKey(q), priorityKey(q), delayedKey(q), 'sluice:{emails}:job:', workersKey(q),
     ]);
@@ -89,6 +99,13 @@ describe('key layout', () => {
       'sluice:{emails}:lane:1',
       'sluice:{emails}:lane:0',
     ]);
+  });
+
+  it('scores waiting jobs highest priority first, then arrival (the fold\'s formula)', () => {
+    expect(priorityScore(4, 1_700_000_000_000)).toBe(1_700_000_000_000);
+    expect(priorityScore(0, 5)).toBe(4e13 + 5);
+    expect(priorityScore(3, 2_000_000_000_000)).toBeLessThan(priorityScore(2, 1));
+    expect(Number.isSafeInteger(priorityScore(0, 9_999_999_999_999))).toBe(true);
   });
 
   it('round-trips job keys whose id contains ":"', () => {

@@ -82,6 +82,8 @@ export interface Stats {
   paused: boolean;
   counts: Record<string, number>;
   events: Record<string, number>;
+  /** When the longest-waiting job entered the waiting state (ms); absent when none waits. */
+  oldestWaitingAt?: number;
   workers: { id: string; lastSeen: number }[];
 }
 

@@ -109,7 +109,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
   addConfigOptions(
     program
       .command('jobs')
-      .description('List the jobs of a queue in one state, oldest first')
+      .description('List the jobs of a queue in one state, oldest first (waiting: highest priority first, then arrival)')
       .argument('<queue>', 'queue name')
       .option('--state <state>', `one of ${JOB_STATES.join(', ')}`, 'waiting')
       .option('--limit <n>', 'jobs per page (1-1000)', '50')

@@ -8,6 +8,8 @@
 
   Read models touched (all named by the K table of src/events/lua/includes/keys.lua):
     job hash (K.jobPrefix .. jobId), K.states[*], K.priority, K.counts
+  Every state but waiting has its index in K.states, scored by the time the job entered it; the
+  index of waiting is K.priority, scored by priorityScore (src/core/keys.ts has the same formula).
 
   applyEvent(K, jobId, etype, d, meta, cur)
     d     the event data as a Lua table (decoded JSON)
@@ -42,7 +44,8 @@ local function canonicalJson(v)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
--- Waiting jobs sort by lane (higher first), then arrival. Scores stay below 2^53.
+-- Waiting jobs sort by lane (higher first), then arrival. Scores stay below 2^53. Readers take
+-- the time back per lane: time = score - (4 - priority) * 1e13 (priorityScore in src/core/keys.ts).
 local function priorityScore(priority, time)
   return (4 - priority) * 10000000000000 + time
 end
@@ -96,11 +99,15 @@ local function flushCounts()
 end
 flushFold = flushCounts
 
--- Takes the job out of the index of state `from`.
+-- Takes the job out of the index of state `from` (K.priority for waiting, which has no
+-- K.states entry: the priority set is its index).
 local function leaveState(K, jobId, from)
-  redis.call('ZREM', K.states[from], jobId)
+  if from == 'waiting' then
+    redis.call('ZREM', K.priority, jobId)
+  else
+    redis.call('ZREM', K.states[from], jobId)
+  end
   bumpCount(K.counts, from, -1)
-  if from == 'waiting' then redis.call('ZREM', K.priority, jobId) end
 end
 
 -- Puts the job in the index of state `to`. A job without a priority entering `waiting` can only
@@ -110,9 +117,12 @@ local function enterState(K, jobId, to, time, priority)
     error({ err = 'SLUICE_ERR_HISTORY_INCOMPLETE ' .. K.queue .. ' job ' .. jobId ..
       ' enters waiting but its created event was not replayed: the history is missing events' })
   end
-  redis.call('ZADD', K.states[to], time, jobId)
+  if to == 'waiting' then
+    redis.call('ZADD', K.priority, priorityScore(priority, time), jobId)
+  else
+    redis.call('ZADD', K.states[to], time, jobId)
+  end
   bumpCount(K.counts, to, 1)
-  if to == 'waiting' then redis.call('ZADD', K.priority, priorityScore(priority, time), jobId) end
 end
 
 local function applyEvent(K, jobId, etype, d, meta, cur)

@@ -106,7 +106,7 @@ export const jobRoutes: FastifyPluginCallback<{ context: SluiceContext }> = (app
     route({
       scope: 'read',
       tag: 'jobs',
-      summary: 'List jobs in one state, oldest first, a page at a time',
+      summary: 'List jobs in one state, oldest first (waiting: highest priority first, then arrival), a page at a time',
       params: QueueParams,
       querystring: ListQuery,
       response: { 200: JobPageSchema },

@@ -1,7 +1,7 @@
 // Queues overview: counts per state, oldest waiting age, workers, pause flag, and sparklines of
 // completions and failures per interval (from the queue's event counters, sampled while open).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ago, api, JOB_STATES, qpath, type Job, type Stats } from '../api';
+import { ago, api, JOB_STATES, qpath, type Stats } from '../api';
 import { ErrorLine, Sparkline } from '../components';
 import { href, type Session } from '../nav';
 
@@ -25,8 +25,8 @@ export function OverviewPage({ session }: { session: Session }) {
       const { queues } = await api<{ queues: string[] }>('GET', '/v1/queues');
       const loaded = await Promise.all(
         queues.map(async (q) => {
-          const [stats, page] = await Promise.all([api<Stats>('GET', qpath(q, '/stats')), api<{ jobs: Job[] }>('GET', qpath(q, '/jobs?state=waiting&limit=1'))]);
-          return [q, stats, page.jobs[0]?.updatedAt] as const;
+          const stats = await api<Stats>('GET', qpath(q, '/stats'));
+          return [q, stats, stats.oldestWaitingAt] as const;
         }),
       );
       setRows((before) => {

@@ -4,11 +4,13 @@
 
   Input:
     KEYS     the declared keys, in the order of SCRIPT_KEY_NAMES in src/core/keys.ts (the
-             generator prepends KEY_NAMES, KEY_LANES, KEY_STATES and KEY_COUNT to each script):
+             generator prepends KEY_NAMES, KEY_LANES, KEY_STATES, KEY_COUNT and STATE_NAMES
+             (INDEXED_STATES of src/core/keys.ts) to each script):
                events          STREAM event log
                meta            HASH   config, pause flag, feature flags
                counts          HASH   jobs per state, events per type                (read model)
-               priority        ZSET   waiting jobs by (priority, arrival)             (read model)
+               priority        ZSET   waiting jobs by (priority, arrival): the index of state
+                                      waiting (there is no K.states.waiting)    (read model)
                delayed         ZSET   job id -> due time (ms)
                jobPrefix       prefix of job hashes (ids are found inside scripts)   (read model)
                workers         ZSET   worker id -> last seen (ms)
@@ -27,7 +29,7 @@
                repeatPrefix    prefix of repeatable job HASHes
                wake            STREAM wake-up signal for blocked workers
                lanes           5 keys: STREAM dispatch lanes 0..4 (lane 4 = highest), K.lanes[lane]
-               states          8 keys: ZSET per state (delayed, waiting, active, completed,
+               states          7 keys: ZSET per state but waiting (delayed, active, completed,
                                failed, dead, cancelled, blocked), K.states[state]  (read model)
     ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or `s<ms>` for the
              Redis server's clock: then K.now is the server's TIME in ms (the caller's <ms> when
@@ -47,8 +49,6 @@
   sluiceKeys(base)  the K table of the KEY_COUNT keys from KEYS[base + 1] (base 0 or nil: the
                     first block; two-block scripts read the shadow block with base KEY_COUNT)
 ]]
-local STATE_NAMES = { 'delayed', 'waiting', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked' }
-
 -- The Redis server's time in ms (`fallback` when an ACL denies TIME).
 local function serverNow(fallback)
   local t = redis.pcall('TIME')

@@ -14,7 +14,8 @@
                                                    since the replay read them: replay more
                             { 'mismatch', folded, appended }  the history replayed is not the
                                                    stream's (a gap or a foreign archive)
-  jobIds(K)               every job id in K's state indexes
+  jobIds(K)               every job id in K's state indexes (K.priority for waiting, then
+                          K.states)
   Output: none. Events: none.
 ]]
 --- @include "projections/fold"
@@ -68,7 +69,7 @@ local function finishReplay(S, afterId, replayed)
 end
 
 local function jobIds(K)
-  local ids = {}
+  local ids = redis.call('ZRANGE', K.priority, 0, -1)
   for _, key in pairs(K.states) do
     for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do ids[#ids + 1] = id end
   end
