@@ -71,7 +71,7 @@ async function measure(root: string): Promise<Record<string, number>> {
         await redis.connect();
         break;
       } catch {
-        if (i > 100) throw new Error('redis-server under valgrind did not start');
+        if (i > 600) throw new Error('redis-server under valgrind did not start in 2 minutes');
         await sleep(200);
       }
     }

@@ -63,6 +63,30 @@ describe('retention', () => {
     await expect(queue.setRetention({ completed: { maxCount: -1 } })).rejects.toThrow(/retention\.completed\.maxCount/);
   });
 
+  it('applies the age and the count limit in one call without removing a job twice', async () => {
+    let now = 1_800_000_000_000;
+    const clock = { now: () => now };
+    const { name, queue } = setup({ clock });
+    await queue.setRetention({ completed: { maxAgeMs: 60_000, maxCount: 2 } });
+    const w = new Worker(name, () => undefined, { connection: t.redis, blockMs: 100, clock, retentionIntervalMs: 0 });
+    t.defer(() => w.close());
+    await queue.publishMany(['a0', 'a1'].map((jobId) => ({ name: 'x', opts: { jobId } })));
+    await waitFor(async () => (await queue.stats()).counts.completed === 2);
+    now += 30_000;
+    await queue.publishMany(['b0', 'b1', 'b2'].map((jobId) => ({ name: 'x', opts: { jobId } })));
+    await waitFor(async () => (await queue.stats()).counts.completed === 5);
+    await w.close();
+    now += 40_000;
+    // Age: a0 and a1 are 70 s old. Count: of the three left, keep the newest two → b0 goes.
+    expect(await queue.applyRetention()).toEqual({ completed: 3, dead: 0, cancelled: 0 });
+    const removed = (await allEvents(t.redis, name)).filter((e) => e.type === 'removed').map((e) => e.metadata.jobId);
+    expect(removed.sort()).toEqual(['a0', 'a1', 'b0']);
+    expect((await queue.stats()).counts.completed).toBe(2);
+    expect(await queue.get('b0')).toBeUndefined();
+    expect((await queue.get('b1'))?.state).toBe('completed');
+    expect((await verify(t.redis, name)).clean).toBe(true);
+  });
+
   it('workers apply the default policy on their own', async () => {
     const { name, queue } = setup();
     await queue.setRetention({ completed: { maxCount: 0 } });

@@ -17,6 +17,9 @@
 --- @include "includes/keys"
 --- @include "includes/append"
 local K = sluiceKeys()
+-- The removals of a sweep go out together (one ZREM and one DEL), after each sweep step:
+-- the count step reads the index the age step removed from.
+deferRemovals()
 local budget = tonumber(ARGV[3])
 local policy = redis.call('HMGET', K.meta, 'retention:completed:maxAgeMs', 'retention:completed:maxCount',
   'retention:dead:maxAgeMs', 'retention:dead:maxCount', 'retention:cancelled:maxAgeMs', 'retention:cancelled:maxCount')
@@ -27,11 +30,12 @@ local function sweep(state, maxAge, maxCount)
   local key = K.states[state]
   local function drop(ids)
     for _, jobId in ipairs(ids) do
-      if budget <= 0 then return end
+      if budget <= 0 then break end
       appendEvent(K, jobId, 'removed', { fromState = state, reason = 'retention' })
       budget = budget - 1
       removed = removed + 1
     end
+    flushRemovals()
   end
   if maxAge >= 0 and budget > 0 then
     drop(redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. (K.now - maxAge), 'LIMIT', 0, budget))

@@ -97,7 +97,40 @@ local function flushCounts()
   end
   countDeltas = {}
 end
-flushFold = flushCounts
+-- Removals a retention sweep defers (deferRemovals): index key -> { job ids }, and the job hash
+-- keys to delete. nil while removals are applied one by one (every other caller).
+local deferredFrom, deferredKeys = nil, nil
+
+-- Sends `command key ids...` (or `command keys...` when key is nil) in slices of 1,000
+-- (Lua's unpack has a stack limit).
+local function sendInSlices(command, key, ids)
+  for i = 1, #ids, 1000 do
+    local last = math.min(i + 999, #ids)
+    if key then redis.call(command, key, unpack(ids, i, last)) else redis.call(command, unpack(ids, i, last)) end
+  end
+end
+
+-- Writes the deferred removals: one ZREM per index and one DEL per 1,000 job hashes, instead
+-- of one of each per job (≈ 2 µs of Redis CPU per removed job). Removals stay deferred.
+local function flushRemovals()
+  if not deferredKeys then return end
+  for key, ids in pairs(deferredFrom) do sendInSlices('ZREM', key, ids) end
+  sendInSlices('DEL', nil, deferredKeys)
+  deferredFrom, deferredKeys = {}, {}
+end
+
+-- From here to the end of the script, `removed` events queue their index ZREM and hash DEL
+-- for flushRemovals (also run by flushFold when the script ends or raises). Only for callers
+-- that append nothing else for a removed job, and that call flushRemovals before they read an
+-- index or a job hash a deferred removal touches (applyRetention.lua: after each sweep).
+local function deferRemovals()
+  if not deferredKeys then deferredFrom, deferredKeys = {}, {} end
+end
+
+flushFold = function()
+  flushRemovals()
+  flushCounts()
+end
 
 -- Takes the job out of the index of state `from` (K.priority for waiting, which has no
 -- K.states entry: the priority set is its index).
@@ -133,6 +166,20 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
   local priority = tonumber(cur[2])
   bumpCount(K.counts, 'events:' .. etype, 1)
   if etype == 'removed' then
+    if deferredKeys then
+      if state then
+        local key = state == 'waiting' and K.priority or K.states[state]
+        local ids = deferredFrom[key]
+        if not ids then
+          ids = {}
+          deferredFrom[key] = ids
+        end
+        ids[#ids + 1] = jobId
+        bumpCount(K.counts, state, -1)
+      end
+      deferredKeys[#deferredKeys + 1] = jkey
+      return
+    end
     if state then leaveState(K, jobId, state) end
     redis.call('DEL', jkey)
     return
