@@ -292,7 +292,7 @@ export function buildScenarios(ctx: Context, m: Measurements): ScenarioResult[] 
       ],
       ratios: [ratio('enqueue', 'jobsPerSec', sl, bq, (r) => r.jobsPerSec, sb)],
       notes: [
-        'Sluice appends a `created` event per job and updates its projections (job hash, state and priority sorted sets, counters) in the same script call.',
+        'Sluice appends a `created` event per job and updates its projections (job hash, priority sorted set — the index of waiting jobs —, counters) in the same script call.',
       ],
     });
   }
