@@ -10,8 +10,10 @@
  *   SCRIPT_KEY_NAMES in src/core/keys.ts, and `--- @blocks 2` for scripts that take a second block
  *   of the same keys (the shadow read model). The generator fails when the inlined text names a
  *   key (`K.<name>`, `S.<name>`) it does not declare, or declares one it never names. It prepends
- *   KEY_NAMES, KEY_LANES, KEY_STATES, KEY_COUNT and STATE_NAMES (the states of INDEXED_STATES,
- *   in key order), from which includes/keys.lua builds `K`;
+ *   KEY_NAMES, KEY_LANES, KEY_STATES and KEY_COUNT, from which includes/keys.lua builds `K`
+ *   (`states`, the last name, takes the rest of each block: KEY_COUNT is `#KEYS / blocks`, and
+ *   STATE_LAYOUTS names the states of the index keys by their number: AS_OF_INDEXED_STATES or
+ *   INDEXED_STATES, both without `waiting`, whose index is the priority set);
  * - prepends, as Lua locals, the wire-format positions of src/events/wire.ts (`PUB_PRIORITY`,
  *   `CLAIM_TOKEN`, `CJ_ATTEMPT`, `CTX_SEQ`, …), the field lists `JOB_CONTEXT` and
  *   `CLAIM_JOB_FIELDS`, and `EVENT_VERSION` (from EVENT_VERSIONS in src/events/types.ts) — only
@@ -24,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INDEXED_STATES, SCRIPT_KEY_NAMES, type ScriptKeyName } from '../src/core/keys.js';
+import { AS_OF_INDEXED_STATES, INDEXED_STATES, SCRIPT_KEY_NAMES, type ScriptKeyName } from '../src/core/keys.js';
 import { EVENT_VERSIONS } from '../src/events/types.js';
 import { LUA_FIELD_LISTS, luaWireConstants } from '../src/events/wire.js';
 
@@ -125,12 +127,18 @@ function prelude(text: string, spec: ScriptKeySpec): string {
     count += 5;
   } else lines.push('local KEY_LANES = nil');
   if (spec.keys.includes('states')) {
+    // The state indexes end each block and their number depends on the read model (the live
+    // and shadow ones have no `active` index, a time-travel one has): one block is 1/blocks of KEYS.
     lines.push(`local KEY_STATES = ${count + 1}`);
-    count += INDEXED_STATES.length;
-  } else lines.push('local KEY_STATES = nil');
-  lines.push(`local KEY_COUNT = ${count}`);
+    lines.push(`local KEY_COUNT = #KEYS / ${spec.blocks}`);
+    // The state of each index key, by the number of them: AS_OF_INDEXED_STATES (a time-travel
+    // read model) or INDEXED_STATES (the live and shadow ones).
+    lines.push(`local STATE_LAYOUTS = { [${AS_OF_INDEXED_STATES.length}] = { ${AS_OF_INDEXED_STATES.map(luaString).join(', ')} }, [${INDEXED_STATES.length}] = { ${INDEXED_STATES.map(luaString).join(', ')} } }`);
+  } else {
+    lines.push('local KEY_STATES = nil');
+    lines.push(`local KEY_COUNT = ${count}`);
+  }
   const names = (name: string): boolean => new RegExp(`\\b${name}\\b`).test(text);
-  if (names('STATE_NAMES')) lines.push(`local STATE_NAMES = { ${INDEXED_STATES.map(luaString).join(', ')} }`);
   for (const [name, fields] of Object.entries(LUA_FIELD_LISTS)) {
     if (names(name)) lines.push(`local ${name} = { ${fields.map(luaString).join(', ')} }`);
   }

@@ -30,12 +30,23 @@ export const JOB_STATES = ['delayed', 'waiting', 'active', 'completed', 'failed'
 export type JobState = (typeof JOB_STATES)[number];
 
 /**
- * The states with a state index of their own ({@link stateKey}): every state but `waiting`, whose
- * jobs are exactly the members of the priority set ({@link priorityKey}), in dispatch order.
+/**
+ * The states whose jobs the live (and shadow) read model lists in a state index of their own
+ * ({@link stateKey}), in {@link JOB_STATES} order: every state but `waiting` and `active`.
+ * Waiting jobs are exactly the members of the priority set ({@link priorityKey}), in dispatch
+ * order. Active jobs are the pending entries of the lanes' consumer group, which Redis already
+ * holds (read by src/queue/active.ts), so the fold writes no index for them.
  */
-export const INDEXED_STATES = ['delayed', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
-/** A state with its own state index (every state but `waiting`). */
+export const INDEXED_STATES = ['delayed', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
+/** A state with its own state index in the live read model (every state but `waiting` and `active`). */
 export type IndexedState = (typeof INDEXED_STATES)[number];
+
+/**
+ * The states a time-travel read model ({@link asOfScriptKeyMap}) keeps a state index of: every
+ * state but `waiting` (its priority set is the index of waiting jobs), `active` included: time
+ * travel lists the jobs active at a past moment, which the lanes' pending entries cannot tell.
+ */
+export const AS_OF_INDEXED_STATES = ['delayed', 'active', 'completed', 'failed', 'dead', 'cancelled', 'blocked'] as const;
 
 /** Most partitions of one partitioned queue (see `PartitionedQueue`); partition indexes are 0..MAX_PARTITIONS-1. */
 export const MAX_PARTITIONS = 1024;
@@ -160,8 +171,10 @@ export function jobKey(queue: QueueName, jobId: JobId): `${QueuePrefix}job:${str
 }
 
 /**
- * ZSET — projection: job ids in one state, scored by the time they entered it (ms). Waiting jobs
- * have no state index: they are the members of {@link priorityKey}.
+/**
+ * ZSET — projection: job ids in one state, scored by the time they entered it (ms). Kept for the
+ * {@link INDEXED_STATES} only: waiting jobs are the members of {@link priorityKey}, active jobs
+ * the lanes' pending entries (src/queue/active.ts).
  */
 export function stateKey(queue: QueueName, state: IndexedState): string {
   return `${queuePrefix(queue)}state:${state}`;
@@ -189,9 +202,10 @@ export function priorityScore(priority: number, time: number): number {
 /**
  * ZSET — the index of the jobs in `state`: {@link stateKey}, or {@link priorityKey} for `waiting`.
  * Ascending order is oldest first, except for `waiting`: dispatch order (highest priority first,
- * then arrival), and its scores are {@link priorityScore}s, not times.
+ * then arrival), and its scores are {@link priorityScore}s, not times. `active` has no index
+ * (its jobs are the lanes' pending entries, src/queue/active.ts).
  */
-export function stateIndexKey(queue: QueueName, state: JobState): string {
+export function stateIndexKey(queue: QueueName, state: Exclude<JobState, 'active'>): string {
   return state === 'waiting' ? priorityKey(queue) : stateKey(queue, state);
 }
 
@@ -201,6 +215,15 @@ export function stateIndexKey(queue: QueueName, state: JobState): string {
  */
 export function legacyWaitingStateKey(queue: QueueName): string {
   return `${queuePrefix(queue)}state:waiting`;
+}
+
+/**
+ * ZSET — the index of state `active` written by versions before the active jobs were read from
+ * the lanes' pending entries (src/queue/active.ts). Nothing reads it; `rebuild` deletes it.
+ * Named here only so that it can be deleted.
+ */
+export function legacyActiveStateKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}state:active`;
 }
 
 /** HASH — projection: number of jobs per state, plus totals per event type. */
@@ -315,10 +338,23 @@ export function wakeKey(queue: QueueName): string {
 }
 
 /**
+ * SET — attempt tokens of lane entries that were deleted while pending (a fault: something
+ * XDEL'd or trimmed a lane), found by the reaper and not yet settled: src/consumers/loops/reaper.ts
+ * finds the active jobs holding them and settles them `lost` (src/events/lua/loseEntries.lua).
+ * Empty, hence absent, in normal operation.
+ */
+export function lostEntriesKey(queue: QueueName): string {
+  return `${queuePrefix(queue)}lost`;
+}
+
+/**
  * The keys a Sluice Lua script may name, by the field of the scripts' `K` table they fill
  * (src/events/lua/includes/keys.lua). `lanes` stands for the {@link PRIORITY_LEVELS} lane
- * streams (lane 0 first) and `states` for one state index per state in {@link INDEXED_STATES} order
- * (no `waiting`: waiting jobs are the members of `priority`).
+ * streams (lane 0 first) and `states` for the state indexes of the read model, in
+ * {@link JOB_STATES} order (the live and shadow read models: {@link INDEXED_STATES}, no `waiting`
+ * (its jobs are the members of `priority`) and no `active`; a time-travel one:
+ * {@link AS_OF_INDEXED_STATES}). `states` is last, so its keys end each block of KEYS; the
+ * scripts tell which states they index by their number (STATE_LAYOUTS, scripts/gen-lua.ts).
  * Each script declares the names it touches in a `--- @keys` header line; the gateway
  * (src/events/scripts.ts) passes exactly those keys, in the order of this list.
  */
@@ -344,6 +380,7 @@ export const SCRIPT_KEY_NAMES = [
   'repeatIndex',
   'repeatPrefix',
   'wake',
+  'lostEntries',
   'lanes',
   'states',
 ] as const;
@@ -384,6 +421,7 @@ export function scriptKeyMap(queue: QueueName): ScriptKeyMap {
     repeatIndex: repeatKey(queue),
     repeatPrefix: repeatPrefix(queue),
     wake: wakeKey(queue),
+    lostEntries: lostEntriesKey(queue),
     lanes: Array.from({ length: PRIORITY_LEVELS }, (_, lane) => laneKey(queue, lane)),
     states: INDEXED_STATES.map((state) => stateKey(queue, state)),
   };
@@ -405,21 +443,27 @@ export function flattenScriptKeys(map: ScriptKeyMap, names: readonly ScriptKeyNa
   return keys;
 }
 
-/** How many keys `names` stand for (`lanes` and `states` expand to their lists). */
+/**
+ * How many keys `names` stand for in a live or shadow key map (`lanes` and `states` expand to
+ * their lists; a time-travel map has one more state index).
+ */
 export function scriptKeyCount(names: readonly ScriptKeyName[]): number {
   let n = 0;
   for (const name of names) n += name === 'lanes' ? PRIORITY_LEVELS : name === 'states' ? INDEXED_STATES.length : 1;
   return n;
 }
 
-/** `map` with its read-model keys (counts, priority, job hashes, state indexes) under `prefix`. */
-function readModelAt(map: ScriptKeyMap, prefix: string): ScriptKeyMap {
+/**
+ * `map` with its read-model keys (counts, priority, job hashes, the indexes of `states`) under
+ * `prefix`.
+ */
+function readModelAt(map: ScriptKeyMap, prefix: string, states: readonly Exclude<JobState, 'waiting'>[]): ScriptKeyMap {
   return {
     ...map,
     counts: `${prefix}counts`,
     priority: `${prefix}priority`,
     jobPrefix: `${prefix}job:`,
-    states: INDEXED_STATES.map((state) => `${prefix}state:${state}`),
+    states: states.map((state) => `${prefix}state:${state}`),
   };
 }
 
@@ -430,15 +474,17 @@ function readModelAt(map: ScriptKeyMap, prefix: string): ScriptKeyMap {
  * dispatch key are the live ones (the fold never writes them).
  */
 export function shadowScriptKeyMap(queue: QueueName): ScriptKeyMap {
-  return readModelAt(scriptKeyMap(queue), shadowPrefix(queue));
+  return readModelAt(scriptKeyMap(queue), shadowPrefix(queue), INDEXED_STATES);
 }
 
 /**
  * The script keys pointed at a private read model of one time-travel run
- * (`sluice:{<queue>}:asof:<run>:`): like {@link shadowScriptKeyMap}, only the projection keys move.
+ * (`sluice:{<queue>}:asof:<run>:`): like {@link shadowScriptKeyMap}, only the projection keys
+ * move, and it indexes the {@link AS_OF_INDEXED_STATES}, `active` too: time travel lists the
+ * jobs active at a past moment, which the lanes' pending entries cannot tell.
  */
 export function asOfScriptKeyMap(queue: QueueName, run: string): ScriptKeyMap {
-  return readModelAt(scriptKeyMap(queue), asOfPrefix(queue, run));
+  return readModelAt(scriptKeyMap(queue), asOfPrefix(queue, run), AS_OF_INDEXED_STATES);
 }
 
 /** Prefix of the keys of one time-travel run (see {@link asOfScriptKeyMap}). */

@@ -6,7 +6,7 @@
  */
 import { asRedisUnavailable, fromScriptError } from '../core/errors.js';
 import type { RedisClient } from '../redis/connection.js';
-import { flattenScriptKeys, scriptKeyCount, scriptKeyMap, type QueueName, type ScriptKeyMap } from '../core/keys.js';
+import { flattenScriptKeys, scriptKeyMap, type QueueName, type ScriptKeyMap } from '../core/keys.js';
 import { SCRIPT_KEYS, SCRIPT_VERSION, SCRIPTS } from './lua/generated.js';
 import type { ScriptTime } from '../core/clock.js';
 
@@ -51,16 +51,18 @@ function keysOf(name: ScriptName, queue: QueueName, blocks: readonly ScriptKeyMa
 
 const registered = new WeakSet<RedisClient>();
 
-/** Defines every Sluice script on `redis`, a server or a Cluster connection (idempotent). */
+/**
+ * Defines every Sluice script on `redis`, a server or a Cluster connection (idempotent). The
+ * number of keys is passed with each call: a script that takes `states` gets as many state
+ * indexes as the read model it is pointed at has (see INDEXED_STATES in src/core/keys.ts).
+ */
 export function registerScripts(redis: RedisClient): void {
   if (registered.has(redis)) return;
   registered.add(redis);
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = commandName(name);
     if (command in redis) continue;
-    const spec = SCRIPT_KEYS[name];
-    const numberOfKeys = spec.blocks * scriptKeyCount(spec.keys);
-    redis.defineCommand(command, { numberOfKeys, lua: SCRIPTS[name] });
+    redis.defineCommand(command, { lua: SCRIPTS[name] });
   }
 }
 
@@ -85,7 +87,7 @@ export async function runScript(
   const command = (redis as unknown as Record<string, ScriptCommand>)[commandName(name)];
   if (!command) throw new Error(`script ${name} is not registered`);
   try {
-    return await command.call(redis, ...keys, now, queue, ...args);
+    return await command.call(redis, keys.length, ...keys, now, queue, ...args);
   } catch (error) {
     throw asRedisUnavailable(fromScriptError(error), `${name} on queue ${queue}`);
   }

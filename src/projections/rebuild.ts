@@ -28,7 +28,7 @@ import { compareIds, type EventArchive } from '../history/archive.js';
 import { streamExtent } from '../redis/stream-extent.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { applyEvents, swapProjection, verifyProjection, type ReplayFinish } from '../events/commands/index.js';
-import { eventsKey, legacyWaitingStateKey, metaKey, scriptKeyMap, shadowLockKey, shadowPrefix, shadowScriptKeyMap, toQueueName, type QueueName } from '../core/keys.js';
+import { eventsKey, legacyActiveStateKey, legacyWaitingStateKey, metaKey, scriptKeyMap, shadowLockKey, shadowPrefix, shadowScriptKeyMap, toQueueName, type QueueName } from '../core/keys.js';
 
 /** Options of {@link rebuild} and {@link verify}. */
 export interface ReplayOptions {
@@ -288,8 +288,9 @@ export async function rebuild(redis: RedisClient, queueName: string, options: Re
     const { folded, result } = await replayThen(redis, queue, options, async ({ lastId, replayed }) =>
       swapProjection(redis, queue, (options.clock ?? systemClock).now(), { live: scriptKeyMap(queue), shadow: shadowScriptKeyMap(queue) }, { lastId, replayed }),
     );
-    // The waiting-state index of older versions (now served by the priority set): stale, unread.
-    await redis.unlink(legacyWaitingStateKey(queue));
+    // The waiting and active state indexes of older versions: stale, unread (waiting jobs are
+    // served by the priority set, active jobs are the lanes' pending entries, src/queue/active.ts).
+    await redis.unlink(legacyWaitingStateKey(queue), legacyActiveStateKey(queue));
     return { replayed: folded.replayed, caughtUp: result.caughtUp, jobs: result.jobs };
   });
 }

@@ -26,6 +26,7 @@ import type { EventArchive } from '../history/archive.js';
 import { jobHistory } from '../history/replay.js';
 import type { StoredJobEvent } from '../events/types.js';
 import { parseJobHash, type Job } from '../projections/job.js';
+import { activeJobs } from './active.js';
 import type { RedisClient } from '../redis/connection.js';
 import { streamExtent, type StreamExtent } from '../redis/stream-extent.js';
 
@@ -64,7 +65,10 @@ export interface WorkerInfo {
 
 /**
  * Jobs in one state, a page at a time (see {@link Queue.list}): oldest first (by the time they
- * entered the state), except `waiting`: dispatch order, highest priority first, then arrival.
+ * entered the state), except `waiting`: dispatch order, highest priority first, then arrival,
+ * and `active`: oldest claim first. Active jobs have no state index: they are read whole from
+ * the lanes' pending entries (src/queue/active.ts, bounded by the workers' concurrency), ordered
+ * by claim time, then paged.
  */
 export async function listJobs(redis: RedisClient, queue: QueueName, state: JobState, options: { cursor?: string; limit?: number }): Promise<JobPage> {
   if (!(JOB_STATES as readonly string[]).includes(state)) {
@@ -74,6 +78,11 @@ export async function listJobs(redis: RedisClient, queue: QueueName, state: JobS
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
   const offset = options.cursor === undefined ? 0 : Number(options.cursor);
   if (!Number.isInteger(offset) || offset < 0) throw new ValidationError('cursor', 'is not a cursor returned by list');
+  if (state === 'active') {
+    const active = await activeJobs(redis, queue);
+    const jobs = active.slice(offset, offset + limit).map((a) => a.job);
+    return active.length > offset + limit ? { jobs, nextCursor: String(offset + limit) } : { jobs };
+  }
   const ids = await redis.zrange(stateIndexKey(queue, state), String(offset), String(offset + limit));
   const page = ids.slice(0, limit);
   const pipeline = redis.pipeline();

@@ -10,8 +10,10 @@
  *   hashes in pipelined batches and keeping those that match. Waiting jobs are indexed by the
  *   priority set (`sluice:{q}:priority`, scored by `priorityScore(priority, time)`): it is walked
  *   one priority band at a time, highest priority first, each band newest first with `from`..`to`
- *   shifted into the band's scores. At most `maxScan` jobs are read per call; `nextCursor`
- *   continues the walk.
+ *   shifted into the band's scores. Active jobs have no index: they are read whole from the
+ *   lanes' pending entries (src/queue/active.ts, bounded by the workers' concurrency), scored by
+ *   claim time, and walked the same way, newest claim first. At most `maxScan` jobs are read per
+ *   call; `nextCursor` continues the walk.
  * The other criteria filter what those reads return.
  *
  * @packageDocumentation
@@ -21,6 +23,7 @@ import { JOB_STATES, jobKey, PRIORITY_BAND, PRIORITY_LEVELS, priorityKey, priori
 import { parseJobHash, type Job } from '../projections/job.js';
 import type { RedisClient } from '../redis/connection.js';
 import { searchTerms } from '../payloads/terms.js';
+import { activeJobs } from './active.js';
 
 /** What to look for. Criteria combine with AND. */
 export interface JobSearch {
@@ -110,7 +113,7 @@ function matches(job: Job, search: JobSearch, score?: number): boolean {
 }
 
 /** One sorted set (or one priority band of the priority set) the state-index walk reads. */
-interface Segment {
+interface IndexSegment {
   key: string;
   /** Subtracted from a score to get the time the job entered its state (a band's base). */
   base: number;
@@ -119,13 +122,24 @@ interface Segment {
   min: string;
 }
 
+/** The segment of the active jobs, which have no index (read from the lanes' pending entries). */
+const ACTIVE = 'active';
+
+/** One step of the state-index walk. */
+type Segment = IndexSegment | typeof ACTIVE;
+
 /**
- * The segments of the state-index walk, in walk order: one per state index, and for `waiting`
- * one per priority band of the priority set, highest priority first.
+ * The segments of the state-index walk, in walk order: one per state index, for `waiting` one
+ * per priority band of the priority set, highest priority first, and for `active` the active
+ * jobs.
  */
 function segments(queue: QueueName, states: readonly JobState[], from: number | undefined, to: number | undefined): Segment[] {
   const out: Segment[] = [];
   for (const state of states) {
+    if (state === 'active') {
+      out.push(ACTIVE);
+      continue;
+    }
     if (state !== 'waiting') {
       out.push({ key: stateKey(queue, state), base: 0, max: to === undefined ? '+inf' : String(to), min: from === undefined ? '-inf' : String(from) });
       continue;
@@ -196,14 +210,28 @@ export async function searchJobs(redis: RedisClient, queueName: string, search: 
     const batch = Math.min(500, maxScan - scanned);
     if (batch <= 0 || jobs.length >= limit) return { jobs, scanned, via: 'state-index', nextCursor: `s:${stateIndex}:${offset}` };
     const segment = walk[stateIndex] as Segment;
-    const reply = await redis.zrevrangebyscore(segment.key, segment.max, segment.min, 'WITHSCORES', 'LIMIT', offset, batch);
     const ids: string[] = [];
     const scores: number[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      ids.push(reply[i] as string);
-      scores.push(Number(reply[i + 1]) - segment.base);
+    let read: (Job | undefined)[];
+    if (segment === ACTIVE) {
+      // Newest claim first, like ZREVRANGEBYSCORE (ties by id, descending).
+      const active = (await activeJobs(redis, queue))
+        .filter((a) => (search.from === undefined || a.claimedAt >= search.from) && (search.to === undefined || a.claimedAt <= search.to))
+        .reverse()
+        .slice(offset, offset + batch);
+      for (const a of active) {
+        ids.push(a.job.id);
+        scores.push(a.claimedAt);
+      }
+      read = active.map((a) => a.job);
+    } else {
+      const reply = await redis.zrevrangebyscore(segment.key, segment.max, segment.min, 'WITHSCORES', 'LIMIT', offset, batch);
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        ids.push(reply[i] as string);
+        scores.push(Number(reply[i + 1]) - segment.base);
+      }
+      read = await readJobs(redis, queue, ids);
     }
-    const read = await readJobs(redis, queue, ids);
     for (const [i, job] of read.entries()) {
       offset++;
       scanned++;

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Archiver } from '../../src/audit/archiver.js';
 import { replayBatches } from '../../src/history/replay.js';
-import { jobKey, stateKey, toJobId, toQueueName } from '../../src/core/keys.js';
+import { jobKey, toJobId, toQueueName } from '../../src/core/keys.js';
 import { rebuild, verify } from '../../src/projections/rebuild.js';
 import { Child } from '../helpers/child.js';
 import { waitFor } from '../helpers/dispatch.js';
@@ -63,8 +63,8 @@ describe('verify and rebuild on a live, archiving queue', () => {
         // Freeze it (SIGSTOP) until it is caught holding a job, then kill it.
         await waitFor(async () => {
           victim.signal('SIGSTOP');
-          const active = await redis.zrange(stateKey(toQueueName(name), 'active'), '0', '-1');
-          for (const id of active) if ((await redis.hget(jobKey(toQueueName(name), toJobId(id)), 'worker')) === victimId) return true;
+          const { jobs: active } = await queue.list('active', { limit: 1000 });
+          if (active.some((job) => job.worker === victimId)) return true;
           victim.signal('SIGCONT');
           return false;
         }, 20_000, 'the victim holding a job');
@@ -85,9 +85,9 @@ describe('verify and rebuild on a live, archiving queue', () => {
       lastCompleted = counts.completed;
       maxActive = Math.max(maxActive, counts.active);
       // No job stays active past its lease (plus a reaper run): a rebuild must not resurrect one.
-      const active = await redis.zrange(stateKey(toQueueName(name), 'active'), '0', '-1');
+      const { jobs: active } = await queue.list('active', { limit: 1000 });
       const now = Date.now();
-      for (const id of active) {
+      for (const { id } of active) {
         const claimedAt = Number(await redis.hget(jobKey(toQueueName(name), toJobId(id)), 'claimedAt'));
         oldestActiveMs = Math.max(oldestActiveMs, now - claimedAt);
         expect(now - claimedAt, `job ${id} active since ${now - claimedAt} ms`).toBeLessThan(ACTIVE_BOUND_MS);

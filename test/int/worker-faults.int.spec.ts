@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { laneKey, toQueueName } from '../../src/core/keys.js';
+import { laneKey, lostEntriesKey, toQueueName } from '../../src/core/keys.js';
 import { Child } from '../helpers/child.js';
 import { allEvents, typesOf, waitFor } from '../helpers/dispatch.js';
 import { useQueueFixture } from '../helpers/fixture.js';
@@ -81,5 +81,8 @@ describe('worker process faults', () => {
     expect(lost?.type === 'lost' && lost.data.reason).toMatch(/deleted while pending/);
     const dead = events.find((e) => e.type === 'dead-lettered');
     expect(dead?.type === 'dead-lettered' && dead.data.reason).toBe('lost');
+    // Settled: no token is left for a later reaper run to look for.
+    await waitFor(async () => (await t.redis.exists(lostEntriesKey(toQueueName(name)))) === 0);
+    expect((await queue.list('active')).jobs).toEqual([]);
   });
 });

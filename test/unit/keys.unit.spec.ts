@@ -21,11 +21,14 @@ import {
   scriptKeyCount,
   scriptKeyMap,
   flattenScriptKeys,
+  AS_OF_INDEXED_STATES,
   INDEXED_STATES,
   JOB_STATES,
+  legacyActiveStateKey,
   legacyWaitingStateKey,
   scriptKeys,
   shadowScriptKeyMap,
+  asOfScriptKeyMap,
   stateKey,
   toJobId,
   toQueueName,
@@ -40,10 +43,11 @@ describe('key layout', () => {
     ['lane', laneKey(q, 3), 'sluice:{emails}:lane:3'],
     ['delayed', delayedKey(q), 'sluice:{emails}:delayed'],
     ['job', jobKey(q, toJobId('a:b:c')), 'sluice:{emails}:job:a:b:c'],
-    ['state', stateKey(q, 'active'), 'sluice:{emails}:state:active'],
+    ['state', stateKey(q, 'completed'), 'sluice:{emails}:state:completed'],
     ['state index of waiting', stateIndexKey(q, 'waiting'), 'sluice:{emails}:priority'],
     ['state index of dead', stateIndexKey(q, 'dead'), 'sluice:{emails}:state:dead'],
     ['legacy waiting state', legacyWaitingStateKey(q), 'sluice:{emails}:state:waiting'],
+    ['legacy active state', legacyActiveStateKey(q), 'sluice:{emails}:state:active'],
     ['priority', priorityKey(q), 'sluice:{emails}:priority'],
     ['counts', countsKey(q), 'sluice:{emails}:counts'],
     ['meta', metaKey(q), 'sluice:{emails}:meta'],
@@ -69,9 +73,15 @@ describe('key layout', () => {
     const map = scriptKeyMap(q);
     expect(map.lanes).toEqual([0, 1, 2, 3, 4].map((lane) => laneKey(q, lane)));
     expect(map.states).toEqual(INDEXED_STATES.map((s) => stateKey(q, s)));
-    // Waiting jobs are indexed by the priority set alone: no script receives a state:waiting key.
-    expect(INDEXED_STATES).toEqual(JOB_STATES.filter((s) => s !== 'waiting'));
+    // Waiting jobs are indexed by the priority set alone, active jobs are the lanes' pending
+    // entries: no script receives a state:waiting or a state:active key of the live read model.
+    expect(INDEXED_STATES).toEqual(JOB_STATES.filter((s) => s !== 'waiting' && s !== 'active'));
     expect(keys).not.toContain(legacyWaitingStateKey(q));
+    expect(keys).not.toContain(legacyActiveStateKey(q));
+    expect(shadowScriptKeyMap(q).states).toHaveLength(JOB_STATES.length - 2);
+    // A time-travel read model indexes active jobs (a past moment's pending entries are gone).
+    expect(AS_OF_INDEXED_STATES).toEqual(JOB_STATES.filter((s) => s !== 'waiting'));
+    expect(asOfScriptKeyMap(q, 'r').states).toEqual(AS_OF_INDEXED_STATES.map((s) => `sluice:{emails}:asof:r:state:${s}`));
     expect([map.events, map.meta, map.counts, map.priority, map.delayed, map.jobPrefix, map.workers]).toEqual([
       eventsKey(q), metaKey(q), countsKey(q), priorityKey(q), delayedKey(q), 'sluice:{emails}:job:', workersKey(q),
     ]);

@@ -1,5 +1,5 @@
 /**
- * Scripts of the background tasks and the read-model tools: reap.lua, promote.lua,
+ * Scripts of the background tasks and the read-model tools: reap.lua, loseEntries.lua, promote.lua,
  * applyRetention.lua, trimEvents.lua, applyEvents.lua, swapProjection.lua and verifyProjection.lua.
  */
 import type { ScriptTime } from '../../core/clock.js';
@@ -25,17 +25,41 @@ export interface ReapInput {
 export interface ReapResult {
   requeued: number;
   deadLettered: number;
-  lost: number;
   staleEntries: number;
   prunedConsumers: number;
+  /**
+   * Attempt tokens of lane entries deleted while pending (found by this call or an earlier one)
+   * whose jobs are not settled yet: settle them with src/consumers/lost-entries.ts. Empty unless
+   * something XDEL'd or trimmed a lane.
+   */
+  lostTokens: string[];
 }
 
-/** reap.lua: takes back attempts whose lease expired (appends `timed-out`, `dead-lettered` or `lost`). */
+/**
+ * reap.lua: takes back attempts whose lease expired (appends `timed-out` or `dead-lettered`) and
+ * reports the tokens of entries deleted while pending (see {@link ReapResult.lostTokens}).
+ */
 export async function reapLeases(redis: RedisClient, queue: QueueName, now: ScriptTime, input: ReapInput): Promise<ReapResult> {
   const reply = array('reap', await runScript(redis, 'reap', queue, now, [input.consumer, input.leaseMs, input.count, input.pruneConsumersAfterMs ?? '']));
-  const [requeued, deadLettered, lost, staleEntries, prunedConsumers] = reply.map((n) => integer('reap', n));
-  if (prunedConsumers === undefined) throw badReply('reap', '5 counts', reply);
-  return { requeued: requeued ?? 0, deadLettered: deadLettered ?? 0, lost: lost ?? 0, staleEntries: staleEntries ?? 0, prunedConsumers };
+  if (reply.length < 4) throw badReply('reap', '4 counts and the lost tokens', reply);
+  const [requeued, deadLettered, staleEntries, prunedConsumers] = reply.slice(0, 4).map((n) => integer('reap', n)) as [number, number, number, number];
+  return { requeued, deadLettered, staleEntries, prunedConsumers, lostTokens: reply.slice(4).map((t) => text('reap', t)) };
+}
+
+/**
+ * loseEntries.lua: appends `lost` and `dead-lettered` for each job of `found` still active with
+ * its token, then forgets `searched` (every token looked for) as unsettled. Returns the jobs settled.
+ */
+export async function loseEntries(
+  redis: RedisClient,
+  queue: QueueName,
+  now: ScriptTime,
+  searched: readonly string[],
+  found: readonly { jobId: string; token: string }[],
+): Promise<number> {
+  const args: (string | number)[] = [searched.length, ...searched];
+  for (const f of found) args.push(f.jobId, f.token);
+  return integer('loseEntries', await runScript(redis, 'loseEntries', queue, now, args));
 }
 
 /** promote.lua: promotes up to `limit` due delayed jobs; `nextDueMs` is the earliest still delayed, or -1. */

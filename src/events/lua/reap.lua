@@ -2,8 +2,10 @@
   Timeout requeue. Takes lane entries idle longer than the lease (their worker died or hung)
   with XAUTOCLAIM, appends `timed-out` and re-dispatches the job with a fresh lane entry (a
   grouped job goes back to its group's list), or dead-letters it when its attempts are spent.
-  Entries that XAUTOCLAIM reports as deleted while pending become an explicit `lost` outcome
-  followed by `dead-lettered`, never a silent drop. Safe to run from many workers at once: an
+  Entries that XAUTOCLAIM reports as deleted while pending (it drops them from the pending list)
+  are kept in K.lostEntries, and returned, until src/consumers/lost-entries.ts finds the active
+  jobs holding them and loseEntries.lua settles each as an explicit `lost` outcome followed by
+  `dead-lettered`, never a silent drop. Safe to run from many workers at once: an
   entry is claimed by one caller only, and a job is touched only while its token matches the
   entry. The group lane is reaped like the lanes; its tokens are `g<entry id>`.
 
@@ -13,10 +15,11 @@
     ARGV[5]  most entries to take per lane
     ARGV[6]  optional: idle time (ms) after which a consumer with nothing pending is deleted
              from the lanes' groups and a worker-list entry is dropped
-  Output: { requeued, deadLettered, lost, staleEntries, prunedConsumers }
-  Events: timed-out, dead-lettered, lost
+  Output: { requeued, deadLettered, staleEntries, prunedConsumers, lostToken... } where the
+    lost tokens are every token in K.lostEntries (deleted now or by an earlier call, not yet settled)
+  Events: timed-out, dead-lettered
 ]]
---- @keys events meta counts priority jobPrefix workers dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lanes states
+--- @keys events meta counts priority jobPrefix workers dedupePrefix groups groupState groupsParked groupWaitPrefix groupLane depsPrefix dependentsPrefix outbox wake lostEntries lanes states
 --- @include "includes/keys"
 --- @include "includes/append"
 --- @include "includes/finish"
@@ -24,7 +27,7 @@
 --- @include "includes/flows"
 local K = sluiceKeys()
 local consumer, lease, count = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local requeued, dead, lostCount, stale = 0, 0, 0, 0
+local requeued, dead, stale = 0, 0, 0
 local deleted = {}
 local anyDeleted = false
 local streams = {}
@@ -68,20 +71,12 @@ for _, s in ipairs(streams) do
   end
 end
 if anyDeleted then
-  -- Find the active jobs whose attempt token is a deleted entry. Rare, and the active set is
-  -- bounded by the workers' concurrency.
-  for _, jobId in ipairs(redis.call('ZRANGE', K.states.active, 0, -1)) do
-    local job = redis.call('HMGET', K.jobPrefix .. jobId, 'token', 'attempt', 'traceparent', 'dedupeKey', 'group')
-    if job[1] and deleted[job[1]] then
-      appendEvent(K, jobId, 'lost', { entryId = job[1],
-        reason = 'lane entry ' .. job[1] .. ' was deleted while pending' })
-      appendEvent(K, jobId, 'dead-lettered', { reason = 'lost', attempt = tonumber(job[2]) })
-      releaseDedupe(K, jobId, job[4])
-      if job[5] then groupSlotFree(K, job[5]) end
-      settleDependants(K, jobId, 'dead')
-      lostCount = lostCount + 1
-    end
-  end
+  -- The jobs holding these tokens are found outside this call (the read model keeps no index of
+  -- active jobs): src/consumers/lost-entries.ts scans the job hashes and settles them with
+  -- loseEntries.lua. Kept in a set until then, so a reaper that dies in between loses nothing.
+  local tokens = {}
+  for token in pairs(deleted) do tokens[#tokens + 1] = token end
+  redis.call('SADD', K.lostEntries, unpack(tokens))
 end
 
 -- Housekeeping: consumers of dead workers stay in the lanes' consumer groups and in the worker
@@ -106,4 +101,6 @@ if pruneIdle then
     end
   end
 end
-return { requeued, dead, lostCount, stale, pruned }
+local out = { requeued, dead, stale, pruned }
+for _, token in ipairs(redis.call('SMEMBERS', K.lostEntries)) do out[#out + 1] = token end
+return out

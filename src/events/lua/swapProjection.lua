@@ -14,7 +14,7 @@
     { 'mismatch', folded, appended } with nothing swapped
   Events: none
 ]]
---- @keys events counts priority jobPrefix states
+--- @keys events counts priority jobPrefix groupLane lanes states
 --- @blocks 2
 --- @include "includes/keys"
 --- @include "includes/replay"

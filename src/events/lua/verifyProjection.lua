@@ -16,7 +16,7 @@
     { 'mismatch', folded, appended }
   Events: none
 ]]
---- @keys events counts priority jobPrefix states
+--- @keys events counts priority jobPrefix groupLane lanes states
 --- @blocks 2
 --- @include "includes/keys"
 --- @include "includes/replay"

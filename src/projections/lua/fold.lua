@@ -8,8 +8,12 @@
 
   Read models touched (all named by the K table of src/events/lua/includes/keys.lua):
     job hash (K.jobPrefix .. jobId), K.states[*], K.priority, K.counts
-  Every state but waiting has its index in K.states, scored by the time the job entered it; the
-  index of waiting is K.priority, scored by priorityScore (src/core/keys.ts has the same formula).
+  Every state but waiting and active may have its index in K.states, scored by the time the job
+  entered it; the index of waiting is K.priority, scored by priorityScore (src/core/keys.ts has
+  the same formula). A state's index is written only when K has one: the live and shadow read
+  models keep none for `active` (the active jobs are the lanes' pending entries, see
+  src/queue/active.ts), a time-travel read model does. The counts hash counts every state
+  either way.
 
   applyEvent(K, jobId, etype, d, meta, cur)
     d     the event data as a Lua table (decoded JSON)
@@ -132,19 +136,21 @@ flushFold = function()
   flushCounts()
 end
 
--- Takes the job out of the index of state `from` (K.priority for waiting, which has no
--- K.states entry: the priority set is its index).
+-- Takes the job out of the index of state `from`: K.priority for waiting, which has no
+-- K.states entry (the priority set is its index); nothing for a state K keeps no index of
+-- (active, in the live and shadow read models).
 local function leaveState(K, jobId, from)
   if from == 'waiting' then
     redis.call('ZREM', K.priority, jobId)
-  else
+  elseif K.states[from] then
     redis.call('ZREM', K.states[from], jobId)
   end
   bumpCount(K.counts, from, -1)
 end
 
--- Puts the job in the index of state `to`. A job without a priority entering `waiting` can only
--- come from a replay that lacks the job's `created` event: that history is incomplete.
+-- Puts the job in the index of state `to` (K.priority for waiting; nothing when K keeps no index
+-- of `to`). A job without a priority entering `waiting` can only come from a replay that lacks
+-- the job's `created` event: that history is incomplete.
 local function enterState(K, jobId, to, time, priority)
   if to == 'waiting' and not priority then
     error({ err = 'SLUICE_ERR_HISTORY_INCOMPLETE ' .. K.queue .. ' job ' .. jobId ..
@@ -152,7 +158,7 @@ local function enterState(K, jobId, to, time, priority)
   end
   if to == 'waiting' then
     redis.call('ZADD', K.priority, priorityScore(priority, time), jobId)
-  else
+  elseif K.states[to] then
     redis.call('ZADD', K.states[to], time, jobId)
   end
   bumpCount(K.counts, to, 1)

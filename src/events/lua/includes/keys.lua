@@ -4,8 +4,9 @@
 
   Input:
     KEYS     the declared keys, in the order of SCRIPT_KEY_NAMES in src/core/keys.ts (the
-             generator prepends KEY_NAMES, KEY_LANES, KEY_STATES, KEY_COUNT and STATE_NAMES
-             (INDEXED_STATES of src/core/keys.ts) to each script):
+             generator prepends KEY_NAMES, KEY_LANES, KEY_STATES, KEY_COUNT and STATE_LAYOUTS
+             to each script; KEY_COUNT, the keys of one block, is #KEYS / blocks for a script
+             that takes `states`, whose number varies with the read model):
                events          STREAM event log
                meta            HASH   config, pause flag, feature flags
                counts          HASH   jobs per state, events per type                (read model)
@@ -28,9 +29,17 @@
                repeatIndex     ZSET   repeatable key -> next due time
                repeatPrefix    prefix of repeatable job HASHes
                wake            STREAM wake-up signal for blocked workers
+               lostEntries     SET    tokens of lane entries deleted while pending, not yet settled
                lanes           5 keys: STREAM dispatch lanes 0..4 (lane 4 = highest), K.lanes[lane]
-               states          7 keys: ZSET per state but waiting (delayed, active, completed,
-                               failed, dead, cancelled, blocked), K.states[state]  (read model)
+               states          the rest of the block: ZSET per indexed state, K.states[state],
+                               in JOB_STATES order; the generator's STATE_LAYOUTS names them by
+                               their number (AS_OF_INDEXED_STATES or INDEXED_STATES of
+                               src/core/keys.ts). No read model has K.states.waiting (its index
+                               is K.priority). The live and shadow read models have no
+                               K.states.active either (the active jobs are the lanes' pending
+                               entries): 6 keys (delayed, completed, failed, dead, cancelled,
+                               blocked); a time-travel read model indexes active too: 7 keys.
+                                                                                     (read model)
     ARGV[1]  now, milliseconds since the epoch of an injected clock (tests), or `s<ms>` for the
              Redis server's clock: then K.now is the server's TIME in ms (the caller's <ms> when
              the Redis user may not run TIME), and events are appended with ids `<K.now>-*`, so an
@@ -67,7 +76,9 @@ local function sluiceKeys(base)
   end
   if KEY_STATES then
     local states = {}
-    for i, name in ipairs(STATE_NAMES) do states[name] = KEYS[base + KEY_STATES + i - 1] end
+    local names = STATE_LAYOUTS[KEY_COUNT - KEY_STATES + 1]
+    if not names then error('SLUICE_ERR_KEYS ' .. (KEY_COUNT - KEY_STATES + 1) .. ' state index keys: expected the live or the time-travel layout') end
+    for i, name in ipairs(names) do states[name] = KEYS[base + KEY_STATES + i - 1] end
     t.states = states
   end
   if string.sub(ARGV[1], 1, 1) == 's' then

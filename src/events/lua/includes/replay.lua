@@ -14,8 +14,17 @@
                                                    since the replay read them: replay more
                             { 'mismatch', folded, appended }  the history replayed is not the
                                                    stream's (a gap or a foreign archive)
-  jobIds(K)               every job id in K's state indexes (K.priority for waiting, then
-                          K.states)
+  jobIds(K)               every job id of read model K: the ids in its indexes (K.priority for
+                          waiting, then K.states) and its active jobs (activeIds; a read model
+                          with a K.states.active index lists them there)
+  activeIds(K)            the jobs K says are active. The live and shadow read models keep no
+                          index of them (see fold.lua): they are the jobs named by the lanes'
+                          pending entries (consumer group `workers`) whose hash in K says active
+                          with that entry's token, read whole (bounded by the workers'
+                          concurrency). A job whose pending entry was deleted (the `lost` fault,
+                          until the reaper settles it) is named by no entry: when fewer are found
+                          than K's counts say, K's job hashes are SCANned instead (a fault case
+                          of an admin operation, O(keys)).
   Output: none. Events: none.
 ]]
 --- @include "projections/fold"
@@ -68,8 +77,47 @@ local function finishReplay(S, afterId, replayed)
   return nil, caught
 end
 
+local function activeIds(K)
+  local ids = {}
+  local streams = {}
+  for lane = 0, 4 do streams[#streams + 1] = { K.lanes[lane], '' } end
+  streams[#streams + 1] = { K.groupLane, 'g' }
+  for _, s in ipairs(streams) do
+    -- No stream or no group yet: nothing pending.
+    local pending = redis.pcall('XPENDING', s[1], 'workers', '-', '+', 1000000000)
+    if not pending.err then
+      for _, p in ipairs(pending) do
+        local entry = redis.call('XRANGE', s[1], p[1], p[1])[1]
+        local jobId = entry and entry[2][2]
+        if jobId then
+          local job = redis.call('HMGET', K.jobPrefix .. jobId, 'state', 'token')
+          if job[1] == 'active' and job[2] == s[2] .. p[1] then ids[#ids + 1] = jobId end
+        end
+      end
+    end
+  end
+  if #ids >= tonumber(redis.call('HGET', K.counts, 'active') or '0') then return ids end
+  ids = {}
+  local seen = {}
+  local pattern = string.gsub(K.jobPrefix, '[%*%?%[%]\\]', '\\%0') .. '*'
+  local cursor = '0'
+  repeat
+    local page = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = page[1]
+    for _, key in ipairs(page[2]) do
+      local id = string.sub(key, #K.jobPrefix + 1)
+      if not seen[id] and redis.call('HGET', key, 'state') == 'active' then
+        seen[id] = true
+        ids[#ids + 1] = id
+      end
+    end
+  until cursor == '0'
+  return ids
+end
+
 local function jobIds(K)
-  local ids = redis.call('ZRANGE', K.priority, 0, -1)
+  local ids = K.states.active and {} or activeIds(K)
+  for _, id in ipairs(redis.call('ZRANGE', K.priority, 0, -1)) do ids[#ids + 1] = id end
   for _, key in pairs(K.states) do
     for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do ids[#ids + 1] = id end
   end
