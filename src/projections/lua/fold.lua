@@ -175,12 +175,14 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
     if deferredKeys then
       if state then
         local key = state == 'waiting' and K.priority or K.states[state]
-        local ids = deferredFrom[key]
-        if not ids then
-          ids = {}
-          deferredFrom[key] = ids
+        if key then
+          local ids = deferredFrom[key]
+          if not ids then
+            ids = {}
+            deferredFrom[key] = ids
+          end
+          ids[#ids + 1] = jobId
         end
-        ids[#ids + 1] = jobId
         bumpCount(K.counts, state, -1)
       end
       deferredKeys[#deferredKeys + 1] = jkey
