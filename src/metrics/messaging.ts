@@ -41,8 +41,24 @@ function toLabel(attribute: string): string {
   return attribute.replace(/\./g, '_');
 }
 
+/**
+ * Labels already converted, per attributes object: a worker passes the same object for every
+ * job, and the conversion cost ≈ 4 µs a job (a fifth of a worker's CPU in the drain profile).
+ * Callers must not change an attributes object after passing it (none does: they are built
+ * once, or built new for a failure).
+ */
+const converted = new WeakMap<Attributes, Record<string, string>>();
+
 /** `attributes` as Prometheus labels (dots to underscores, values as strings). */
 function labels(attributes: Attributes): Record<string, string> {
+  const cached = converted.get(attributes);
+  if (cached !== undefined) return cached;
+  const out = convert(attributes);
+  converted.set(attributes, out);
+  return out;
+}
+
+function convert(attributes: Attributes): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributes)) {
     if (value !== undefined && (MESSAGING_ATTRIBUTES as readonly string[]).includes(key)) out[toLabel(key)] = String(value);
