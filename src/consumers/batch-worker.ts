@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { Worker, type ActiveJob, type WorkerOptions } from './worker.js';
+import { DEFAULT_CONCURRENCY } from './worker-options.js';
 
 /** The outcome of one job of a batch. */
 export type BatchOutcome<R = unknown> = { ok: true; result?: R } | { ok: false; error: unknown };
@@ -45,13 +46,19 @@ function deferred<R>(): Deferred<R> {
   return { promise, resolve, reject };
 }
 
+/** A BatchWorker's batch size: `batchSize`, else the concurrency (validated by the Worker). */
+export function batchSizeOf(options: BatchWorkerOptions): number {
+  return options.batchSize ?? options.concurrency ?? DEFAULT_CONCURRENCY;
+}
+
 /** Runs `handler` on batches of up to `batchSize` jobs of `queue`. */
 export class BatchWorker<P = unknown, R = unknown> extends Worker<P, R> {
   private readonly batchHandler: BatchHandler<P, R>;
 
   constructor(queue: string, handler: BatchHandler<P, R>, options: BatchWorkerOptions) {
     // The per-job handler is never called: runnersFor routes every job through the batch.
-    super(queue, () => Promise.reject(new Error('BatchWorker runs batches only')), { ...options, autorun: false });
+    // A batch is the jobs of one claim: by default as many as the worker may run at once.
+    super(queue, () => Promise.reject(new Error('BatchWorker runs batches only')), { ...options, batchSize: batchSizeOf(options), autorun: false });
     this.batchHandler = handler;
     if (options.autorun !== false) this.run();
   }
