@@ -13,6 +13,20 @@ import { readModelSnapshot } from '../helpers/read-model.js';
 
 const t = useQueueFixture();
 
+/** A worker whose handlers hold their jobs until `release()`; `held` names the jobs it runs. */
+function gatedWorker(name: string, options: { leaseMs?: number } = {}): { held: Set<string>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = new Set<string>();
+  const worker = new Worker(name, async (job) => {
+    held.add(job.id);
+    await gate;
+    return 'ok';
+  }, { connection: t.redis, concurrency: 5, blockMs: 100, ...options });
+  t.defer(() => worker.close(1000));
+  return { held, release: () => release() };
+}
+
 describe('active jobs', () => {
   it('while a worker holds jobs, list("active") is exactly those jobs by claim time, with no state:active key; verify is clean and rebuild exact', async () => {
     const { name, queue } = t.setup();
@@ -22,15 +36,7 @@ describe('active jobs', () => {
     await queue.publish('b', undefined, { priority: 3 });
     await queue.publish('c', undefined, { group: 'g1' });
     const other = await queue.publish('waits', undefined, { delayMs: 60_000 });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const held = new Set<string>();
-    const worker = new Worker(name, async (job) => {
-      held.add(job.id);
-      await gate;
-      return 'ok';
-    }, { connection: t.redis, concurrency: 5, blockMs: 100 });
-    t.defer(() => worker.close(1000));
+    const { held, release } = gatedWorker(name);
     await waitFor(() => held.size === 3);
 
     const { jobs } = await queue.list('active');
@@ -75,15 +81,7 @@ describe('active jobs', () => {
     const q = toQueueName(name);
     const a = await queue.publish('a', undefined, { priority: 1 });
     await queue.publish('b', undefined, { priority: 1 });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const held = new Set<string>();
-    const worker = new Worker(name, async (job) => {
-      held.add(job.id);
-      await gate;
-      return 'ok';
-    }, { connection: t.redis, concurrency: 5, blockMs: 100, leaseMs: 60_000 });
-    t.defer(() => worker.close(1000));
+    const { held, release } = gatedWorker(name, { leaseMs: 60_000 });
     await waitFor(() => held.size === 2);
     const token = await t.redis.hget(jobKey(q, toJobId(a.id)), 'token');
     expect(await t.redis.xdel(laneKey(q, 1), token as string)).toBe(1);

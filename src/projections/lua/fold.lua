@@ -86,12 +86,18 @@ end
 -- code that reads a counts hash inside a script (verify, swap) flushes first.
 local countDeltas = {}
 
-local function bumpCount(key, field, n)
-  local d = countDeltas[key]
-  if not d then
-    d = {}
-    countDeltas[key] = d
+-- The table map[key], created empty on first use.
+local function subTable(map, key)
+  local t = map[key]
+  if not t then
+    t = {}
+    map[key] = t
   end
+  return t
+end
+
+local function bumpCount(key, field, n)
+  local d = subTable(countDeltas, key)
   d[field] = (d[field] or 0) + n
 end
 
@@ -101,6 +107,13 @@ local function flushCounts()
   end
   countDeltas = {}
 end
+
+-- Appends v to the list map[key], creating the list on first use.
+local function pushTo(map, key, v)
+  local list = subTable(map, key)
+  list[#list + 1] = v
+end
+
 -- Removals a retention sweep defers (deferRemovals): index key -> { job ids }, and the job hash
 -- keys to delete. nil while removals are applied one by one (every other caller).
 local deferredFrom, deferredKeys = nil, nil
@@ -175,14 +188,7 @@ local function applyEvent(K, jobId, etype, d, meta, cur)
     if deferredKeys then
       if state then
         local key = state == 'waiting' and K.priority or K.states[state]
-        if key then
-          local ids = deferredFrom[key]
-          if not ids then
-            ids = {}
-            deferredFrom[key] = ids
-          end
-          ids[#ids + 1] = jobId
-        end
+        if key then pushTo(deferredFrom, key, jobId) end
         bumpCount(K.counts, state, -1)
       end
       deferredKeys[#deferredKeys + 1] = jkey

@@ -82,12 +82,7 @@ end
 -- entry (trimLane), which frees whole stream nodes instead of marking entries deleted one by one.
 local function ackEntry(K, lane, token, acked)
   local stream, entryId = entryOf(K, lane, token)
-  local ids = acked[stream]
-  if not ids then
-    ids = {}
-    acked[stream] = ids
-  end
-  ids[#ids + 1] = entryId
+  pushTo(acked, stream, entryId)
 end
 
 -- Acknowledges the entries ackEntry noted: one XACK per stream (a call per entry cost ≈ 1 µs of
