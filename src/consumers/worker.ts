@@ -185,6 +185,8 @@ export class Worker<P = unknown, R = unknown> extends EventEmitter<WorkerEvents>
           await this.waitForWork(claim.cursor, claim.retryAfterMs);
         } else {
           await this.start(claim.jobs);
+          // The lanes ran dry: block now, as after an empty claim, rather than claim again first.
+          if (claim.drained) await this.waitForWork(claim.drained.cursor, claim.drained.retryAfterMs);
         }
       } catch (error) {
         if (this.stopping) break;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '../../src/consumers/worker.js';
-import { promoteDue, reapLeases, releaseAttempts } from '../../src/events/commands/index.js';
+import { claimAttempts, promoteDue, reapLeases, releaseAttempts } from '../../src/events/commands/index.js';
 import { verify } from '../../src/projections/rebuild.js';
 import { Queue } from '../../src/queue/queue.js';
 import { allEvents, waitFor } from '../helpers/dispatch.js';
@@ -32,6 +32,28 @@ function busiestWindow(times: number[], windowMs: number): number {
   }
   return most;
 }
+
+describe('claims that drain the lanes', () => {
+  it('carry the cursor an empty claim would give, so the worker blocks without claiming again', async () => {
+    const { name, queue, clock } = setup();
+    const ids = await publishGrouped(queue, undefined, 3);
+    const q = queue.name;
+    // Two of three asked for two: a plain `jobs` reply, the lanes still hold work.
+    const two = await claimAttempts(t.redis, q, ++clock.t, { id: 'w1', host: 'test', pid: 1 }, 2);
+    expect(two).toMatchObject({ kind: 'jobs' });
+    expect(two.kind === 'jobs' && two.drained).toBeUndefined();
+    // One left, five asked for: the jobs and the cursor.
+    const last = await claimAttempts(t.redis, q, ++clock.t, { id: 'w1', host: 'test', pid: 1 }, 5);
+    if (last.kind !== 'jobs') throw new Error(`expected jobs, got ${last.kind}`);
+    expect(last.jobs.map((j) => j.id)).toEqual([ids[2]]);
+    const empty = await claimAttempts(t.redis, q, ++clock.t, { id: 'w1', host: 'test', pid: 1 }, 5);
+    if (empty.kind !== 'empty') throw new Error(`expected empty, got ${empty.kind}`);
+    expect(last.drained).toEqual({ cursor: empty.cursor, retryAfterMs: -1 });
+    // The cursor names the newest entry of the job's lane: blocking from it misses nothing newer.
+    expect(empty.cursor.filter((id) => id !== '0-0')).toHaveLength(1);
+    expect((await claimReply(t.redis, name, ++clock.t, 5))[0]).toBe('empty');
+  });
+});
 
 describe('queue rate limit', () => {
   it('allows max claims per sliding window and tells the caller how long to wait (injected clock)', async () => {

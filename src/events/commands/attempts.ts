@@ -38,7 +38,11 @@ export interface ConsumerIdentity {
 
 /** What a claim found. */
 export type ClaimOutcome =
-  | { kind: 'jobs'; jobs: ClaimedAttempt[] }
+  /**
+   * Jobs claimed. With fewer than asked for the lanes ran dry, and `drained` holds what an
+   * `empty` outcome would: where to block from (no need to claim again to learn it).
+   */
+  | { kind: 'jobs'; jobs: ClaimedAttempt[]; drained?: { cursor: string[]; retryAfterMs: number } }
   | { kind: 'paused' }
   /** The queue's rate limit allows no claim for `retryAfterMs`. */
   | { kind: 'limited'; retryAfterMs: number }
@@ -61,18 +65,31 @@ export async function claimAttempts(redis: RedisClient, queue: QueueName, now: S
     case 'limited':
       return { kind: 'limited', retryAfterMs: integer('claim', reply[1]) };
     case 'empty':
-      return { kind: 'empty', cursor: reply.slice(1, PRIORITY_LEVELS + 2).map((id) => text('claim', id)), retryAfterMs: integer('claim', reply[PRIORITY_LEVELS + 2] ?? -1) };
+      return { kind: 'empty', ...parseCursor(reply.slice(1)) };
     case 'jobs':
-      return { kind: 'jobs', jobs: parseClaims(reply) };
+      return { kind: 'jobs', jobs: parseClaims(reply, reply.length) };
+    case 'drained': {
+      const end = reply.length - CURSOR_WIDTH;
+      return { kind: 'jobs', jobs: parseClaims(reply, end), drained: parseCursor(reply.slice(end)) };
+    }
     default:
-      throw badReply('claim', "'paused' | 'limited' | 'empty' | 'jobs'", reply[0]);
+      throw badReply('claim', "'paused' | 'limited' | 'empty' | 'jobs' | 'drained'", reply[0]);
   }
 }
 
-function parseClaims(reply: unknown[]): ClaimedAttempt[] {
-  if ((reply.length - 1) % CLAIM_WIDTH !== 0) throw badReply('claim', `1 + ${CLAIM_WIDTH} values per job`, reply.length);
+/** Values of a cursor in a claim reply: lanes 0..4, the wake stream, retryAfterMs. */
+const CURSOR_WIDTH = PRIORITY_LEVELS + 2;
+
+function parseCursor(values: unknown[]): { cursor: string[]; retryAfterMs: number } {
+  if (values.length !== CURSOR_WIDTH) throw badReply('claim', `a cursor of ${CURSOR_WIDTH} values`, values.length);
+  return { cursor: values.slice(0, PRIORITY_LEVELS + 1).map((id) => text('claim', id)), retryAfterMs: integer('claim', values[PRIORITY_LEVELS + 1]) };
+}
+
+/** The jobs of a claim reply, from index 1 up to `end`. */
+function parseClaims(reply: unknown[], end: number): ClaimedAttempt[] {
+  if (end < 1 || (end - 1) % CLAIM_WIDTH !== 0) throw badReply('claim', `1 + ${CLAIM_WIDTH} values per job`, reply.length);
   const jobs: ClaimedAttempt[] = [];
-  for (let i = 1; i < reply.length; i += CLAIM_WIDTH) {
+  for (let i = 1; i < end; i += CLAIM_WIDTH) {
     const f = (field: ClaimField): string => String(reply[i + at[field]]);
     const id = f('jobId');
     const timeoutMs = f('timeoutMs');

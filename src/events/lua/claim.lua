@@ -30,7 +30,9 @@
       (-1 when none is parked);
     { 'jobs', then CLAIM_WIDTH values per job (CLAIM_FIELDS in src/events/wire.ts): jobId, token,
       attempt, maxAttempts, name, payload reference (`<encoding> <size> <sha256 hex> <id>`, or
-      ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`), traceparent, createdAt }
+      ''), timeoutMs, backoff (`type:delayMs:maxDelayMs:jitter`), traceparent, createdAt };
+    { 'drained', the same jobs, then the 7 values of 'empty' } when fewer than COUNT jobs could
+      be claimed (at least one)
   Lanes are trimmed up to their oldest pending entry after each read (acknowledged entries of
   completed jobs go, see trimLane in includes/append.lua).
   Events: claimed
@@ -202,17 +204,30 @@ end
 
 if groupsTaken > 0 then trimLane(K.groupLane) end
 
-if claimed == 0 then
-  local empty = { 'empty' }
+-- Where a worker that found the lanes dry may block from without missing an entry: the newest
+-- entry id of each lane and of the wake stream (or '0-0'), then how long until a rate-limited
+-- group may run (-1 when none is parked); appended to `reply` from index `at`.
+local function appendCursor(reply, at)
   for lane = 0, 4 do
     local last = redis.call('XREVRANGE', K.lanes[lane], '+', '-', 'COUNT', 1)
-    empty[lane + 2] = last[1] and last[1][1] or '0-0'
+    reply[at + lane] = last[1] and last[1][1] or '0-0'
   end
   local wake = redis.call('XREVRANGE', K.wake, '+', '-', 'COUNT', 1)
-  empty[7] = wake[1] and wake[1][1] or '0-0'
-  empty[8] = -1
+  reply[at + 5] = wake[1] and wake[1][1] or '0-0'
+  reply[at + 6] = -1
   local parked = redis.call('ZRANGE', K.groupsParked, 0, 0, 'WITHSCORES')
-  if parked[2] then empty[8] = math.max(1, tonumber(parked[2]) - K.now) end
+  if parked[2] then reply[at + 6] = math.max(1, tonumber(parked[2]) - K.now) end
+end
+
+if claimed == 0 then
+  local empty = { 'empty' }
+  appendCursor(empty, 2)
   return empty
+end
+if claimed < budget then
+  -- The lanes ran dry before COUNT: the cursor follows the jobs, so the worker can block at once
+  -- instead of claiming again only to hear 'empty'.
+  out[1] = 'drained'
+  appendCursor(out, #out + 1)
 end
 return out
