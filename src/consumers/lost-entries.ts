@@ -17,7 +17,7 @@ import type { Clock } from '../core/clock.js';
 import { scriptTime } from '../core/clock.js';
 import { jobKeyPrefix, type QueueName } from '../core/keys.js';
 import { loseEntries } from '../events/commands/index.js';
-import { scanKeys, type RedisClient } from '../redis/connection.js';
+import { scanPrefix, type RedisClient } from '../redis/connection.js';
 
 /**
  * Finds the active jobs holding `tokens` and settles them `lost` (then `dead-lettered`); every
@@ -30,8 +30,7 @@ export async function settleLostEntries(redis: RedisClient, queue: QueueName, cl
   const wanted = new Set(tokens);
   const found: { jobId: string; token: string }[] = [];
   const prefix = jobKeyPrefix(queue);
-  const pattern = `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`;
-  for await (const keys of scanKeys(redis, pattern, { slotKey: prefix })) {
+  for await (const keys of scanPrefix(redis, prefix)) {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.hmget(key, 'state', 'token');
     const replies = (await pipeline.exec()) ?? [];

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 import { jobKeyPrefix, payloadSweepKey, toQueueName, type QueueName } from '../core/keys.js';
-import { scanKeys, type RedisClient } from '../redis/connection.js';
+import { scanPrefix, type RedisClient } from '../redis/connection.js';
 import { toNonNegativeInteger } from './encoding.js';
 import { DEFAULT_ORPHAN_GRACE_MS, type PayloadStore, type SweepResult } from './store.js';
 
@@ -26,7 +26,7 @@ export async function referencedPayloadIds(redis: RedisClient, queue: string): P
   const name = toQueueName(queue);
   const prefix = jobKeyPrefix(name);
   const ids = new Set<string>();
-  for await (const keys of scanKeys(redis, `${prefix}*`, { slotKey: prefix })) {
+  for await (const keys of scanPrefix(redis, prefix)) {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.hmget(key, ...REFERENCE_FIELDS);
     for (const [error, reply] of (await pipeline.exec()) ?? []) {

@@ -20,7 +20,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { scanKeys, unlinkKeys, type RedisClient } from '../redis/connection.js';
+import { scanPrefix, unlinkKeys, type RedisClient } from '../redis/connection.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { HistoryIncompleteError, InvalidStateError } from '../core/errors.js';
 import { replayBatches } from '../history/replay.js';
@@ -92,9 +92,8 @@ async function withShadow<T>(redis: RedisClient, queue: QueueName, work: () => P
 
 /** Deletes the shadow read model (every `sluice:{<queue>}:shadow:*` key but the lock). */
 async function dropShadow(redis: RedisClient, queue: QueueName, lock: string): Promise<void> {
-  const pattern = `${shadowPrefix(queue).replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`;
   // On a Redis Cluster only the master of the queue's slot is scanned.
-  for await (const keys of scanKeys(redis, pattern, { slotKey: shadowPrefix(queue) })) await unlinkKeys(redis, keys.filter((k) => k !== lock));
+  for await (const keys of scanPrefix(redis, shadowPrefix(queue))) await unlinkKeys(redis, keys.filter((k) => k !== lock));
 }
 
 /** Replay passes that chase the stream's end before the final, atomic step. */

@@ -209,6 +209,15 @@ export async function* scanKeys(client: RedisClient, pattern: string, options: S
   }
 }
 
+/**
+ * Every key that starts with `prefix`, as {@link scanKeys} pages: the glob characters of
+ * `prefix` (`*`, `?`, `[`, `]`, `\`) match literally, and `prefix` is the slot key (a queue's
+ * prefixes carry its hash tag).
+ */
+export function scanPrefix(client: RedisClient, prefix: string, options: Omit<ScanOptions, 'slotKey'> = {}): AsyncGenerator<string[]> {
+  return scanKeys(client, `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`, { ...options, slotKey: prefix });
+}
+
 async function scanTargets(client: RedisClient, slotKey: string | undefined): Promise<Redis[]> {
   if (!isCluster(client)) return [client];
   // A fresh Cluster client has no slot map yet: a keyed command waits for it (and fails

@@ -11,7 +11,7 @@ import { QUEUES_KEY, queuePrefix, toQueueName, type JobState } from '../../core/
 import type { Queue } from '../../queue/queue.js';
 import { parseDuration } from '../../app/config.js';
 import type { SluiceContext } from '../../app/context.js';
-import { scanKeys, unlinkKeys } from '../../redis/connection.js';
+import { scanPrefix, unlinkKeys } from '../../redis/connection.js';
 import { requeueDead } from '../../queue/dead-letters.js';
 import { printJson, table, type Io } from '../output.js';
 import { addConfigOptions, jsonOutput, positiveInt, withContext } from '../shared.js';
@@ -82,10 +82,9 @@ export interface FlushReport {
  */
 export async function flushQueue(context: SluiceContext, queueName: string): Promise<FlushReport> {
   const queue = toQueueName(queueName);
-  const pattern = `${queuePrefix(queue).replace(/[\\*?[\]{}]/g, (c) => `\\${c}`)}*`;
   let redisKeys = 0;
   // On a Redis Cluster only the master of the queue's slot is scanned (all its keys share the hash tag).
-  for await (const keys of scanKeys(context.redis, pattern, { slotKey: queuePrefix(queue) })) redisKeys += await unlinkKeys(context.redis, keys);
+  for await (const keys of scanPrefix(context.redis, queuePrefix(queue))) redisKeys += await unlinkKeys(context.redis, keys);
   await context.redis.srem(QUEUES_KEY, queue);
   const { deletedCount } = await context.archive.collection.deleteMany({ queue });
   const payloadCollection = context.payloads.collectionName(queue);
